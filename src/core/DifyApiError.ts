@@ -1,0 +1,50 @@
+import { DifyBatchError, type ErrorCode } from './DifyBatchError.js';
+import { redactSecrets } from './redactSecrets.js';
+
+/** What a failed call to Dify tells us, all of it safe to log. */
+export interface DifyApiErrorInit {
+  /** Our stable code, e.g. `ERR_DIFY_RATE_LIMITED`. */
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** HTTP status, when the server answered. */
+  readonly status?: number | undefined;
+  /** Dify's own `code` field (`invalid_param`, `too_many_requests`, …), when the body had one. */
+  readonly difyCode?: string | undefined;
+  readonly retryable: boolean;
+  /** The server's `Retry-After`, in milliseconds, when it sent one. */
+  readonly retryAfterMs?: number | undefined;
+  readonly cause?: unknown;
+}
+
+/**
+ * Every failure of a Dify call: HTTP errors, network errors, timeouts, broken streams and runs that
+ * finished with `status: "failed"`.
+ *
+ * @remarks
+ * The message never contains the API key (it is redacted on construction, whatever the source).
+ * `retryable` follows dify-api.md §5: network errors, timeouts, 429, 500/502/503/504 and the app
+ * concurrency limit (400 `invalid_param` or 429, message starting `Too many requests.`).
+ * @category errors
+ */
+export class DifyApiError extends DifyBatchError {
+  readonly status: number | undefined;
+  readonly difyCode: string | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(init: DifyApiErrorInit) {
+    super(init.code, redactSecrets(init.message), { retryable: init.retryable, cause: init.cause });
+    this.name = 'DifyApiError';
+    this.status = init.status;
+    this.difyCode = init.difyCode;
+    this.retryAfterMs = init.retryAfterMs;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      ...(this.status === undefined ? {} : { status: this.status }),
+      ...(this.difyCode === undefined ? {} : { difyCode: this.difyCode }),
+      ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+    };
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Stable error codes. Match on `error.code`, never on the message text.
+ *
+ * - Fatal (end a run): `ERR_INVALID_OPTION`, `ERR_ABORTED`, `ERR_SOURCE_READ`, `ERR_SINK_WRITE`.
+ * - Per item (become `ok: false` results): every other code.
+ */
+export type ErrorCode =
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_ABORTED'
+  | 'ERR_SOURCE_READ'
+  | 'ERR_SINK_WRITE'
+  | 'ERR_SOURCE_PARSE'
+  | 'ERR_INPUT_INVALID'
+  | 'ERR_DIFY_HTTP'
+  | 'ERR_DIFY_RATE_LIMITED'
+  | 'ERR_DIFY_NETWORK'
+  | 'ERR_DIFY_TIMEOUT'
+  | 'ERR_DIFY_STREAM'
+  | 'ERR_DIFY_BAD_RESPONSE'
+  | 'ERR_DIFY_RUN_FAILED'
+  | 'ERR_INTERNAL';
+
+const kBrand = Symbol.for('dify-batch.error');
+
+/** Context every error may carry; all of it is JSON-serialisable and free of secrets. */
+export interface DifyBatchErrorOptions {
+  readonly retryable?: boolean;
+  readonly cause?: unknown;
+}
+
+/**
+ * The base of every error dify-batch throws or records.
+ *
+ * @remarks
+ * `instanceof` works across duplicate installs (a `Symbol.for` brand, as undici does).
+ * `toJSON()` gives the plain record that result sinks write.
+ * @category errors
+ */
+export class DifyBatchError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: DifyBatchErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DifyBatchError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    Object.defineProperty(this, kBrand, { value: true });
+  }
+
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    return typeof instance === 'object' && instance !== null && kBrand in instance;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable };
+  }
+}

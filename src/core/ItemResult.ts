@@ -1,0 +1,32 @@
+import type { ErrorRecord } from './Item.js';
+
+interface ResultBase {
+  readonly seq: number;
+  readonly id: string;
+  /** Calls made for this item, retries included (0 when the item never reached Dify). */
+  readonly attempts: number;
+  /** From the first attempt's start to the final outcome, backoff included. */
+  readonly latencyMs: number;
+}
+
+/** A successful call. Completion and chat outputs are `{ answer }`; chat adds `conversationId`. */
+export interface ItemSuccess<O = Record<string, unknown>> extends ResultBase {
+  readonly ok: true;
+  readonly outputs: O;
+  readonly workflowRunId?: string;
+  readonly taskId?: string;
+  readonly messageId?: string;
+  readonly conversationId?: string;
+}
+
+/** A final failure: retries exhausted, or an error that is not worth retrying. */
+export interface ItemFailure extends ResultBase {
+  readonly ok: false;
+  readonly error: ErrorRecord;
+}
+
+/**
+ * Exactly one per input item, never thrown, always JSON-serialisable.
+ * @category operators
+ */
+export type ItemResult<O = Record<string, unknown>> = ItemSuccess<O> | ItemFailure;

@@ -1,0 +1,66 @@
+import type { DifyAppKind } from '../dify/DifyRequest.js';
+
+/** How long the emulated app "thinks" before answering. */
+export type LatencyDistribution =
+  | { readonly kind: 'fixed'; readonly ms: number }
+  | { readonly kind: 'uniform'; readonly minMs: number; readonly maxMs: number }
+  /** Log-normal fitted to a median and a 99th percentile. */
+  | { readonly kind: 'lognormal'; readonly p50Ms: number; readonly p99Ms: number };
+
+/** Probabilities in [0, 1] of each injected fault, drawn per request. */
+export interface FaultRates {
+  /** 429 `too_many_requests` with `Retry-After` (seconds). */
+  readonly rate429?: number;
+  /** 500 `internal_server_error` JSON. */
+  readonly rate500?: number;
+  /** 502 with an nginx HTML page (non-JSON body). */
+  readonly rate502Html?: number;
+  /** Socket destroyed before any response. */
+  readonly rateReset?: number;
+  /** Headers never sent; the request hangs until the client gives up. */
+  readonly rateStall?: number;
+  /** Streaming only: the connection is destroyed mid-stream, after some events. */
+  readonly rateDrop?: number;
+  /** Streaming only: an `error` event, then silence (Dify 1.13 does not close). */
+  readonly rateErrorEvent?: number;
+  /** Workflow: HTTP 200 with `data.status: "failed"`. */
+  readonly rateRunFailed?: number;
+}
+
+/** One emulated Dify app, reached with its own API key. */
+export interface EmulatedApp {
+  readonly key: string;
+  readonly mode: DifyAppKind;
+  /** UUID used in messages (`...allowed for <app_id> is N.`). */
+  readonly id?: string;
+}
+
+export interface EmulatorOptions {
+  /** @defaultValue 0 (an ephemeral port) */
+  readonly port?: number;
+  /** @defaultValue '127.0.0.1' */
+  readonly host?: string;
+  /** @defaultValue {@link EMULATOR_DEFAULT_APPS}: one workflow, one completion, one chat app */
+  readonly apps?: readonly EmulatedApp[];
+  /** @defaultValue `{ kind: 'fixed', ms: 0 }` */
+  readonly latency?: LatencyDistribution;
+  /** Dify's app concurrency limit (`max_active_requests`); 0 = unlimited. @defaultValue 0 */
+  readonly maxActiveRequests?: number;
+  /** How the concurrency limit answers: 400 `invalid_param` (Dify's code path) or 429 `too_many_requests` (its docs). @defaultValue 400 */
+  readonly concurrencyLimitStatus?: 400 | 429;
+  /** Requests per second allowed (token bucket, burst = rps); excess gets 429 + `Retry-After`. 0 = off. @defaultValue 0 */
+  readonly rateLimitRps?: number;
+  /** @defaultValue all 0 */
+  readonly faults?: FaultRates;
+  /**
+   * Faults are injected only on the first N calls of each input (counted by {@link countBy}), so a
+   * client that retries N times always succeeds in the end. @defaultValue Infinity
+   */
+  readonly faultsPerInputMax?: number;
+  /** The input field that identifies an input for counters; falls back to the canonical JSON of `inputs`. @defaultValue 'id' */
+  readonly countBy?: string;
+  /** Keep per-input call counts (costs memory on huge runs). @defaultValue true */
+  readonly trackCallsPerInput?: boolean;
+  /** Seed for latency and fault draws. @defaultValue 1 */
+  readonly seed?: number;
+}
