@@ -1,4 +1,5 @@
 import type { DifyAppKind } from '../dify/DifyRequest.js';
+import { EMULATOR_DEFAULT_APPS } from './EMULATOR_DEFAULT_APPS.js';
 
 /** How long the emulated app "thinks" before answering. */
 export type LatencyDistribution =
@@ -27,12 +28,30 @@ export interface FaultRates {
   readonly rateRunFailed?: number;
 }
 
+/**
+ * Why an app refuses every call (Dify's 403 `forbidden` checks, in this order of precedence):
+ * `deleted` "The app no longer exists.", `abnormal` "The app's status is abnormal.", `api-disabled`
+ * "The app's API service has been disabled.", `workspace-archived` "The workspace's status is archived."
+ */
+export type EmulatedAppStatus = 'normal' | 'deleted' | 'abnormal' | 'api-disabled' | 'workspace-archived';
+
 /** One emulated Dify app, reached with its own API key. */
 export interface EmulatedApp {
   readonly key: string;
   readonly mode: DifyAppKind;
-  /** UUID used in messages (`...allowed for <app_id> is N.`). */
+  /** UUID used in messages (`...allowed for <app_id> is N.`). @defaultValue a UUID derived from `key` */
   readonly id?: string;
+  /** Shown by `GET /info`. @defaultValue `Emulated <mode> app` */
+  readonly name?: string;
+  /** Workflow apps: the published version's UUID (`POST /workflows/{id}/run` accepts only it). @defaultValue derived from `key` */
+  readonly workflowId?: string;
+  /**
+   * Start-node variables that must be present and non-null (`<name> is required in input form`); they
+   * are listed by `GET /parameters`. Other input keys are accepted and echoed. @defaultValue `[]`
+   */
+  readonly requiredInputs?: readonly string[];
+  /** @defaultValue 'normal' */
+  readonly status?: EmulatedAppStatus;
 }
 
 export interface EmulatorOptions {
@@ -57,10 +76,42 @@ export interface EmulatorOptions {
    * client that retries N times always succeeds in the end. @defaultValue Infinity
    */
   readonly faultsPerInputMax?: number;
-  /** The input field that identifies an input for counters; falls back to the canonical JSON of `inputs`. @defaultValue 'id' */
+  /**
+   * The input field that identifies an input for counters and per-input fault limits (all apps share
+   * one count). Without that field: the canonical JSON of `inputs`, plus the query for completion and
+   * chat. @defaultValue 'id'
+   */
   readonly countBy?: string;
-  /** Keep per-input call counts (costs memory on huge runs). @defaultValue true */
+  /**
+   * Keep per-input call counts (costs memory on huge runs). Without them `faultsPerInputMax` and the
+   * `__fault` hook's `:N` suffix cannot tell calls apart, so every call counts as a first call. @defaultValue true
+   */
   readonly trackCallsPerInput?: boolean;
-  /** Seed for latency and fault draws. @defaultValue 1 */
+  /** Seed for latency and fault draws; {@link Emulator.reset} re-seeds. @defaultValue 1 */
   readonly seed?: number;
+  /** `Retry-After` (whole seconds) sent with injected 429 faults. @defaultValue 1 */
+  readonly faultRetryAfterSeconds?: number;
+  /**
+   * Workflow runs and chat conversations remembered for `GET /workflows/run/{id}`, `/workflows/logs`
+   * and `conversation_id` checks; the oldest are forgotten first. @defaultValue 1000
+   */
+  readonly maxStoredRuns?: number;
 }
+
+/** Every {@link EmulatorOptions} default, in one frozen place. */
+export const EMULATOR_DEFAULTS: Readonly<Required<EmulatorOptions>> = Object.freeze({
+  port: 0,
+  host: '127.0.0.1',
+  apps: EMULATOR_DEFAULT_APPS,
+  latency: Object.freeze({ kind: 'fixed', ms: 0 }),
+  maxActiveRequests: 0,
+  concurrencyLimitStatus: 400,
+  rateLimitRps: 0,
+  faults: Object.freeze({}),
+  faultsPerInputMax: Number.POSITIVE_INFINITY,
+  countBy: 'id',
+  trackCallsPerInput: true,
+  seed: 1,
+  faultRetryAfterSeconds: 1,
+  maxStoredRuns: 1000,
+});

@@ -1,1 +1,11 @@
-export type * from './EmulatorOptions.js';
+export { EMULATOR_DEFAULT_APPS } from './EMULATOR_DEFAULT_APPS.js';
+export {
+  EMULATOR_DEFAULTS,
+  type EmulatedApp,
+  type EmulatedAppStatus,
+  type EmulatorOptions,
+  type FaultRates,
+  type LatencyDistribution,
+} from './EmulatorOptions.js';
+export { emulatedOutputs } from './emulatedOutputs.js';
+export { type Emulator, type EmulatorStats, startEmulator } from './startEmulator.js';

@@ -1,0 +1,194 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchParams } from './BenchParams.js';
+import { EmulatorProcess } from './EmulatorProcess.js';
+import type {
+  Contender,
+  ContenderSpec,
+  NodeContender,
+  ResultRow,
+  ScenarioName,
+  WorkerReport,
+} from './protocol.js';
+import { type EmulatorCounts, readEmulatorCounts } from './readEmulatorCounts.js';
+import { runBenthos } from './runBenthos.js';
+import { runWorker } from './runWorker.js';
+import { type ProfileSummary, summarizeProfile } from './summarizeProfile.js';
+import { ensureNdjson } from './workload.js';
+
+export interface BenchPaths {
+  readonly root: string;
+  /** bench/out */
+  readonly out: string;
+  readonly workerScript: string;
+  readonly emulatorScript: string;
+  /** The Benthos binary, when installed. */
+  readonly benthos: string | undefined;
+}
+
+/** One contender run, as the scenarios turn it into rows. */
+export interface Measured {
+  readonly scenario: ScenarioName;
+  readonly contender: Contender;
+  readonly concurrency: number;
+  readonly report: WorkerReport;
+  /** Emulator counters for this run (requests received, 429s sent), when it went over HTTP. */
+  readonly emulator: EmulatorCounts | undefined;
+  /** Results per second that passed the check (goodput). */
+  readonly perSecond: number;
+  readonly valid: boolean;
+}
+
+export const EMULATOR_WORKFLOW_KEY = 'app-EmulatorWorkflowKey00001';
+
+/** Shared machinery of the scenarios: runs contenders in child processes and collects rows. */
+export class BenchRunner {
+  readonly params: BenchParams;
+  readonly paths: BenchPaths;
+  readonly rows: ResultRow[] = [];
+  readonly runs: Measured[] = [];
+  readonly profiles: ProfileSummary[] = [];
+  readonly skipped: string[] = [];
+  readonly #profile: boolean;
+  #emulator: Promise<EmulatorProcess> | undefined;
+
+  constructor(params: BenchParams, paths: BenchPaths, profile: boolean) {
+    this.params = params;
+    this.paths = paths;
+    this.#profile = profile;
+  }
+
+  /** The emulator process, started on first use (overhead and memory run without it). */
+  emulator(): Promise<EmulatorProcess> {
+    this.#emulator ??= EmulatorProcess.start(this.paths.emulatorScript);
+    return this.#emulator;
+  }
+
+  /** Stops the emulator process, if it was started. */
+  async close(): Promise<void> {
+    const emulator = await this.#emulator?.catch(() => undefined);
+    await emulator?.close();
+  }
+
+  get hasBenthos(): boolean {
+    return this.paths.benthos !== undefined;
+  }
+
+  /** The NDJSON workload file with `count` records (written once, then reused). */
+  input(count: number): Promise<string> {
+    return ensureNdjson(
+      join(this.paths.out, 'data', `requests-${count}-${this.params.payloadBytes}.ndjson`),
+      count,
+      this.params.payloadBytes,
+    );
+  }
+
+  /** Runs a Node contender in its own process against the emulator (or in-process when asked). */
+  async node(
+    scenario: ScenarioName,
+    contender: NodeContender,
+    spec: Omit<ContenderSpec, 'contender' | 'transport'> & { readonly inProcess?: boolean },
+    execArgv: readonly string[] = [],
+  ): Promise<Measured> {
+    const { inProcess, ...rest } = spec;
+    const emulator = inProcess === true ? undefined : await this.emulator();
+    const full: ContenderSpec = {
+      ...rest,
+      contender,
+      transport:
+        emulator === undefined
+          ? { kind: 'in-process' }
+          : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
+    };
+    const profileArgs: string[] = [];
+    const profileName = `${scenario}-${contender}-c${spec.concurrency}.cpuprofile`;
+    const profileDir = join(this.paths.out, 'profiles');
+    if (this.#profile && contender.startsWith('dify-batch')) {
+      mkdirSync(profileDir, { recursive: true });
+      profileArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`);
+    }
+    await emulator?.reset();
+    const report = await runWorker(this.paths.workerScript, full, {
+      execArgv: [...execArgv, ...profileArgs],
+    });
+    const counts = emulator === undefined ? undefined : readEmulatorCounts(await emulator.stats());
+    if (profileArgs.length > 0 && existsSync(join(profileDir, profileName))) {
+      this.profiles.push(
+        summarizeProfile(join(profileDir, profileName), `${scenario} / ${contender} / c=${spec.concurrency}`),
+      );
+    }
+    return this.#record(scenario, contender, spec.concurrency, report, counts);
+  }
+
+  /** Runs Benthos variant A (unordered) or B (ordered batch barrier); undefined when not installed. */
+  async benthos(
+    scenario: ScenarioName,
+    ordered: boolean,
+    count: number,
+    concurrency: number,
+  ): Promise<Measured | undefined> {
+    const contender: Contender = ordered ? 'benthos-ordered' : 'benthos-unordered';
+    if (this.paths.benthos === undefined) {
+      this.skipped.push(`${scenario}/${contender}`);
+      return undefined;
+    }
+    const input = await this.input(count);
+    const emulator = await this.emulator();
+    await emulator.reset();
+    const report = await runBenthos({
+      binary: this.paths.benthos,
+      config: join(this.paths.root, 'bench', 'benthos', ordered ? 'ordered.yaml' : 'unordered.yaml'),
+      ordered,
+      input,
+      count,
+      payloadBytes: this.params.payloadBytes,
+      concurrency,
+      url: emulator.url,
+      apiKey: EMULATOR_WORKFLOW_KEY,
+      outDir: join(this.paths.out, 'benthos-run'),
+    });
+    return this.#record(scenario, contender, concurrency, report, readEmulatorCounts(await emulator.stats()));
+  }
+
+  #record(
+    scenario: ScenarioName,
+    contender: Contender,
+    concurrency: number,
+    report: WorkerReport,
+    emulator: EmulatorCounts | undefined,
+  ): Measured {
+    const perSecond = report.check.succeeded / (report.wallMs / 1000);
+    const measured: Measured = {
+      scenario,
+      contender,
+      concurrency,
+      report,
+      emulator,
+      perSecond,
+      valid: report.check.valid,
+    };
+    this.runs.push(measured);
+    const check = report.check.valid ? 'ok' : `INVALID: ${report.check.problems.join('; ')}`;
+    const rejected =
+      emulator === undefined
+        ? ''
+        : `  peak ${emulator.peakActive} in flight, 429s ${emulator.rejected}/${emulator.requests}`;
+    process.stdout.write(
+      `  ${scenario.padEnd(13)} ${contender.padEnd(21)} c=${String(concurrency).padEnd(4)} ` +
+        `${formatNumber(perSecond).padStart(9)}/s  ${(report.wallMs / 1000).toFixed(2)} s  ` +
+        `rss ${report.rssPeakMb.toFixed(0)} MB${rejected}  check ${check}\n`,
+    );
+    return measured;
+  }
+
+  add(row: ResultRow): void {
+    this.rows.push(row);
+  }
+}
+
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
+  if (Math.abs(value) >= 1) return value.toFixed(2);
+  return value.toFixed(3);
+}

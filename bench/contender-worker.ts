@@ -1,0 +1,109 @@
+/**
+ * Child-process entry: runs ONE contender on one workload and reports wall time, CPU, RSS and the output
+ * check to the parent over IPC. Set-up (clients, pools) happens before the clock starts.
+ */
+import { emulatedOutputs } from '../src/emulator/emulatedOutputs.js';
+import {
+  type CallFn,
+  type ContenderContext,
+  createUndiciCall,
+  echoOutputs,
+  openRecords,
+  PacedSink,
+} from './contenders/ContenderContext.js';
+import { runBareUndici } from './contenders/runBareUndici.js';
+import { runDifyBatch } from './contenders/runDifyBatch.js';
+import { runDifyRunBatch } from './contenders/runDifyRunBatch.js';
+import { runNaiveChunks } from './contenders/runNaiveChunks.js';
+import { runPMapDifyClient } from './contenders/runPMapDifyClient.js';
+import { runReadableMap } from './contenders/runReadableMap.js';
+import { OutputChecker } from './OutputChecker.js';
+import {
+  type ContenderSpec,
+  type NodeContender,
+  ORDERED_CONTENDERS,
+  type WorkerMessage,
+  type WorkerReport,
+} from './protocol.js';
+import { makeRecord } from './workload.js';
+
+type Runner = (ctx: ContenderContext) => Promise<Record<string, number>>;
+
+const RUNNERS: Readonly<Record<NodeContender, Runner>> = {
+  'dify-batch-ordered': (ctx) => runDifyBatch(ctx, true),
+  'dify-batch-unordered': (ctx) => runDifyBatch(ctx, false),
+  'naive-chunks': runNaiveChunks,
+  'dify-run-batch': runDifyRunBatch,
+  'p-map+dify-client': runPMapDifyClient,
+  'readable-map': runReadableMap,
+  'bare-undici': runBareUndici,
+};
+
+const MB = 1024 * 1024;
+
+async function runContender(spec: ContenderSpec): Promise<WorkerReport> {
+  const { source, transport } = spec;
+  const expected =
+    transport.kind === 'http'
+      ? (seq: number) => emulatedOutputs('workflow', makeRecord(seq, source.payloadBytes).inputs)
+      : (seq: number) => echoOutputs(makeRecord(seq, 0).inputs);
+  const checker = new OutputChecker(source.count, expected, ORDERED_CONTENDERS.has(spec.contender));
+  let call: CallFn;
+  let close = async (): Promise<void> => {};
+  if (transport.kind === 'http') {
+    const undici = createUndiciCall(transport.url, transport.apiKey, spec.concurrency);
+    call = undici.call;
+    close = undici.close;
+  } else {
+    call = async (record) => echoOutputs(record.inputs);
+  }
+  const ctx: ContenderContext = {
+    spec,
+    checker,
+    sink: new PacedSink(spec.sinkItemsPerSecond),
+    records: openRecords(source),
+    call,
+    echo: echoOutputs,
+  };
+
+  const rssStart = process.memoryUsage.rss();
+  let rssWarm = 0;
+  const warmAt = Math.max(1, Math.floor(source.count / 10));
+  const sampler = setInterval(() => {
+    if (rssWarm === 0 && checker.received >= warmAt) rssWarm = process.memoryUsage.rss();
+  }, 20);
+  sampler.unref();
+
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const extra = await RUNNERS[spec.contender](ctx);
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
+  await close();
+  return {
+    wallMs,
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    rssStartMb: rssStart / MB,
+    rssWarmMb: (rssWarm || rssStart) / MB,
+    rssPeakMb: (process.resourceUsage().maxRSS * 1024) / MB,
+    check: checker.report(),
+    extra,
+  };
+}
+
+function reply(message: WorkerMessage): void {
+  process.send?.(message, undefined, undefined, () => process.exit(0));
+}
+
+process.once('message', (spec: ContenderSpec) => {
+  runContender(spec).then(
+    (report) => reply({ type: 'report', report }),
+    (error: unknown) =>
+      reply({
+        type: 'error',
+        message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      }),
+  );
+});

@@ -1,0 +1,143 @@
+/**
+ * Benchmark entry (`npm run bench`, `npm run bench:quick`). Runs the scenarios of issue 4 against the Dify
+ * emulator in a separate process, each contender in its own process, then writes bench/out/results.json,
+ * bench/RESULTS.md and bench/throughput.svg and prints a table.
+ *
+ * Flags: --quick (smaller, < 3 min), --only overhead,memory (subset; RESULTS.md is then left alone),
+ * --profile (write --cpu-prof profiles of the dify-batch runs and summarise them), --no-benthos,
+ * --strict (exit 1 when a goal is missed, not only when an output check fails).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type BenchParams, FULL_PARAMS, QUICK_PARAMS } from './BenchParams.js';
+import { type BenchResults, machineInfo } from './BenchResults.js';
+import { BenchRunner } from './BenchRunner.js';
+import { evaluateGoals } from './evaluateGoals.js';
+import { printProfiles, printSummary } from './printSummary.js';
+import type { ScenarioName } from './protocol.js';
+import { renderResultsMarkdown } from './renderResultsMarkdown.js';
+import { renderThroughputSvg } from './renderThroughputSvg.js';
+import { runHeadOfLine } from './scenarios/runHeadOfLine.js';
+import { runHttpCeiling } from './scenarios/runHttpCeiling.js';
+import { runLittlesLaw } from './scenarios/runLittlesLaw.js';
+import { runMemory } from './scenarios/runMemory.js';
+import { runOverhead } from './scenarios/runOverhead.js';
+import { runRateLimit } from './scenarios/runRateLimit.js';
+
+const SCENARIOS: readonly [ScenarioName, (runner: BenchRunner) => Promise<void>][] = [
+  ['overhead', runOverhead],
+  ['http-ceiling', runHttpCeiling],
+  ['littles-law', runLittlesLaw],
+  ['head-of-line', runHeadOfLine],
+  ['rate-limit', runRateLimit],
+  ['memory', runMemory],
+];
+
+function benthosVersion(binary: string): string | undefined {
+  try {
+    const text = execFileSync(binary, ['--version'], { encoding: 'utf8' });
+    return /Version: (\S+)/.exec(text)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      'no-benthos': { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
+    },
+  });
+  const params: BenchParams = values.quick ? QUICK_PARAMS : FULL_PARAMS;
+  const dist = dirname(fileURLToPath(import.meta.url));
+  const root = resolve(dist, '..', '..', '..');
+  const out = join(root, 'bench', 'out');
+  mkdirSync(out, { recursive: true });
+  const benthosBinary = join(root, '.tools', 'bin', 'benthos');
+  const benthos = !values['no-benthos'] && existsSync(benthosBinary) ? benthosBinary : undefined;
+  const version = benthos === undefined ? undefined : (benthosVersion(benthos) ?? 'unknown version');
+  const only = values.only?.split(',').map((name) => name.trim());
+  const unknown = only?.filter((name) => !SCENARIOS.some(([known]) => known === name)) ?? [];
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map(([n]) => n).join(', ')}\n`,
+    );
+    return 2;
+  }
+
+  const loadStart = loadavg()[0]!;
+  process.stdout.write(
+    `dify-batch bench (${params.mode}), Node ${process.version}, Benthos ${version ?? 'not installed (npm run bench:benthos)'}\n`,
+  );
+  const runner = new BenchRunner(
+    params,
+    {
+      root,
+      out,
+      workerScript: join(dist, 'contender-worker.js'),
+      emulatorScript: join(dist, 'emulator-server.js'),
+      benthos,
+    },
+    values.profile,
+  );
+  try {
+    for (const [name, run] of SCENARIOS) {
+      if (only !== undefined && !only.includes(name)) continue;
+      process.stdout.write(`\n${name}\n`);
+      await run(runner);
+    }
+  } finally {
+    await runner.close();
+  }
+
+  const results: BenchResults = {
+    machine: machineInfo(loadStart),
+    node: process.version,
+    date: new Date().toISOString(),
+    mode: params.mode,
+    params,
+    benthos: version,
+    scenarios: runner.rows,
+    goals: evaluateGoals(runner.rows),
+    skipped: runner.skipped,
+    profiles: runner.profiles,
+  };
+  writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  if (only === undefined) {
+    const command = values.quick ? 'npm run bench:quick' : 'npm run bench';
+    writeFileSync(join(root, 'bench', 'RESULTS.md'), renderResultsMarkdown(results, command));
+    writeFileSync(
+      join(root, 'bench', 'throughput.svg'),
+      renderThroughputSvg(runner.rows, params.littlesLaw.latencyMs),
+    );
+  }
+  printSummary(results, (text) => process.stdout.write(text));
+  printProfiles(results, (text) => process.stdout.write(text));
+  process.stdout.write(
+    `\nwrote bench/out/results.json${only === undefined ? ', bench/RESULTS.md, bench/throughput.svg' : ' (--only: RESULTS.md left alone)'}\n`,
+  );
+  const ourChecksFailed = runner.rows.some((row) => row.contender.startsWith('dify-batch') && !row.valid);
+  const goalsMissed = results.goals.some((goal) => goal.pass === false);
+  if (ourChecksFailed) process.stderr.write('dify-batch output check FAILED (see the table)\n');
+  return ourChecksFailed || (values.strict && goalsMissed) ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,35 @@
+import { fork } from 'node:child_process';
+import type { ContenderSpec, WorkerMessage, WorkerReport } from './protocol.js';
+
+export interface RunWorkerOptions {
+  /** Extra Node flags for the child (`--cpu-prof`, …). */
+  readonly execArgv?: readonly string[];
+}
+
+/**
+ * Runs one contender in a fresh child process (bench/contender-worker.ts) and returns its report once
+ * the child has exited (so a `--cpu-prof` file is complete).
+ */
+export function runWorker(
+  script: string,
+  spec: ContenderSpec,
+  options: RunWorkerOptions = {},
+): Promise<WorkerReport> {
+  return new Promise((resolve, reject) => {
+    const child = fork(script, [], {
+      execArgv: [...(options.execArgv ?? [])],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let message: WorkerMessage | undefined;
+    child.once('message', (received: WorkerMessage) => {
+      message = received;
+    });
+    child.once('exit', (code, signal) => {
+      if (message?.type === 'report') resolve(message.report);
+      else if (message?.type === 'error') reject(new Error(`${spec.contender}: ${message.message}`));
+      else reject(new Error(`${spec.contender}: worker exited (${signal ?? code}) without a report`));
+    });
+    child.send(spec);
+  });
+}

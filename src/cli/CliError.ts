@@ -1,0 +1,7 @@
+/** A configuration problem found by the CLI: printed as one line, exit code 1. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
+}

@@ -1,0 +1,35 @@
+import { CommanderError } from 'commander';
+import { DifyBatchError } from '../core/DifyBatchError.js';
+import { redactSecrets } from '../core/redactSecrets.js';
+import type { CliContext } from './CliContext.js';
+import { CliError } from './CliError.js';
+import { createProgram } from './createProgram.js';
+
+/**
+ * Runs the CLI with `argv` (without node and script) and resolves with the exit code:
+ * 0 all records succeeded, 2 the run finished with failed records, 1 a fatal or configuration error
+ * (printed as one line, never a stack trace, never the API key).
+ */
+export async function runCli(argv: readonly string[], ctx: CliContext, version: string): Promise<number> {
+  let code = 0;
+  const program = createProgram(ctx, version, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed its one-line message (help and --version exit 0).
+      return error.exitCode === 0 ? 0 : 1;
+    }
+    const message =
+      error instanceof CliError || error instanceof DifyBatchError
+        ? error.message
+        : error instanceof Error && error.name === 'AbortError'
+          ? 'aborted'
+          : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+    ctx.stderr.write(`dify-batch: ${redactSecrets(message.split('\n')[0] ?? '')}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,329 @@
+import { createParser } from 'eventsource-parser';
+import { type Dispatcher, Pool } from 'undici';
+import { DifyApiError } from '../core/DifyApiError.js';
+import { DifyBatchError } from '../core/DifyBatchError.js';
+import { classifyResponse } from './classifyResponse.js';
+import { classifyTransportError } from './classifyTransportError.js';
+import type { DifyCallOptions, DifyRequest, DifyResult, DifyTransport } from './DifyRequest.js';
+import { DifyStreamCollector } from './DifyStreamCollector.js';
+import { readLimitedText } from './readLimitedText.js';
+import { resolveDifyClientOptions } from './resolveDifyClientOptions.js';
+import { parseJsonObject, toDifyResult } from './toDifyResult.js';
+
+/** The four deadlines of one call. `0` disables a deadline. */
+export interface DifyClientTimeouts {
+  /** TCP (and TLS) connect. Ignored with an injected `dispatcher`, which owns its connections. @defaultValue 10000 */
+  readonly connectMs?: number;
+  /**
+   * From sending the request to the response headers (undici `headersTimeout`). In blocking mode Dify
+   * sends its headers only when the run is over, so this bounds the whole blocking run.
+   * @defaultValue 300000
+   */
+  readonly firstByteMs?: number;
+  /**
+   * Longest silence while reading a body (undici `bodyTimeout`): between SSE chunks, pings included.
+   * Dify pings about every 10 s while a run works and closes idle streams after 300 s.
+   * @defaultValue 60000
+   */
+  readonly idleMs?: number;
+  /** The whole call, body included. Dify stops runs after 1200 s. @defaultValue 600000 */
+  readonly totalMs?: number;
+}
+
+export interface DifyClientOptions {
+  /** Service API base URL, `/v1` included: `https://api.dify.ai/v1`, `http://127.0.0.1:5001/v1`. */
+  readonly baseUrl: string;
+  /** The app key (`app-…`), sent as `Authorization: Bearer <key>`. Never appears in an error. */
+  readonly apiKey: string;
+  /** Keep-alive connections to Dify; size it to the caller's concurrency. Ignored with `dispatcher`. @defaultValue 10 */
+  readonly connections?: number;
+  /** Per-call deadlines; each field falls back to its own default. @defaultValue DIFY_CLIENT_DEFAULTS.timeouts */
+  readonly timeouts?: DifyClientTimeouts;
+  /** The most bytes read from one response body (blocking JSON or a whole SSE stream). @defaultValue 16777216 */
+  readonly maxResponseBytes?: number;
+  /**
+   * Send through this undici dispatcher (a `Pool`, `Agent`, `MockAgent`…) instead of a Pool of our own.
+   * The caller owns it: {@link DifyClient.close} leaves it open.
+   * @defaultValue undefined (the client creates and closes its own `Pool`)
+   */
+  readonly dispatcher?: Dispatcher;
+}
+
+/**
+ * The defaults of {@link DifyClientOptions}, applied in exactly one place.
+ * @since 0.1.0
+ * @category client
+ */
+export const DIFY_CLIENT_DEFAULTS = Object.freeze({
+  connections: 10,
+  maxResponseBytes: 16 * 1024 * 1024,
+  timeouts: Object.freeze({ connectMs: 10_000, firstByteMs: 300_000, idleMs: 60_000, totalMs: 600_000 }),
+});
+
+/** Error bodies are only read for their message. */
+const ERROR_BODY_LIMIT = 64 * 1024;
+/** How long to wait for the end of a stream after its terminal event (see `drainTail`). */
+const TAIL_MS = 200;
+
+const ROUTES = {
+  workflow: '/workflows/run',
+  completion: '/completion-messages',
+  chat: '/chat-messages',
+} as const;
+
+/**
+ * Calls one Dify app (workflow, completion or chat) over the Service API, blocking or streaming, and
+ * returns the same {@link DifyResult} either way.
+ *
+ * @remarks
+ * - Transport: an undici `Pool` of `connections` keep-alive connections (or an injected `dispatcher`).
+ * - Errors: every failure rejects with a {@link DifyApiError} whose `code`, `retryable` and `retryAfterMs`
+ *   follow dify-api.md (see `classifyResponse`); an SSE `error` event ends the call at once. Messages
+ *   never contain the API key.
+ * - Cancellation: the caller's `signal` rejects the call with `signal.reason` unchanged; no listener is
+ *   left on it afterwards. Timeouts reject with a retryable `ERR_DIFY_TIMEOUT`.
+ * @example
+ * ```ts
+ * import { DifyClient } from 'dify-batch';
+ * import { startEmulator } from 'dify-batch/emulator';
+ *
+ * const emulator = await startEmulator();
+ * const client = new DifyClient({ baseUrl: emulator.url, apiKey: 'app-EmulatorWorkflowKey00001' });
+ * const result = await client.run({ app: 'workflow', inputs: { query: 'hi' }, user: 'u1', responseMode: 'streaming' });
+ * console.log(Object.keys(result.outputs).length > 0);
+ * await client.close();
+ * await emulator.close();
+ * // Output: true
+ * ```
+ * @since 0.1.0
+ * @category client
+ */
+export class DifyClient {
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #origin: string;
+  readonly #pathPrefix: string;
+  readonly #apiKey: string;
+  readonly #timeouts: Required<DifyClientTimeouts>;
+  readonly #maxResponseBytes: number;
+  readonly #scrub: (text: string) => string;
+  #closed = false;
+
+  /** {@link DifyClient.run}, bound: pass it wherever a {@link DifyTransport} is expected. */
+  readonly transport: DifyTransport = (request, options) => this.run(request, options);
+
+  /** @throws InvalidOptionError (`ERR_INVALID_OPTION`) for a bad option; the key is never quoted. */
+  constructor(options: DifyClientOptions) {
+    const resolved = resolveDifyClientOptions(options, DIFY_CLIENT_DEFAULTS);
+    this.#origin = resolved.url.origin;
+    this.#pathPrefix = resolved.url.pathname.replace(/\/+$/, '');
+    this.#apiKey = resolved.apiKey;
+    this.#timeouts = resolved.timeouts;
+    this.#maxResponseBytes = resolved.maxResponseBytes;
+    this.#ownsDispatcher = resolved.dispatcher === undefined;
+    this.#dispatcher =
+      resolved.dispatcher ??
+      new Pool(this.#origin, {
+        connections: resolved.connections,
+        connect: { timeout: resolved.timeouts.connectMs },
+        headersTimeout: resolved.timeouts.firstByteMs,
+        bodyTimeout: resolved.timeouts.idleMs,
+      });
+    const key = this.#apiKey;
+    this.#scrub = (text) => text.split(key).join('[REDACTED]');
+  }
+
+  /**
+   * Runs the app once.
+   * @throws DifyApiError on any failure of the call (see the class remarks); `ERR_INPUT_INVALID` when the
+   *   request cannot be sent at all; the caller's `signal.reason` when it aborts.
+   */
+  async run(request: DifyRequest, options: DifyCallOptions = {}): Promise<DifyResult> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    if (this.#closed) throw new DifyBatchError('ERR_INTERNAL', 'DifyClient.run() called after close()');
+    const path = this.#pathPrefix + routeOf(request);
+    const body = bodyOf(request);
+    const streaming = request.responseMode === 'streaming';
+    const { totalMs } = this.#timeouts;
+
+    // One controller per call, fed by the caller's signal and the total deadline; listeners and timer
+    // are removed on every path so nothing outlives the call.
+    const call = new AbortController();
+    const onAbort = () => call.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer =
+      totalMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            call.abort();
+          }, totalMs)
+        : undefined;
+    const phase: { current: 'request' | 'body' } = { current: 'request' };
+    try {
+      return await this.#send(request, path, body, call.signal, phase);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (timedOut) {
+        const message = `Dify call did not finish within timeouts.totalMs (${totalMs} ms)`;
+        throw new DifyApiError({ code: 'ERR_DIFY_TIMEOUT', message, retryable: true });
+      }
+      throw classifyTransportError(error, {
+        phase: phase.current,
+        streaming,
+        timeouts: this.#timeouts,
+        scrub: this.#scrub,
+      });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Closes the client's own Pool (waiting for calls in flight); an injected dispatcher is left open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  async #send(
+    request: DifyRequest,
+    path: string,
+    body: string,
+    signal: AbortSignal,
+    phase: { current: 'request' | 'body' },
+  ): Promise<DifyResult> {
+    const streaming = request.responseMode === 'streaming';
+    const response = await this.#dispatcher.request({
+      origin: this.#origin,
+      path,
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${this.#apiKey}`,
+        'content-type': 'application/json',
+        accept: streaming ? 'text/event-stream' : 'application/json',
+      },
+      body,
+      signal,
+      headersTimeout: this.#timeouts.firstByteMs,
+      bodyTimeout: this.#timeouts.idleMs,
+    });
+    phase.current = 'body';
+    const { statusCode: status, headers } = response;
+    if (status < 200 || status >= 300) {
+      const { text, truncated } = await readLimitedText(
+        response.body,
+        Math.min(ERROR_BODY_LIMIT, this.#maxResponseBytes),
+      );
+      throw classifyResponse({ status, headers, body: text, truncated }, { scrub: this.#scrub });
+    }
+    if (streaming && String(headers['content-type']).includes('text/event-stream')) {
+      return this.#readStream(request, response.body);
+    }
+    // Blocking, or a stream request that Dify answered with one JSON body.
+    const { text, truncated } = await readLimitedText(response.body, this.#maxResponseBytes);
+    if (truncated) throw this.#tooLarge();
+    const json = parseJsonObject(text, `Dify's HTTP ${status} body`, this.#scrub, status);
+    return toDifyResult(request.app, json, this.#scrub);
+  }
+
+  async #readStream(request: DifyRequest, body: Dispatcher.ResponseData['body']): Promise<DifyResult> {
+    const collector = new DifyStreamCollector(request.app, this.#scrub);
+    let outcome: { readonly result: DifyResult } | { readonly error: unknown } | undefined;
+    const parser = createParser({
+      maxBufferSize: this.#maxResponseBytes,
+      onEvent: (message) => {
+        if (outcome !== undefined || message.data === '') return;
+        try {
+          const result = collector.push(parseJsonObject(message.data, 'An SSE event from Dify', this.#scrub));
+          if (result) outcome = { result };
+        } catch (error) {
+          outcome = { error };
+        }
+      },
+      onError: (error) => {
+        if (error.type === 'max-buffer-size-exceeded') outcome ??= { error: this.#tooLarge() };
+      },
+    });
+    const decoder = new TextDecoder();
+    const iterator = body[Symbol.asyncIterator]();
+    let size = 0;
+    let chunks = 0;
+    while (outcome === undefined) {
+      const next = await iterator.next();
+      if (next.done) break;
+      size += next.value.byteLength;
+      if (size > this.#maxResponseBytes) outcome = { error: this.#tooLarge() };
+      else parser.feed(decoder.decode(next.value, { stream: true }));
+      chunks += 1;
+    }
+    if (outcome === undefined) {
+      const message = `Dify stream ended before a terminal event (${size} bytes in ${chunks} chunks)`;
+      throw new DifyApiError({ code: 'ERR_DIFY_STREAM', message, retryable: true });
+    }
+    if ('error' in outcome) {
+      // Dify 1.13 never closes a stream after an `error` event: close it ourselves, now.
+      body.destroy();
+      throw outcome.error;
+    }
+    await drainTail(iterator, body);
+    return outcome.result;
+  }
+
+  #tooLarge(): DifyApiError {
+    const message = `Dify response exceeded maxResponseBytes (${this.#maxResponseBytes} bytes)`;
+    return new DifyApiError({ code: 'ERR_DIFY_BAD_RESPONSE', message, retryable: false });
+  }
+}
+
+/**
+ * The terminal event is usually followed at once by the end of the response; reading that end lets
+ * undici return the connection to the pool instead of closing it. A stream that stays open is cut
+ * after {@link TAIL_MS}; the result stands either way.
+ */
+async function drainTail(iterator: AsyncIterator<unknown>, body: { destroy(): unknown }): Promise<void> {
+  const timer = setTimeout(() => body.destroy(), TAIL_MS);
+  try {
+    while (!(await iterator.next()).done) {
+      // discard: events after the terminal one carry nothing we return
+    }
+  } catch {
+    // cut or broken after the terminal event: nothing is lost
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function routeOf(request: DifyRequest): string {
+  const route: string | undefined = ROUTES[request.app];
+  if (route === undefined) {
+    throw new DifyBatchError(
+      'ERR_INPUT_INVALID',
+      `DifyRequest.app must be "workflow", "completion" or "chat", got ${JSON.stringify(request.app)}`,
+    );
+  }
+  return request.app === 'workflow' && request.workflowId !== undefined
+    ? `/workflows/${encodeURIComponent(request.workflowId)}/run`
+    : route;
+}
+
+/** The JSON body of dify-api.md §2; optional fields are sent only when set and meaningful for the app. */
+function bodyOf(request: DifyRequest): string {
+  const body: Record<string, unknown> = {
+    inputs: request.inputs,
+    response_mode: request.responseMode,
+    user: request.user,
+  };
+  if (request.app !== 'workflow' && request.query !== undefined) body.query = request.query;
+  if (request.app === 'chat' && request.conversationId !== undefined)
+    body.conversation_id = request.conversationId;
+  if (request.files !== undefined) body.files = request.files;
+  try {
+    return JSON.stringify(body);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DifyBatchError('ERR_INPUT_INVALID', `DifyRequest.inputs cannot be sent as JSON: ${reason}`);
+  }
+}

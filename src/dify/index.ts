@@ -1,0 +1,22 @@
+export {
+  type ClassifyOptions,
+  classifyResponse,
+  classifyStatus,
+  type DifyErrorResponse,
+} from './classifyResponse.js';
+export {
+  DIFY_CLIENT_DEFAULTS,
+  DifyClient,
+  type DifyClientOptions,
+  type DifyClientTimeouts,
+} from './DifyClient.js';
+export type {
+  DifyAppKind,
+  DifyCallOptions,
+  DifyRequest,
+  DifyResponseMode,
+  DifyResult,
+  DifyTransport,
+} from './DifyRequest.js';
+export { type DifyErrorFields, isConcurrencyLimitError } from './isConcurrencyLimitError.js';
+export { parseRetryAfter } from './parseRetryAfter.js';

@@ -1,0 +1,612 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type OutgoingHttpHeaders, type Server } from 'node:http';
+import { InvalidOptionError } from '../core/InvalidOptionError.js';
+import type { DifyAppKind } from '../dify/DifyRequest.js';
+import {
+  appInfoBody,
+  appParametersBody,
+  appSiteBody,
+  type RunRecord,
+  runDetailBody,
+  workflowLogsBody,
+} from './appResources.js';
+import { canonicalInputs, FAULT_HOOK_KEY, hashUuid } from './canonicalJson.js';
+import {
+  concurrencyLimitMessage,
+  DIFY_VERSION,
+  errorBody,
+  META_BODY,
+  MSG,
+  NGINX_502_HTML,
+  NOT_FOUND_HTML,
+  STOP_BODY,
+  UNKNOWN_ERROR_BODY,
+  WELCOME_BODY,
+} from './difyResponses.js';
+import { EmulatorCounters } from './EmulatorCounters.js';
+import type { EmulatedApp, EmulatorOptions, FaultRates } from './EmulatorOptions.js';
+import { EmulatorRequest, EmulatorResponse, Exchange, type ExchangeHost } from './Exchange.js';
+import { latencySampler } from './latencySampler.js';
+import { allowHeader, matchRoutes, type RouteMatch } from './matchRoute.js';
+import { type FaultKind, parseFaultHook } from './parseFaultHook.js';
+import { pyRepr } from './pyJson.js';
+import { pythonUuid } from './pythonUuid.js';
+import { RecentMap } from './RecentMap.js';
+import { type ResolvedEmulatorOptions, resolveEmulatorOptions } from './resolveEmulatorOptions.js';
+import { type RunContext, runMessage, runWorkflow } from './runApp.js';
+import { SeededRandom } from './SeededRandom.js';
+import type { EmulatorStats } from './startEmulator.js';
+import { TokenBucket } from './TokenBucket.js';
+import { conversationIdOf, type PayloadModel, validatePayload } from './validatePayload.js';
+
+/** One configured app plus its live state. */
+export interface AppRuntime {
+  app: EmulatedApp;
+  readonly key: string;
+  id: string;
+  workflowId: string;
+  /** Concurrency slots in use. */
+  held: number;
+  bucket: TokenBucket | undefined;
+  parametersBody: string;
+  infoBody: string;
+  siteBody: string;
+}
+
+const RATE_KINDS: readonly (readonly [keyof FaultRates, FaultKind])[] = [
+  ['rate429', '429'],
+  ['rate500', '500'],
+  ['rate502Html', '502'],
+  ['rateReset', 'reset'],
+  ['rateStall', 'stall'],
+  ['rateDrop', 'drop'],
+  ['rateErrorEvent', 'error'],
+  ['rateRunFailed', 'failed'],
+];
+
+const ROUTE_MODE: Partial<Record<RouteMatch['name'], DifyAppKind>> = {
+  workflowRun: 'workflow',
+  workflowRunById: 'workflow',
+  workflowRunDetail: 'workflow',
+  workflowStop: 'workflow',
+  workflowLogs: 'workflow',
+  completion: 'completion',
+  completionStop: 'completion',
+  chat: 'chat',
+  chatStop: 'chat',
+};
+
+const MODEL: Record<DifyAppKind, PayloadModel> = {
+  workflow: 'WorkflowRunPayload',
+  completion: 'CompletionRequestPayload',
+  chat: 'ChatRequestPayload',
+};
+
+const FORBIDDEN: Record<string, string> = {
+  deleted: MSG.appDeleted,
+  abnormal: MSG.appAbnormal,
+  'api-disabled': MSG.apiDisabled,
+  'workspace-archived': MSG.workspaceArchived,
+};
+
+/** Headers of a Flask answer (restx JSON unless told otherwise). */
+export function difyHeaders(contentType = 'application/json'): OutgoingHttpHeaders {
+  return { 'Content-Type': contentType, 'X-Version': DIFY_VERSION, 'X-Env': 'PRODUCTION' };
+}
+
+function onRequestData(this: EmulatorRequest, chunk: Buffer): void {
+  this.exchange?.addChunk(chunk);
+}
+
+function onRequestEnd(this: EmulatorRequest): void {
+  const exchange = this.exchange;
+  if (exchange !== undefined) (exchange.host as EmulatorServer).dispatch(exchange);
+}
+
+function isPyTruthy(value: unknown): boolean {
+  if (value === null || value === undefined || value === false || value === 0 || value === '') return false;
+  if (Array.isArray(value)) return value.length > 0;
+  return typeof value !== 'object' || Object.keys(value).length > 0;
+}
+
+/**
+ * The emulator's HTTP server: routing, Dify's checks in Dify's order, the knobs (latency, limits,
+ * faults) and the counters. Used by `startEmulator`, which is its only public face.
+ */
+export class EmulatorServer implements ExchangeHost {
+  readonly http: Server<typeof EmulatorRequest, typeof EmulatorResponse>;
+  readonly counters: EmulatorCounters;
+  readonly live = new Set<Exchange>();
+  readonly tasks = new Map<string, Exchange>();
+  readonly runs: RecentMap<string, RunRecord>;
+  readonly conversations: RecentMap<string, { appKey: string; user: string }>;
+  options: ResolvedEmulatorOptions;
+  #apps = new Map<string, AppRuntime>();
+  #random: SeededRandom;
+  #sampleLatency: (() => number) | undefined;
+  /** Cumulative fault rates, or `undefined` when no random fault is configured. */
+  #faultTable: (readonly [number, FaultKind])[] | undefined;
+
+  constructor(options: ResolvedEmulatorOptions) {
+    this.options = options;
+    this.counters = new EmulatorCounters(options.trackCallsPerInput);
+    this.runs = new RecentMap(options.maxStoredRuns);
+    this.conversations = new RecentMap(options.maxStoredRuns);
+    this.#random = new SeededRandom(options.seed);
+    this.#apply(options);
+    this.http = createServer(
+      {
+        IncomingMessage: EmulatorRequest,
+        ServerResponse: EmulatorResponse,
+        noDelay: true,
+        requestTimeout: 0,
+      },
+      this.#onRequest,
+    );
+    // Clients keep connections for long benchmark runs; never let the server be the one closing them.
+    this.http.keepAliveTimeout = 65_000;
+    this.http.headersTimeout = 66_000;
+  }
+
+  #onRequest = (req: EmulatorRequest, res: EmulatorResponse): void => {
+    new Exchange(this, req, res);
+    req.on('data', onRequestData);
+    req.on('end', onRequestEnd);
+  };
+
+  /** Applies (already validated) options to the live state. */
+  #apply(options: ResolvedEmulatorOptions): void {
+    const now = performance.now();
+    const apps = new Map<string, AppRuntime>();
+    for (const app of options.apps) {
+      const runtime: AppRuntime = this.#apps.get(app.key) ?? {
+        app,
+        key: app.key,
+        id: '',
+        workflowId: '',
+        held: 0,
+        bucket: undefined,
+        parametersBody: '',
+        infoBody: '',
+        siteBody: '',
+      };
+      runtime.app = app;
+      runtime.id = app.id ?? hashUuid(`app:${app.key}`);
+      runtime.workflowId = app.workflowId ?? hashUuid(`workflow:${app.key}`);
+      runtime.bucket =
+        options.rateLimitRps > 0
+          ? options.rateLimitRps === this.options.rateLimitRps && runtime.bucket
+            ? runtime.bucket
+            : new TokenBucket(options.rateLimitRps, now)
+          : undefined;
+      runtime.parametersBody = appParametersBody(app);
+      runtime.infoBody = appInfoBody(app);
+      runtime.siteBody = appSiteBody(app);
+      apps.set(app.key, runtime);
+    }
+    this.#apps = apps;
+    this.#sampleLatency = latencySampler(options.latency, this.#random);
+    let sum = 0;
+    const table: (readonly [number, FaultKind])[] = [];
+    for (const [rate, kind] of RATE_KINDS) {
+      const p = options.faults[rate] ?? 0;
+      sum += p;
+      if (p > 0) table.push([sum, kind]);
+    }
+    this.#faultTable = table.length > 0 ? table : undefined;
+    this.runs.limit = options.maxStoredRuns;
+    this.conversations.limit = options.maxStoredRuns;
+    this.options = options;
+  }
+
+  configure(patch: Partial<EmulatorOptions>): void {
+    for (const key of ['port', 'host'] as const) {
+      const value = patch[key];
+      if (value !== undefined && value !== this.options[key]) {
+        throw new InvalidOptionError(key, `unchanged while the emulator runs (${this.options[key]})`, value);
+      }
+    }
+    const next = resolveEmulatorOptions(patch, this.options);
+    if (next.seed !== this.options.seed) this.#random = new SeededRandom(next.seed);
+    if (next.trackCallsPerInput !== this.options.trackCallsPerInput) {
+      this.counters.calls = next.trackCallsPerInput ? new Map() : undefined;
+    }
+    this.#apply(next);
+  }
+
+  reset(): void {
+    this.counters.reset(this.options.trackCallsPerInput);
+    this.#random = new SeededRandom(this.options.seed);
+    this.#sampleLatency = latencySampler(this.options.latency, this.#random);
+  }
+
+  stats(): EmulatorStats {
+    return this.counters.snapshot();
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.options.port, this.options.host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      for (const exchange of this.live) exchange.cancel();
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+  }
+
+  /** Routes a complete request. */
+  dispatch(ex: Exchange): void {
+    const url = ex.req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path.startsWith('/_emulator/')) {
+      this.#control(ex, path);
+      return;
+    }
+    ex.begin();
+    const matches = matchRoutes(path);
+    if (matches.length === 0) {
+      if (path === '/v1') ex.send(308, { Location: '/v1/', 'Content-Type': 'text/html; charset=utf-8' }, '');
+      else ex.send(404, { 'Content-Type': 'text/html; charset=utf-8' }, NOT_FOUND_HTML);
+      return;
+    }
+    const method = ex.req.method === 'HEAD' ? 'GET' : ex.req.method;
+    let route: RouteMatch | undefined;
+    for (const m of matches) if (m.method === method) route = m;
+    if (route === undefined) {
+      if (method === 'OPTIONS')
+        ex.send(200, { ...difyHeaders('text/html; charset=utf-8'), Allow: allowHeader(matches) }, '');
+      else this.#error(ex, 405, 'method_not_allowed', MSG.methodNotAllowed, { Allow: allowHeader(matches) });
+      return;
+    }
+    if (route.name === 'welcome') {
+      ex.send(200, difyHeaders(), WELCOME_BODY);
+      return;
+    }
+    const app = this.#authenticate(ex);
+    if (app === undefined) return;
+    if (route.method === 'GET') this.#get(ex, app, route, q === -1 ? '' : url.slice(q + 1));
+    else this.#post(ex, app, route);
+  }
+
+  #error(ex: Exchange, status: number, code: string, message: string, extra?: OutgoingHttpHeaders): void {
+    ex.send(
+      status,
+      extra === undefined ? difyHeaders() : { ...difyHeaders(), ...extra },
+      errorBody(code, message, status),
+    );
+  }
+
+  /** `validate_and_get_api_token` and the app checks, in Dify's order. */
+  #authenticate(ex: Exchange): AppRuntime | undefined {
+    const header = ex.req.headers.authorization;
+    // The usual well-formed header, without the general parsing below.
+    if (header?.startsWith('Bearer ') && header.indexOf(' ', 7) === -1) {
+      return this.#appFor(ex, header.slice(7));
+    }
+    if (header === undefined || !header.includes(' ')) {
+      this.#error(ex, 401, 'unauthorized', MSG.authMissing, { 'WWW-Authenticate': 'Bearer realm="api"' });
+      return undefined;
+    }
+    // Python's `header.split(None, 1)`.
+    const text = header.trimStart();
+    const space = text.search(/\s/);
+    const scheme = space === -1 ? text : text.slice(0, space);
+    const token = space === -1 ? '' : text.slice(space).trimStart();
+    if (token === '') {
+      this.#error(ex, 400, 'invalid_param', MSG.authUnpack);
+      return undefined;
+    }
+    if (scheme.toLowerCase() !== 'bearer') {
+      this.#error(ex, 401, 'unauthorized', MSG.authScheme, { 'WWW-Authenticate': 'Bearer realm="api"' });
+      return undefined;
+    }
+    return this.#appFor(ex, token);
+  }
+
+  #appFor(ex: Exchange, token: string): AppRuntime | undefined {
+    const app = this.#apps.get(token);
+    if (app === undefined) {
+      this.#error(ex, 401, 'unauthorized', MSG.authInvalid, { 'WWW-Authenticate': 'Bearer realm="api"' });
+      return undefined;
+    }
+    const forbidden = FORBIDDEN[app.app.status ?? 'normal'];
+    if (forbidden !== undefined) {
+      this.#error(ex, 403, 'forbidden', forbidden);
+      return undefined;
+    }
+    return app;
+  }
+
+  /** The app-mode check each route makes, with the code that route answers. */
+  #modeMismatch(ex: Exchange, app: AppRuntime, route: RouteMatch): boolean {
+    const wanted = ROUTE_MODE[route.name];
+    if (wanted === undefined || wanted === app.app.mode) return false;
+    if (wanted === 'workflow') this.#error(ex, 400, 'not_workflow_app', MSG.modeMismatch);
+    else if (wanted === 'chat') this.#error(ex, 400, 'not_chat_app', MSG.modeMismatch);
+    else this.#error(ex, 400, 'app_unavailable', MSG.appUnavailable);
+    return true;
+  }
+
+  #get(ex: Exchange, app: AppRuntime, route: RouteMatch, query: string): void {
+    if (this.#modeMismatch(ex, app, route)) return;
+    switch (route.name) {
+      case 'parameters':
+        ex.send(200, difyHeaders(), app.parametersBody);
+        return;
+      case 'info':
+        ex.send(200, difyHeaders(), app.infoBody);
+        return;
+      case 'site':
+        ex.send(200, difyHeaders(), app.siteBody);
+        return;
+      case 'meta':
+        ex.send(200, difyHeaders(), META_BODY);
+        return;
+      case 'workflowLogs':
+        ex.send(200, difyHeaders(), workflowLogsBody(this.runs, app.key, new URLSearchParams(query)));
+        return;
+      default: {
+        const id = pythonUuid(route.param ?? '');
+        // Postgres refuses to cast a non-UUID: an unhandled exception.
+        if (id === undefined) ex.send(500, difyHeaders(), UNKNOWN_ERROR_BODY);
+        else {
+          const run = this.runs.get(id);
+          if (run === undefined || run.appKey !== app.key) this.#error(ex, 404, 'not_found', MSG.runNotFound);
+          else ex.send(200, difyHeaders(), runDetailBody(run));
+        }
+      }
+    }
+  }
+
+  /** Flask's `request.get_json()` and `fetch_user_arg`: 415, 400, then the `user` field. */
+  #jsonBodyWithUser(ex: Exchange): { body: Record<string, unknown>; user: string } | undefined {
+    const type = ex.req.headers['content-type'];
+    const mime = type === 'application/json' ? type : (type?.split(';', 1)[0] ?? '').trim().toLowerCase();
+    if (mime !== 'application/json' && !(mime.startsWith('application/') && mime.endsWith('+json'))) {
+      this.#error(ex, 415, 'unsupported_media_type', MSG.notJson);
+      return undefined;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(ex.bodyText());
+    } catch {
+      this.#error(ex, 400, 'bad_request', MSG.badJson);
+      return undefined;
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      // `request.get_json().get("user")` on a list, string or number: an unhandled AttributeError.
+      ex.send(500, difyHeaders(), UNKNOWN_ERROR_BODY);
+      return undefined;
+    }
+    const user = (body as Record<string, unknown>).user;
+    if (!isPyTruthy(user)) {
+      this.#error(ex, 400, 'invalid_param', MSG.userMissing);
+      return undefined;
+    }
+    // Dify coerces the user with Python's str().
+    return { body: body as Record<string, unknown>, user: typeof user === 'string' ? user : pyRepr(user) };
+  }
+
+  #post(ex: Exchange, app: AppRuntime, route: RouteMatch): void {
+    const parsed = this.#jsonBodyWithUser(ex);
+    if (parsed === undefined || this.#modeMismatch(ex, app, route)) return;
+    const { body, user } = parsed;
+    if (route.name === 'workflowStop' || route.name === 'completionStop' || route.name === 'chatStop') {
+      const task = this.tasks.get(route.param ?? '');
+      // Dify sets a stop flag for (task, user); a flag nobody reads changes nothing.
+      if (task !== undefined && task.appKey === app.key && task.user === user) task.stop();
+      ex.send(200, difyHeaders(), STOP_BODY);
+      return;
+    }
+    const mode = app.app.mode;
+    const invalid = validatePayload(MODEL[mode], body);
+    if (invalid !== undefined) {
+      this.#error(ex, 400, 'invalid_param', invalid);
+      return;
+    }
+    this.#run(ex, app, body, user, route.name === 'workflowRunById' ? (route.param ?? '') : undefined);
+  }
+
+  /** A validated run: counters, rate limit, concurrency limit, late checks, faults, then the answer. */
+  #run(
+    ex: Exchange,
+    app: AppRuntime,
+    body: Record<string, unknown>,
+    user: string,
+    workflowId?: string,
+  ): void {
+    const mode = app.app.mode;
+    const raw = body.inputs as Record<string, unknown>;
+    const canonical = canonicalInputs(raw);
+    const query = mode === 'workflow' ? '' : ((body.query as string | undefined) ?? '');
+    const countKey = raw[this.options.countBy];
+    const call = this.counters.call(
+      typeof countKey === 'string' || typeof countKey === 'number'
+        ? String(countKey)
+        : query === ''
+          ? canonical
+          : `${canonical}\n${query}`,
+    );
+    if (!this.#admit(ex, app)) return;
+    const streaming = body.response_mode === 'streaming';
+    const late = this.#lateChecks(ex, app, body, user, streaming, workflowId);
+    if (late === undefined) return;
+    const fault =
+      late.missing === undefined ? this.#drawFault(raw[FAULT_HOOK_KEY], call, streaming, mode) : undefined;
+    if (fault !== undefined) {
+      this.counters.fault(fault);
+      if (this.#answerFault(ex, fault)) return;
+    }
+    let inputs = raw;
+    if (FAULT_HOOK_KEY in raw) {
+      const { [FAULT_HOOK_KEY]: _hook, ...rest } = raw;
+      inputs = rest;
+    }
+    const ctx: RunContext = {
+      server: this,
+      ex,
+      app,
+      user,
+      inputs,
+      canonical,
+      query,
+      streaming,
+      latencyMs: this.#sampleLatency?.() ?? 0,
+      fault,
+      taskId: randomUUID(),
+      createdAt: Math.floor(Date.now() / 1000),
+    };
+    ex.taskId = ctx.taskId;
+    ex.appKey = app.key;
+    ex.user = user;
+    if (mode === 'workflow') runWorkflow(ctx, late.missing);
+    else runMessage(ctx, late.conversationId);
+  }
+
+  /** The token bucket, then Dify's concurrency limit; an admitted call holds a slot until it ends. */
+  #admit(ex: Exchange, app: AppRuntime): boolean {
+    if (app.bucket !== undefined) {
+      const wait = app.bucket.take(performance.now());
+      if (wait > 0) {
+        this.counters.rejectedRateLimit++;
+        this.#error(ex, 429, 'too_many_requests', MSG.tooManyRequests, { 'Retry-After': String(wait) });
+        return false;
+      }
+    }
+    const limit = this.options.maxActiveRequests;
+    if (limit > 0 && app.held >= limit) {
+      this.counters.rejectedConcurrency++;
+      const status = this.options.concurrencyLimitStatus;
+      const code = status === 429 ? 'too_many_requests' : 'invalid_param';
+      this.#error(ex, status, code, concurrencyLimitMessage(app.id, limit));
+      return false;
+    }
+    app.held++;
+    ex.slot = app;
+    return true;
+  }
+
+  /**
+   * Checks Dify makes once the run has its slot: the workflow version, the conversation, the required
+   * inputs (in streaming workflow mode those fail inside the run instead, reported as `missing`).
+   */
+  #lateChecks(
+    ex: Exchange,
+    app: AppRuntime,
+    body: Record<string, unknown>,
+    user: string,
+    streaming: boolean,
+    workflowId: string | undefined,
+  ): { conversationId?: string; missing?: string } | undefined {
+    if (workflowId !== undefined) {
+      const id = pythonUuid(workflowId);
+      if (id === undefined) {
+        this.#error(ex, 400, 'bad_request', `Invalid workflow_id format: '${workflowId}'. `);
+        return undefined;
+      }
+      if (id !== app.workflowId.toLowerCase()) {
+        this.#error(ex, 404, 'not_found', `Workflow not found with id: ${workflowId}`);
+        return undefined;
+      }
+    }
+    const conversationId = app.app.mode === 'chat' ? (conversationIdOf(body) ?? undefined) : undefined;
+    if (conversationId !== undefined) {
+      const known = this.conversations.get(conversationId);
+      if (known === undefined || known.appKey !== app.key || known.user !== user) {
+        this.#error(ex, 404, 'not_found', MSG.conversationNotFound);
+        return undefined;
+      }
+    }
+    const inputs = body.inputs as Record<string, unknown>;
+    const missing = app.app.requiredInputs?.find(
+      (name) => inputs[name] === undefined || inputs[name] === null,
+    );
+    if (missing !== undefined && !(streaming && app.app.mode === 'workflow')) {
+      this.#error(ex, 400, 'invalid_param', `${missing} is required in input form`);
+      return undefined;
+    }
+    return { conversationId, missing };
+  }
+
+  /** Answers the faults that replace the run; `false` for those that shape the run's own answer. */
+  #answerFault(ex: Exchange, fault: FaultKind): boolean {
+    switch (fault) {
+      case '429':
+        this.#error(ex, 429, 'too_many_requests', MSG.tooManyRequests, {
+          'Retry-After': String(this.options.faultRetryAfterSeconds),
+        });
+        return true;
+      case '500':
+        this.#error(ex, 500, 'internal_server_error', MSG.internalError);
+        return true;
+      case '502':
+        ex.send(502, { 'Content-Type': 'text/html', Server: 'nginx' }, NGINX_502_HTML);
+        return true;
+      case 'reset':
+        ex.reset();
+        return true;
+      case 'stall':
+        ex.stall();
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** The `__fault` hook if the input has one, else a seeded draw over the configured rates. */
+  #drawFault(hook: unknown, call: number, streaming: boolean, mode: DifyAppKind): FaultKind | undefined {
+    if (hook !== undefined) {
+      const parsed = parseFaultHook(hook);
+      return parsed !== undefined && call <= parsed.calls ? parsed.kind : undefined;
+    }
+    const table = this.#faultTable;
+    if (table === undefined || call > this.options.faultsPerInputMax) return undefined;
+    const u = this.#random.next();
+    for (const [upTo, kind] of table) {
+      if (u >= upTo) continue;
+      // Stream faults need a stream; a failed run needs a workflow. Their share is then simply no fault.
+      if ((kind === 'drop' || kind === 'error') && !streaming) return undefined;
+      if (kind === 'failed' && mode !== 'workflow') return undefined;
+      return kind;
+    }
+    return undefined;
+  }
+
+  /** `/_emulator/*`: stats, reset and config, outside the Service API and its counters. */
+  #control(ex: Exchange, path: string): void {
+    const route = `${ex.req.method} ${path}`;
+    let status = 200;
+    let value: unknown;
+    if (route === 'GET /_emulator/stats') value = this.stats();
+    else if (route === 'POST /_emulator/reset') {
+      this.reset();
+      value = this.stats();
+    } else if (route === 'GET /_emulator/config') value = this.options;
+    else if (route === 'POST /_emulator/config') {
+      try {
+        const patch = JSON.parse(ex.bodyText() || '{}') as Record<string, unknown>;
+        // JSON has no Infinity: null stands for it, both ways.
+        if (patch.faultsPerInputMax === null) patch.faultsPerInputMax = Number.POSITIVE_INFINITY;
+        this.configure(patch as Partial<EmulatorOptions>);
+        value = this.options;
+      } catch (error) {
+        status = 400;
+        value = { error: error instanceof Error ? error.message : String(error) };
+      }
+    } else {
+      status = 404;
+      value = { error: `no such emulator endpoint: ${route}` };
+    }
+    const body = JSON.stringify(value, (_key, v) => (v === Number.POSITIVE_INFINITY ? null : v));
+    ex.send(status, { 'Content-Type': 'application/json' }, body);
+  }
+}

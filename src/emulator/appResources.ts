@@ -1,0 +1,137 @@
+import type { EmulatedApp } from './EmulatorOptions.js';
+import { pyFloat, pyJson, pyString } from './pyJson.js';
+import { endUserId, storedRunInputs, type WorkflowView } from './workflowResponses.js';
+
+/**
+ * Bodies of the app's read-only resources (`/parameters`, `/info`, `/site`, run detail, logs), rendered
+ * like flask-restx (Python separators, trailing newline). Used by `EmulatorServer`.
+ */
+
+/** A workflow run the emulator made, as `GET /workflows/run/{id}` and `/workflows/logs` report it. */
+export interface RunRecord {
+  readonly appKey: string;
+  readonly view: WorkflowView;
+  status: 'running' | 'succeeded' | 'failed' | 'stopped';
+  outputs: Record<string, unknown>;
+  error: string | null;
+  elapsedSeconds: number;
+  finishedAt: number | null;
+  totalSteps: number;
+}
+
+/** `GET /parameters` with Dify's feature defaults; `requiredInputs` become the `user_input_form`. */
+export function appParametersBody(app: EmulatedApp): string {
+  const form = (app.requiredInputs ?? []).map((name) => ({
+    'text-input': {
+      variable: name,
+      label: name,
+      type: 'text-input',
+      required: true,
+      max_length: null,
+      options: [],
+    },
+  }));
+  return `${pyJson({
+    opening_statement: null,
+    suggested_questions: [],
+    suggested_questions_after_answer: { enabled: false },
+    speech_to_text: { enabled: false },
+    text_to_speech: { enabled: false },
+    retriever_resource: { enabled: false },
+    annotation_reply: { enabled: false },
+    more_like_this: { enabled: false },
+    user_input_form: form,
+    sensitive_word_avoidance: { enabled: false, type: '', configs: [] },
+    file_upload: {
+      image: {
+        enabled: false,
+        number_limits: 3,
+        detail: 'high',
+        transfer_methods: ['remote_url', 'local_file'],
+      },
+    },
+    system_parameters: {
+      image_file_size_limit: 10,
+      video_file_size_limit: 100,
+      audio_file_size_limit: 50,
+      file_size_limit: 15,
+      workflow_file_upload_limit: 10,
+    },
+  })}\n`;
+}
+
+function appName(app: EmulatedApp): string {
+  return app.name ?? `Emulated ${app.mode} app`;
+}
+
+/** `GET /info`. */
+export function appInfoBody(app: EmulatedApp): string {
+  return `${pyJson({ name: appName(app), description: '', tags: [], mode: app.mode, author_name: 'dify-batch' })}\n`;
+}
+
+/** `GET /site`. */
+export function appSiteBody(app: EmulatedApp): string {
+  return `${pyJson({
+    title: appName(app),
+    chat_color_theme: null,
+    chat_color_theme_inverted: false,
+    icon_type: 'emoji',
+    icon: '🤖',
+    icon_background: '#FFEAD5',
+    icon_url: null,
+    description: null,
+    copyright: null,
+    privacy_policy: null,
+    custom_disclaimer: '',
+    default_language: 'en-US',
+    show_workflow_steps: true,
+    use_icon_as_answer_icon: false,
+  })}\n`;
+}
+
+function nullableString(value: string | null): string {
+  return value === null ? 'null' : pyString(value);
+}
+
+/** `GET /workflows/run/{id}`: `inputs` is a JSON string, as Dify stores it in a text column. */
+export function runDetailBody(run: RunRecord): string {
+  const v = run.view;
+  return (
+    `{"id": "${v.runId}", "workflow_id": "${v.workflowId}", "status": "${run.status}", ` +
+    `"inputs": ${pyString(storedRunInputs(v))}, "outputs": ${pyJson(run.outputs)}, "error": ${nullableString(run.error)}, ` +
+    `"total_steps": ${run.totalSteps}, "total_tokens": 0, "created_at": ${v.createdAt}, ` +
+    `"finished_at": ${run.finishedAt ?? 'null'}, "elapsed_time": ${pyFloat(run.elapsedSeconds)}}\n`
+  );
+}
+
+function intParam(params: URLSearchParams, name: string, fallback: number, max: number): number {
+  const n = Number.parseInt(params.get(name) ?? '', 10);
+  return Number.isFinite(n) ? Math.min(max, Math.max(1, n)) : fallback;
+}
+
+/** `GET /workflows/logs`: the app's remembered runs, newest first, filtered by `status`. */
+export function workflowLogsBody(
+  runs: { values(): Iterable<RunRecord> },
+  appKey: string,
+  params: URLSearchParams,
+): string {
+  const page = intParam(params, 'page', 1, 99_999);
+  const limit = intParam(params, 'limit', 20, 100);
+  const status = params.get('status');
+  const mine = [...runs.values()]
+    .filter((r) => r.appKey === appKey && (status === null || r.status === status))
+    .reverse();
+  const items = mine.slice((page - 1) * limit, page * limit).map((run) => {
+    const v = run.view;
+    return (
+      `{"id": "${v.taskId}", "workflow_run": {"id": "${v.runId}", "version": "${v.workflowId}", ` +
+      `"status": "${run.status}", "error": ${nullableString(run.error)}, "elapsed_time": ${pyFloat(run.elapsedSeconds)}, ` +
+      `"total_tokens": 0, "total_steps": ${run.totalSteps}, "created_at": ${v.createdAt}, ` +
+      `"finished_at": ${run.finishedAt ?? 'null'}}, "created_from": "service-api", "created_by_role": "end_user", ` +
+      `"created_by_account": null, "created_by_end_user": {"id": "${endUserId(v)}", "type": "service_api", ` +
+      `"is_anonymous": false, "session_id": ${pyString(v.user)}}, "created_at": ${v.createdAt}}`
+    );
+  });
+  const hasMore = page * limit < mine.length;
+  return `{"page": ${page}, "limit": ${limit}, "total": ${mine.length}, "has_more": ${hasMore}, "data": [${items.join(', ')}]}\n`;
+}

@@ -1,0 +1,64 @@
+import { pyString } from './pyJson.js';
+
+/**
+ * Fixed texts of the Dify Service API as `docs/dify-api.md` records them, and the error-body renderer.
+ * Used by `EmulatorServer` and the response builders.
+ */
+
+/** The Dify version the emulator claims (`GET /v1/`, `X-Version`). */
+export const DIFY_VERSION = '1.15.0';
+
+/**
+ * An error body as flask-restx renders it: `{"code", "message", "status"}` through Python `json.dumps`,
+ * with a trailing newline.
+ */
+export function errorBody(code: string, message: string, status: number): string {
+  return `{"code": ${pyString(code)}, "message": ${pyString(message)}, "status": ${status}}\n`;
+}
+
+export const MSG = Object.freeze({
+  authMissing: "Authorization header must be provided and start with 'Bearer'",
+  authScheme: "Authorization scheme must be 'Bearer'",
+  authInvalid: 'Access token is invalid',
+  authUnpack: 'not enough values to unpack (expected 2, got 1)',
+  appDeleted: 'The app no longer exists.',
+  appAbnormal: "The app's status is abnormal.",
+  apiDisabled: "The app's API service has been disabled.",
+  workspaceArchived: "The workspace's status is archived.",
+  userMissing: 'Arg user must be provided.',
+  notJson: "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
+  badJson: 'Invalid JSON payload received or JSON payload is empty.',
+  modeMismatch: 'Please check if your app mode matches the right API route.',
+  appUnavailable: 'App unavailable, please check your app configurations.',
+  methodNotAllowed: 'The method is not allowed for the requested URL.',
+  internalError:
+    'The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.',
+  tooManyRequests: 'Too many requests. Please try again later.',
+  runNotFound: 'Workflow run not found.',
+  conversationNotFound: 'Conversation Not Exists.',
+  stoppedByUser: 'Stopped by user.',
+  injectedModelError: '[emulator] Injected fault: the model provider returned an error.',
+  injectedRunFailure: 'Node LLM run failed: [emulator] Injected fault: the model provider returned an error.',
+});
+
+/** Dify's app concurrency-limit message (`AppInvokeQuotaExceededError`). */
+export function concurrencyLimitMessage(appId: string, limit: number): string {
+  return `Too many requests. Please try again later. The current maximum concurrent requests allowed for ${appId} is ${limit}.`;
+}
+
+/** A bare exception outside the handled ones: flask-restx's catch-all, with its own key order. */
+export const UNKNOWN_ERROR_BODY = '{"message": "Internal Server Error", "code": "unknown", "status": 500}\n';
+
+/** Flask's default 404 page (the Service API does not set `catch_all_404s`). */
+export const NOT_FOUND_HTML =
+  '<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n' +
+  '<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n';
+
+/** nginx's own 502 page, as a reverse proxy sends it when the API process is gone. */
+export const NGINX_502_HTML =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n' +
+  '<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
+export const WELCOME_BODY = `{"welcome": "Dify OpenAPI", "api_version": "v1", "server_version": "${DIFY_VERSION}"}\n`;
+export const STOP_BODY = '{"result": "success"}\n';
+export const META_BODY = '{"tool_icons": {}}\n';

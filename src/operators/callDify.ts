@@ -1,0 +1,380 @@
+import { setMaxListeners } from 'node:events';
+import {
+  asyncScheduler,
+  from,
+  mergeMap,
+  Observable,
+  type ObservableInput,
+  type OperatorFunction,
+  of,
+  type SchedulerLike,
+  take,
+} from 'rxjs';
+import { DifyApiError } from '../core/DifyApiError.js';
+import { DifyBatchError } from '../core/DifyBatchError.js';
+import { InvalidOptionError } from '../core/InvalidOptionError.js';
+import type { ErrorRecord, Item } from '../core/Item.js';
+import type { ItemFailure, ItemResult, ItemSuccess } from '../core/ItemResult.js';
+import { toErrorRecord } from '../core/toErrorRecord.js';
+import type { DifyCallOptions, DifyRequest, DifyResult } from '../dify/DifyRequest.js';
+import { linkAbort } from './internal/abortable.js';
+import { checkFunction, checkInteger, checkScheduler, checkSignal } from './internal/validate.js';
+import {
+  isRetryable,
+  type RetryEvent,
+  type RetryOutcome,
+  type RetryPolicy,
+  resolveRetryOptions,
+  retryBackoff,
+} from './retryBackoff.js';
+import { TokenBucket } from './TokenBucket.js';
+
+/**
+ * Runs one Dify call. A {@link DifyTransport} (Promise) fits; so does a function returning any
+ * ObservableInput, which is how marble tests drive callDify with `cold()`. Only the first value is
+ * used; unsubscribing from it (or the signal) cancels the call.
+ */
+export type CallDifyTransport = (
+  request: DifyRequest,
+  options: DifyCallOptions,
+) => ObservableInput<DifyResult>;
+
+/** Passed to `onAttempt` when a call starts (after its rate-limit token). */
+export interface CallDifyAttemptEvent<I> {
+  readonly item: Item<I>;
+  /** 1 for the first call of this item. */
+  readonly attempt: number;
+}
+
+/** Passed to `onSettled` when a call that `onAttempt` announced is over, whatever the outcome. */
+export interface CallDifySettledEvent<I> extends CallDifyAttemptEvent<I> {
+  /** True when the call returned a result (a failed run counts as false). */
+  readonly ok: boolean;
+  /** The call's error (an abort reason when it was cancelled); undefined when `ok`. */
+  readonly error?: unknown;
+}
+
+/** Passed to `onRetry` after a failed attempt that will be retried, before the wait. */
+export interface CallDifyRetryEvent<I> extends RetryEvent {
+  readonly item: Item<I>;
+}
+
+/** Options of {@link callDify}. */
+export interface CallDifyOptions<I> {
+  /**
+   * Builds the request of an item. If it throws, the item becomes an `ok: false` result with
+   * `ERR_INPUT_INVALID` (the message names the record and, if the error says, the field), and no
+   * call is made.
+   */
+  readonly toRequest: (item: Item<I>) => DifyRequest;
+  /**
+   * Most calls in flight at once (a sliding window: a slow call holds one slot, not a batch).
+   * An integer ≥ 1 or `Infinity`.
+   * @defaultValue 8
+   */
+  readonly concurrency?: number;
+  /**
+   * Attempts and backoff; unset fields take {@link RETRY_BACKOFF_DEFAULTS}.
+   * @defaultValue undefined (RETRY_BACKOFF_DEFAULTS apply)
+   */
+  readonly retry?: Readonly<RetryPolicy> | undefined;
+  /**
+   * Also retry runs that finished with `status: "failed"` (`ERR_DIFY_RUN_FAILED`), which are final
+   * otherwise: the workflow ran, and running it again costs as much.
+   * @defaultValue false
+   */
+  readonly retryFailedRuns?: boolean;
+  /**
+   * Shared limit: every attempt, retries included, takes one token before calling.
+   * @defaultValue undefined (no rate limit)
+   */
+  readonly rateLimiter?: TokenBucket | undefined;
+  /**
+   * Aborts every in-flight call and errors the output with `signal.reason` (unchanged).
+   * @defaultValue undefined
+   */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Clock for latency and backoff waits (a TestScheduler makes them virtual).
+   * @defaultValue asyncScheduler
+   */
+  readonly scheduler?: SchedulerLike;
+  /**
+   * Progress hook: a call starts. If it throws, the output errors with that error.
+   * @defaultValue undefined
+   */
+  readonly onAttempt?: ((event: CallDifyAttemptEvent<I>) => void) | undefined;
+  /**
+   * Progress hook: a call is over (succeeded, failed or cancelled); called once per `onAttempt`, so
+   * an in-flight counter kept with the two always balances. If it throws, the output errors.
+   * @defaultValue undefined
+   */
+  readonly onSettled?: ((event: CallDifySettledEvent<I>) => void) | undefined;
+  /**
+   * Progress hook: an attempt failed and will be retried. If it throws, the output errors with that error.
+   * @defaultValue undefined
+   */
+  readonly onRetry?: ((event: CallDifyRetryEvent<I>) => void) | undefined;
+}
+
+/** Defaults of {@link CallDifyOptions}. */
+export const CALL_DIFY_DEFAULTS = Object.freeze({
+  concurrency: 8,
+  retryFailedRuns: false,
+  scheduler: asyncScheduler as SchedulerLike,
+});
+
+/**
+ * Calls Dify once per item (retrying as configured) and emits exactly one {@link ItemResult} per
+ * item, in completion order.
+ *
+ * @remarks
+ * - **Concurrency:** a hard cap (`mergeMap` with `concurrency`): a new call starts as soon as any
+ *   call finishes, never in chunk-and-wait rounds.
+ * - **Ordering:** results come in completion order; pipe into `reorder()` to restore `seq` order.
+ * - **Backpressure:** items beyond `concurrency` wait in mergeMap's queue, which is unbounded: put
+ *   a creditGate upstream to bound it.
+ * - **Per-item errors never error the stream:** items with `item.error` (parse errors from a source)
+ *   pass through as `ok: false` with `attempts: 0`; a throwing `toRequest` gives `ERR_INPUT_INVALID`;
+ *   a call that fails after retries gives `ok: false` with the error's code, status and Dify code.
+ *   A run that finished with `status` `failed` or `stopped` is `ERR_DIFY_RUN_FAILED`.
+ * - **Retries:** {@link retryBackoff}: retryable errors (`retryable === true`, e.g. 429, 5xx, network,
+ *   timeouts, the app concurrency limit) with full-jitter backoff or the server's `Retry-After`.
+ *   `attempts` counts the calls made; `latencyMs` runs from the first attempt's start (before its
+ *   rate-limit token) to the outcome, backoff included.
+ * - **Fatal errors:** `signal` aborting (`signal.reason`), a hook throwing (that error), a source
+ *   error (forwarded).
+ * - **Cancellation:** each attempt gets its own AbortController linked to `signal`; unsubscribing
+ *   aborts every in-flight call and backoff wait.
+ *
+ * @example
+ * ```ts
+ * import { from } from 'rxjs';
+ * import { callDify, type DifyTransport, type Item, reorder } from 'dify-batch';
+ *
+ * // Any (request, { signal }) => Promise<DifyResult> works: DifyClient, or this in-process stand-in.
+ * const transport: DifyTransport = async (request) => ({
+ *   outputs: { shout: String(request.inputs.text).toUpperCase() },
+ * });
+ * const items: Item[] = [
+ *   { seq: 0, id: 'a', inputs: { text: 'hi' } },
+ *   { seq: 1, id: 'b', inputs: {} },
+ *   { seq: 2, id: 'c', inputs: { text: 'yo' } },
+ * ];
+ * from(items)
+ *   .pipe(
+ *     callDify(transport, {
+ *       concurrency: 2,
+ *       toRequest: (item) => {
+ *         if (item.inputs.text === undefined) throw new Error('field "text" is missing');
+ *         return { app: 'workflow', inputs: item.inputs, user: 'me', responseMode: 'blocking' };
+ *       },
+ *     }),
+ *     reorder(),
+ *   )
+ *   .subscribe((r) => console.log(r.id, r.ok ? r.outputs : r.error.code, r.attempts));
+ * // Output:
+ * // a { shout: 'HI' } 1
+ * // b ERR_INPUT_INVALID 0
+ * // c { shout: 'YO' } 1
+ * ```
+ *
+ * @param transport - Makes one call; see {@link CallDifyTransport}.
+ * @param options - `toRequest` (required), concurrency, retry policy, rate limiter, signal, hooks;
+ * see {@link CALL_DIFY_DEFAULTS}.
+ * @returns An operator from items to one result each.
+ * @throws `ERR_INVALID_OPTION` for a bad option.
+ * @category operators
+ */
+export function callDify<I = Record<string, unknown>>(
+  transport: CallDifyTransport,
+  options: Readonly<CallDifyOptions<I>>,
+): OperatorFunction<Item<I>, ItemResult> {
+  const o = { ...CALL_DIFY_DEFAULTS, ...options };
+  checkFunction('transport', transport);
+  checkFunction('toRequest', o.toRequest);
+  checkInteger('concurrency', o.concurrency, 1, true);
+  checkScheduler(o.scheduler);
+  const signal = checkSignal(o.signal);
+  checkFunction('onAttempt', o.onAttempt, true);
+  checkFunction('onRetry', o.onRetry, true);
+  checkFunction('onSettled', o.onSettled, true);
+  if (o.rateLimiter !== undefined && !(o.rateLimiter instanceof TokenBucket)) {
+    throw new InvalidOptionError('rateLimiter', 'a TokenBucket or undefined', o.rateLimiter);
+  }
+  resolveRetryOptions(o.retry);
+  const { toRequest, scheduler, rateLimiter, onAttempt, onRetry, onSettled } = o;
+  const shouldRetry = o.retryFailedRuns
+    ? (error: unknown) => isRetryable(error) || (error as { code?: unknown }).code === 'ERR_DIFY_RUN_FAILED'
+    : isRetryable;
+
+  // `runSignal` belongs to one subscription of the operator and is shared by all its items: inner
+  // subscriptions of mergeMap are only ever torn down together (outer unsubscribe or error), so a
+  // per-item AbortController (the costliest allocation per item) would buy nothing.
+  const callItem = (item: Item<I>, request: DifyRequest, runSignal: AbortSignal): Observable<ItemResult> =>
+    new Observable<ItemResult>((subscriber) => {
+      const startedAt = scheduler.now();
+      const fatal = (error: unknown): void => subscriber.error(error);
+      // A throwing hook is a bug in the caller, not an item failure: it errors the output, and the
+      // teardown that follows aborts this item so nothing is retried.
+      const hook = <E>(fn: ((event: E) => void) | undefined, event: E): void => {
+        try {
+          fn?.(event);
+        } catch (error) {
+          fatal(error);
+          throw error;
+        }
+      };
+      retryBackoff(
+        async ({ attempt, signal: attemptSignal }) => {
+          if (rateLimiter !== undefined) await rateLimiter.take(attemptSignal);
+          hook(onAttempt, { item, attempt });
+          let result: DifyResult;
+          try {
+            result = checkRun(await firstValue(transport(request, { signal: attemptSignal }), attemptSignal));
+          } catch (error) {
+            hook(onSettled, { item, attempt, ok: false, error });
+            throw error;
+          }
+          hook(onSettled, { item, attempt, ok: true });
+          return result;
+        },
+        {
+          ...o.retry,
+          signal: runSignal,
+          scheduler,
+          shouldRetry,
+          onRetry: onRetry && ((event) => onRetry({ ...event, item })),
+        },
+      ).then((outcome) => {
+        subscriber.next(toResult(item, outcome, scheduler.now() - startedAt));
+        subscriber.complete();
+      }, fatal);
+    });
+
+  const project = (item: Item<I>, runSignal: AbortSignal): Observable<ItemResult> => {
+    if (item.error !== undefined) return of(failure(item, item.error, 0, 0));
+    let request: DifyRequest;
+    try {
+      // Built once per item, before any call: a bad record costs no request and is never retried.
+      request = toRequest(item);
+    } catch (error) {
+      return of(failure(item, inputError(item, error), 0, 0));
+    }
+    return callItem(item, request, runSignal);
+  };
+
+  return (source) =>
+    new Observable<ItemResult>((subscriber) => {
+      if (signal?.aborted) {
+        subscriber.error(signal.reason);
+        return;
+      }
+      const run = new AbortController();
+      // Every in-flight attempt listens on it (raceAbort); that is expected, not a leak.
+      setMaxListeners(Number.isFinite(o.concurrency) ? o.concurrency + 16 : 0, run.signal);
+      const unlink = linkAbort(signal, run);
+      const onAbort = (): void => subscriber.error(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      subscriber.add(() => {
+        signal?.removeEventListener('abort', onAbort);
+        unlink();
+        // The caller's reason when its signal is why we are torn down, so the transport sees it.
+        run.abort(
+          signal?.aborted ? signal.reason : new DifyBatchError('ERR_ABORTED', 'callDify: unsubscribed'),
+        );
+      });
+      source
+        .pipe(mergeMap((item: Item<I>) => project(item, run.signal), o.concurrency))
+        .subscribe(subscriber);
+    });
+}
+
+/** First value of the transport's answer; unsubscribes (cancelling a cold call) on abort. */
+function firstValue<T>(input: ObservableInput<T>, signal: AbortSignal): Promise<T> {
+  // A Promise (every real transport) needs no subscription machinery; retryBackoff already races
+  // each attempt against the signal.
+  if (typeof (input as PromiseLike<T>).then === 'function') return Promise.resolve(input as PromiseLike<T>);
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const onAbort = (): void => {
+      subscription.unsubscribe();
+      reject(signal.reason);
+    };
+    const finish = (): void => {
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+    };
+    const subscription = from(input)
+      .pipe(take(1))
+      .subscribe({
+        next: (value) => {
+          finish();
+          resolve(value);
+        },
+        error: (error: unknown) => {
+          finish();
+          reject(error);
+        },
+        complete: () => {
+          if (done) return;
+          finish();
+          reject(
+            new DifyApiError({
+              code: 'ERR_DIFY_BAD_RESPONSE',
+              message: 'the transport completed without a result',
+              retryable: false,
+            }),
+          );
+        },
+      });
+    if (!done) signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A run that ended `failed`/`stopped` is a failure, whatever layer reported it. */
+function checkRun(result: DifyResult): DifyResult {
+  if (result.status !== 'failed' && result.status !== 'stopped') return result;
+  const run =
+    result.workflowRunId === undefined ? 'the workflow run' : `workflow run ${result.workflowRunId}`;
+  throw new DifyApiError({
+    code: 'ERR_DIFY_RUN_FAILED',
+    message: `${run} finished with status "${result.status}"`,
+    retryable: false,
+  });
+}
+
+function inputError(item: Item<unknown>, error: unknown): ErrorRecord {
+  if (error instanceof DifyBatchError && error.code === 'ERR_INPUT_INVALID') return toErrorRecord(error);
+  const { message } = toErrorRecord(error);
+  const field = (error as { field?: unknown } | null)?.field;
+  const line = item.position?.line === undefined ? '' : `, line ${item.position.line}`;
+  const where = typeof field === 'string' ? ` field "${field}":` : '';
+  return {
+    code: 'ERR_INPUT_INVALID',
+    message: `record ${item.id} (seq ${item.seq}${line}):${where} ${message}`,
+    retryable: false,
+  };
+}
+
+function failure(item: Item<unknown>, error: ErrorRecord, attempts: number, latencyMs: number): ItemFailure {
+  return { seq: item.seq, id: item.id, ok: false, error, attempts, latencyMs };
+}
+
+function toResult(item: Item<unknown>, outcome: RetryOutcome<DifyResult>, latencyMs: number): ItemResult {
+  if (!outcome.ok) return failure(item, toErrorRecord(outcome.error), outcome.attempts, latencyMs);
+  const { outputs, workflowRunId, taskId, messageId, conversationId } = outcome.value;
+  const success: ItemSuccess = {
+    seq: item.seq,
+    id: item.id,
+    ok: true,
+    outputs,
+    attempts: outcome.attempts,
+    latencyMs,
+    ...(workflowRunId === undefined ? {} : { workflowRunId }),
+    ...(taskId === undefined ? {} : { taskId }),
+    ...(messageId === undefined ? {} : { messageId }),
+    ...(conversationId === undefined ? {} : { conversationId }),
+  };
+  return success;
+}

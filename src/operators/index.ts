@@ -1,0 +1,24 @@
+export { BATCH_DEFAULTS, type BatchOptions, batch } from './batch.js';
+export {
+  CALL_DIFY_DEFAULTS,
+  type CallDifyAttemptEvent,
+  type CallDifyOptions,
+  type CallDifyRetryEvent,
+  type CallDifySettledEvent,
+  type CallDifyTransport,
+  callDify,
+} from './callDify.js';
+export { CREDIT_GATE_DEFAULTS, type CreditGate, type CreditGateOptions, creditGate } from './creditGate.js';
+export { rateLimit } from './rateLimit.js';
+export { REORDER_DEFAULTS, type ReorderOptions, reorder } from './reorder.js';
+export {
+  isRetryable,
+  RETRY_BACKOFF_DEFAULTS,
+  type RetryAttemptContext,
+  type RetryBackoffOptions,
+  type RetryEvent,
+  type RetryOutcome,
+  type RetryPolicy,
+  retryBackoff,
+} from './retryBackoff.js';
+export { TOKEN_BUCKET_DEFAULTS, TokenBucket, type TokenBucketOptions } from './TokenBucket.js';

@@ -1,0 +1,89 @@
+import { DifyBatchError } from '../core/DifyBatchError.js';
+import type { Item } from '../core/Item.js';
+import type { DifyAppKind, DifyRequest, DifyResponseMode } from '../dify/DifyRequest.js';
+
+/** How a record becomes a Dify request. */
+export interface RequestMapping {
+  readonly app: DifyAppKind;
+  /** @defaultValue 'blocking' */
+  readonly responseMode?: DifyResponseMode;
+  /** Sent as `user` on every call. @defaultValue 'dify-batch' */
+  readonly user?: string;
+  /** Take `inputs` from this field of the record (must be an object); else the whole record is `inputs`. */
+  readonly inputsField?: string;
+  /** Take `query` from this field (chat: required; completion: optional). @defaultValue 'query' for chat */
+  readonly queryField?: string;
+  /** Take the chat `conversation_id` from this field, when present. */
+  readonly conversationIdField?: string;
+}
+
+// Written by the dead-letter sink and by sources for unparseable lines; never sent to Dify, so a
+// dead-letter file fed back as input re-runs exactly the original records.
+const RESERVED_KEYS = new Set(['_error', '_raw']);
+
+function invalid(item: Item, message: string): DifyBatchError {
+  return new DifyBatchError('ERR_INPUT_INVALID', `record ${item.id} (seq ${item.seq}): ${message}`);
+}
+
+function withoutReserved(
+  record: Record<string, unknown>,
+  alsoDrop: readonly (string | undefined)[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(record)) {
+    if (!RESERVED_KEYS.has(key) && !alsoDrop.includes(key)) out[key] = record[key];
+  }
+  return out;
+}
+
+/**
+ * Returns the `toRequest` function callDify uses. Throws `ERR_INPUT_INVALID` naming the record and the
+ * field when a record does not fit (no call is made; the item becomes an `ok: false` result).
+ */
+export function buildRequest(mapping: RequestMapping): (item: Item) => DifyRequest {
+  const { app, inputsField, conversationIdField } = mapping;
+  const responseMode = mapping.responseMode ?? 'blocking';
+  const user = mapping.user ?? 'dify-batch';
+  const queryField = mapping.queryField ?? (app === 'chat' ? 'query' : undefined);
+  return (item) => {
+    const record = item.inputs;
+    let inputs: Record<string, unknown>;
+    if (inputsField === undefined) {
+      inputs = withoutReserved(record, [queryField, conversationIdField]);
+    } else {
+      const value = record[inputsField];
+      if (value === undefined) throw invalid(item, `field "${inputsField}" (--inputs-field) is missing`);
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw invalid(
+          item,
+          `field "${inputsField}" must be a JSON object of input variables, got ${Array.isArray(value) ? 'array' : typeof value}`,
+        );
+      }
+      inputs = value as Record<string, unknown>;
+    }
+    let query: string | undefined;
+    if (queryField !== undefined) {
+      const value = record[queryField];
+      if (value === undefined || value === null || value === '') {
+        if (app === 'chat') throw invalid(item, `field "${queryField}" (the chat query) is missing or empty`);
+      } else if (typeof value !== 'string') {
+        throw invalid(item, `field "${queryField}" (the query) must be a string, got ${typeof value}`);
+      } else {
+        query = value;
+      }
+    }
+    let conversationId: string | undefined;
+    if (conversationIdField !== undefined) {
+      const value = record[conversationIdField];
+      if (typeof value === 'string' && value !== '') conversationId = value;
+    }
+    return {
+      app,
+      inputs,
+      user,
+      responseMode,
+      ...(query === undefined ? {} : { query }),
+      ...(conversationId === undefined ? {} : { conversationId }),
+    };
+  };
+}

@@ -1,0 +1,19 @@
+import type { ItemResult } from '../core/ItemResult.js';
+
+/**
+ * Where results go. The pipeline calls `write` once per batch and `close` once at the end.
+ *
+ * @remarks
+ * `write` resolves only when the batch has been accepted downstream (a stream's write callback and,
+ * when `write()` returned false, its `'drain'`; a Kafka produce ack). That promise is what returns
+ * credits to the source, so a slow sink slows reading instead of growing a buffer.
+ * Writes are applied in call order. A failure is fatal: the promise rejects with ERR_SINK_WRITE and
+ * every later call rejects with the same error.
+ * @category sinks
+ */
+export interface ResultSink<T = ItemResult> {
+  /** Writes one batch; resolves once downstream has accepted it. */
+  write(batch: readonly T[]): Promise<void>;
+  /** Writes any trailer (`]` of a JSON array), flushes, and ends what the sink owns. Idempotent. */
+  close(): Promise<void>;
+}

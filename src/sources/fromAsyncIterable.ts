@@ -1,0 +1,107 @@
+import type { Item } from '../core/Item.js';
+import { createItemizer, type ItemContext } from './internal/createItemizer.js';
+import { resolveSourceOptions } from './internal/resolveSourceOptions.js';
+import type { SourceOptions } from './SourceOptions.js';
+
+/**
+ * Options of {@link fromAsyncIterable}.
+ * @category sources
+ */
+export interface FromAsyncIterableOptions extends SourceOptions {
+  /**
+   * The `position.partition` of every item.
+   * @defaultValue `undefined` (no partition)
+   */
+  readonly partition?: string | undefined;
+}
+
+/**
+ * Turns plain records from any (async) iterable into items: a generator, a database cursor, an array.
+ *
+ * @remarks
+ * Pulls one record per `next()`. A value that is not a plain object, or lacks its `idField`, becomes an
+ * `ERR_SOURCE_PARSE` error item (message `record 3: …`) and the iteration goes on.
+ * `position.offset` is the number of records read through this one, so `skip: offset` resumes after it.
+ * On abort, a pending `next()` rejects with `signal.reason` at once and the iterable's `return()` is called.
+ *
+ * @param iterable - Plain records, e.g. `{ query: 'hi' }`.
+ * @param options - The options every source takes, plus a partition name.
+ * @returns A single-use async iterable of items with dense `seq` from 0.
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) synchronously for bad options. The iterator rejects
+ * with what the iterable throws, or with `signal.reason` on abort.
+ * @example
+ * ```ts
+ * import { fromAsyncIterable } from 'dify-batch';
+ *
+ * const items = fromAsyncIterable([{ id: 'x', q: 'a' }, 42], { idField: 'id' });
+ * for await (const item of items) console.log(item.seq, item.id, item.error?.message);
+ * // Output:
+ * // 0 x undefined
+ * // 1 1 record 2: expected a JSON object, got a number
+ * ```
+ * @see fromReadable
+ * @since 0.1.0
+ * @category sources
+ */
+export function fromAsyncIterable(
+  iterable: AsyncIterable<unknown> | Iterable<unknown>,
+  options?: Readonly<FromAsyncIterableOptions>,
+): AsyncIterable<Item> {
+  const resolved = resolveSourceOptions(options);
+  const iterate =
+    (iterable as AsyncIterable<unknown>)?.[Symbol.asyncIterator] ??
+    (iterable as Iterable<unknown>)?.[Symbol.iterator];
+  if (typeof iterate !== 'function')
+    throw new TypeError('fromAsyncIterable: expected an iterable or async iterable');
+  return readRecords(iterable, { ...resolved, partition: options?.partition });
+}
+
+async function* readRecords(
+  iterable: AsyncIterable<unknown> | Iterable<unknown>,
+  ctx: ItemContext,
+): AsyncGenerator<Item> {
+  const { signal } = ctx;
+  signal?.throwIfAborted();
+  const itemize = createItemizer(ctx);
+  const iterator =
+    Symbol.asyncIterator in iterable
+      ? iterable[Symbol.asyncIterator]()
+      : (iterable[Symbol.iterator]() as Iterator<unknown> & Partial<AsyncIterator<unknown>>);
+  let done = false;
+  try {
+    for (let record = 1; ; record++) {
+      const next = await untilAborted(Promise.resolve(iterator.next()), signal);
+      if (next.done) {
+        done = true;
+        return;
+      }
+      const item = itemize({ value: next.value, record, offset: record });
+      if (item === undefined) continue;
+      yield item;
+      signal?.throwIfAborted();
+    }
+  } finally {
+    // Not awaited: after an abort the iterable may still be busy with the pending next().
+    if (!done) void Promise.resolve(iterator.return?.()).catch(() => {});
+  }
+}
+
+/** Settles like `promise`, or rejects with `signal.reason` as soon as the signal aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,87 @@
+import { JSONParser, type ParsedTokenInfo, TokenType } from '@streamparser/json';
+import type { ParsedRecord } from './ParsedRecord.js';
+import { bomLength, countNewlines, toBuffer } from './toBuffer.js';
+
+/**
+ * Streams the elements of one top-level JSON array with @streamparser/json
+ * (`paths: ['$.*'], keepStack: false`, so emitted elements are not kept).
+ *
+ * @remarks
+ * The parser works synchronously per chunk; the elements one chunk completes are yielded together
+ * before the next chunk is read, so read-ahead is one chunk. Token offsets give each
+ * element's end byte; newlines are counted as chunks pass to give its start line.
+ * A syntax error is thrown (fatal): once the array structure is broken there is no safe place to
+ * resume, unlike NDJSON where the next line starts afresh. Empty (or all-whitespace) input yields nothing.
+ */
+export async function* parseJsonArray(input: AsyncIterable<unknown>): AsyncGenerator<ParsedRecord[]> {
+  const parser = new JSONParser({ paths: ['$.*'], keepStack: false });
+  const ready: ParsedRecord[] = [];
+  let failure: Error | undefined;
+  let sawToken = false;
+  let depth = 0;
+  let elementLine = 1;
+  let elementEnd = 0;
+  // Line counting state: `line` is the line at byte `scanned` of the current chunk.
+  let chunk: Buffer = Buffer.alloc(0);
+  let chunkStart = 0;
+  let scanned = 0;
+  let line = 1;
+  const countTo = (index: number): void => {
+    if (index <= scanned) return;
+    line += countNewlines(chunk, scanned, index);
+    scanned = index;
+  };
+
+  parser.onToken = ({ token, offset }: ParsedTokenInfo) => {
+    if (!sawToken) {
+      sawToken = true;
+      if (token !== TokenType.LEFT_BRACKET) failure ??= new Error('expected a JSON array at the top level');
+    }
+    if (depth === 1 && token !== TokenType.COMMA && token !== TokenType.RIGHT_BRACKET) {
+      // A token at depth 1 that is not a separator starts an element.
+      countTo(offset - chunkStart);
+      elementLine = line;
+    }
+    if (token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET) depth++;
+    else if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) depth--;
+    elementEnd = offset + 1;
+  };
+  parser.onValue = ({ value, key }) => {
+    // Nothing after a failure is trusted (and a top-level object would emit its members here).
+    if (failure !== undefined) return;
+    const record = typeof key === 'number' ? key + 1 : undefined;
+    ready.push({ value, line: elementLine, offset: elementEnd, ...(record ? { record } : {}) });
+  };
+  parser.onError = (error) => {
+    failure ??= error;
+  };
+
+  let bom = -1;
+  for await (const piece of input) {
+    let buf = toBuffer(piece);
+    if (bom === -1 && buf.length > 0) {
+      bom = bomLength(buf);
+      buf = buf.subarray(bom);
+    }
+    chunk = buf;
+    scanned = 0;
+    parser.write(buf);
+    countTo(buf.length);
+    chunkStart += buf.length;
+    // The elements before a syntax error are good, so they go out before the error, however chunks fall.
+    if (ready.length > 0) yield takeAll(ready, bom);
+    if (failure !== undefined) throw failure;
+  }
+  if (!sawToken) return;
+  if (!parser.isEnded) parser.end();
+  if (ready.length > 0) yield takeAll(ready, bom);
+  if (failure !== undefined) throw failure;
+}
+
+/** Empties the queue (so memory stays at one chunk's elements); offsets become file offsets, the parser's start after a BOM. */
+function takeAll(ready: ParsedRecord[], bom: number): ParsedRecord[] {
+  const records = ready.splice(0);
+  return bom <= 0
+    ? records
+    : records.map((r) => (r.offset === undefined ? r : { ...r, offset: r.offset + bom }));
+}

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type Emulator, startEmulator } from '../../src/emulator/startEmulator.js';
+import { call, difyError, run, WORKFLOW_APP_ID } from './helpers.js';
+
+let emulator: Emulator;
+let base: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+  base = emulator.url;
+});
+afterAll(() => emulator.close());
+beforeEach(() => {
+  emulator.configure({ maxActiveRequests: 0, rateLimitRps: 0, concurrencyLimitStatus: 400 });
+  emulator.reset();
+});
+
+/** Starts `n` calls that hold their concurrency slot until aborted. */
+async function holdSlots(n: number): Promise<{ release: () => Promise<void> }> {
+  const controller = new AbortController();
+  const pending = Array.from({ length: n }, (_, i) =>
+    call(base, '/workflows/run', {
+      body: { inputs: { id: `held-${i}`, __fault: 'stall' }, user: 'u' },
+      signal: controller.signal,
+    }).catch((error: unknown) => error),
+  );
+  await vi.waitFor(() => expect(emulator.stats().active).toBe(n));
+  return {
+    release: async () => {
+      controller.abort();
+      await Promise.all(pending);
+      await vi.waitFor(() => expect(emulator.stats().active).toBe(0));
+    },
+  };
+}
+
+const LIMIT_MESSAGE = `Too many requests. Please try again later. The current maximum concurrent requests allowed for ${WORKFLOW_APP_ID} is 2.`;
+
+describe('app concurrency limit', () => {
+  it('answers 400 invalid_param (Dify’s code path) without Retry-After, counting only calls in flight', async () => {
+    emulator.configure({ maxActiveRequests: 2 });
+    const held = await holdSlots(2);
+    const refused = await run(base, '/workflows/run', { inputs: { id: 'third' } });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toBe(difyError('invalid_param', LIMIT_MESSAGE, 400));
+    expect(refused.headers['retry-after']).toBeUndefined();
+    // Refused calls take no slot: a burst of them changes nothing (each was in flight only while refused).
+    await Promise.all(Array.from({ length: 5 }, () => run(base, '/workflows/run', { inputs: {} })));
+    expect(emulator.stats()).toMatchObject({ active: 2, peakActive: 3, rejectedConcurrency: 6 });
+    await held.release();
+    expect((await run(base, '/workflows/run', { inputs: { id: 'after' } })).status).toBe(200);
+  });
+
+  it('answers 429 too_many_requests (Dify’s docs) when configured so', async () => {
+    emulator.configure({ maxActiveRequests: 2, concurrencyLimitStatus: 429 });
+    const held = await holdSlots(2);
+    const refused = await run(base, '/workflows/run', { inputs: {} });
+    expect(refused.status).toBe(429);
+    expect(refused.text).toBe(difyError('too_many_requests', LIMIT_MESSAGE, 429));
+    expect(refused.headers['retry-after']).toBeUndefined();
+    await held.release();
+  });
+
+  it('holds the slot for a delayed answer until it has ended', async () => {
+    emulator.configure({ maxActiveRequests: 1, latency: { kind: 'fixed', ms: 150 } });
+    const first = run(base, '/workflows/run', { inputs: { id: 1 } });
+    await vi.waitFor(() => expect(emulator.stats().active).toBe(1));
+    expect((await run(base, '/workflows/run', { inputs: { id: 2 } })).status).toBe(400);
+    expect((await first).status).toBe(200);
+    expect((await run(base, '/workflows/run', { inputs: { id: 3 } })).status).toBe(200);
+    emulator.configure({ latency: { kind: 'fixed', ms: 0 } });
+  });
+});
+
+describe('rate limit', () => {
+  it('a token bucket of rateLimitRps answers the excess 429 with Retry-After in whole seconds', async () => {
+    emulator.configure({ rateLimitRps: 2 });
+    expect((await run(base, '/workflows/run', { inputs: { id: 1 } })).status).toBe(200);
+    expect((await run(base, '/workflows/run', { inputs: { id: 2 } })).status).toBe(200);
+    const limited = await run(base, '/workflows/run', { inputs: { id: 3 } });
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toBe('1');
+    expect(limited.text).toBe(
+      difyError('too_many_requests', 'Too many requests. Please try again later.', 429),
+    );
+    expect(emulator.stats()).toMatchObject({ rejectedRateLimit: 1, byStatus: { 200: 2, 429: 1 } });
+  });
+
+  it('a slow rate gives a longer Retry-After', async () => {
+    emulator.configure({ rateLimitRps: 0.25 });
+    expect((await run(base, '/workflows/run', { inputs: {} })).status).toBe(200);
+    const limited = await run(base, '/workflows/run', { inputs: {} });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(3);
+  });
+});
