@@ -1,6 +1,7 @@
 import pRetry from 'p-retry';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { delay, raceAbort } from './internal/abortable.js';
+import { raceAbort } from '../internal/raceAbort.js';
+import { delay } from './internal/abortable.js';
 import {
   checkFunction,
   checkInteger,

@@ -1,4 +1,5 @@
 import type { Item } from '../core/Item.js';
+import { raceAbort } from '../internal/raceAbort.js';
 import { createItemizer, type ItemContext } from './internal/createItemizer.js';
 import { resolveSourceOptions } from './internal/resolveSourceOptions.js';
 import type { SourceOptions } from './SourceOptions.js';
@@ -70,7 +71,7 @@ async function* readRecords(
   let done = false;
   try {
     for (let record = 1; ; record++) {
-      const next = await untilAborted(Promise.resolve(iterator.next()), signal);
+      const next = await raceAbort(Promise.resolve(iterator.next()), signal);
       if (next.done) {
         done = true;
         return;
@@ -84,24 +85,4 @@ async function* readRecords(
     // Not awaited: after an abort the iterable may still be busy with the pending next().
     if (!done) void Promise.resolve(iterator.return?.()).catch(() => {});
   }
-}
-
-/** Settles like `promise`, or rejects with `signal.reason` as soon as the signal aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -1,7 +1,8 @@
 import type { SchedulerLike } from 'rxjs';
 
 /**
- * AbortSignal plumbing shared by retryBackoff, TokenBucket and callDify. Every helper removes the
+ * AbortSignal plumbing shared by retryBackoff, TokenBucket and callDify (raceAbort lives in
+ * src/internal, as sources use it too). Every helper removes the
  * listeners it adds on every path (settle, abort), so long-lived signals do not accumulate them.
  */
 
@@ -18,29 +19,6 @@ export function linkAbort(parent: AbortSignal | undefined, child: AbortControlle
   const onAbort = (): void => child.abort(parent.reason);
   parent.addEventListener('abort', onAbort, { once: true });
   return () => parent.removeEventListener('abort', onAbort);
-}
-
-/**
- * Settles like `promise`, or rejects with `signal.reason` as soon as the signal aborts, whichever
- * comes first. Work that ignores its signal can therefore never hold up a cancellation.
- */
-export function raceAbort<T>(promise: PromiseLike<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return Promise.resolve(promise);
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**
