@@ -92,8 +92,10 @@ export interface EmulatorOptions {
   /** `Retry-After` (whole seconds) sent with injected 429 faults. @defaultValue 1 */
   readonly faultRetryAfterSeconds?: number;
   /**
-   * Workflow runs and chat conversations remembered for `GET /workflows/run/{id}`, `/workflows/logs`
-   * and `conversation_id` checks; the oldest are forgotten first. @defaultValue 1000
+   * About how many workflow runs and chat conversations are remembered for `GET /workflows/run/{id}`,
+   * `/workflows/logs` and `conversation_id` checks: the most recent, at least half of them (older ones
+   * are forgotten in batches). 0 remembers none. Thousands cost throughput: every remembered run
+   * outlives the garbage collector's young generation. @defaultValue 100
    */
   readonly maxStoredRuns?: number;
 }
@@ -113,5 +115,5 @@ export const EMULATOR_DEFAULTS: Readonly<Required<EmulatorOptions>> = Object.fre
   trackCallsPerInput: true,
   seed: 1,
   faultRetryAfterSeconds: 1,
-  maxStoredRuns: 1000,
+  maxStoredRuns: 100,
 });

@@ -360,7 +360,8 @@ export class EmulatorServer implements ExchangeHost {
         if (id === undefined) ex.send(500, difyHeaders(), UNKNOWN_ERROR_BODY);
         else {
           const run = this.runs.get(id);
-          if (run === undefined || run.appKey !== app.key) this.#error(ex, 404, 'not_found', MSG.runNotFound);
+          if (run === undefined || run.view.appKey !== app.key)
+            this.#error(ex, 404, 'not_found', MSG.runNotFound);
           else ex.send(200, difyHeaders(), runDetailBody(run));
         }
       }

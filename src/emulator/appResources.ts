@@ -1,23 +1,28 @@
 import type { EmulatedApp } from './EmulatorOptions.js';
 import { pyFloat, pyJson, pyString } from './pyJson.js';
-import { endUserId, storedRunInputs, type WorkflowView } from './workflowResponses.js';
+import { endUserId, storedRunInputs, type WorkflowOutcome, type WorkflowView } from './workflowResponses.js';
 
 /**
  * Bodies of the app's read-only resources (`/parameters`, `/info`, `/site`, run detail, logs), rendered
  * like flask-restx (Python separators, trailing newline). Used by `EmulatorServer`.
  */
 
-/** A workflow run the emulator made, as `GET /workflows/run/{id}` and `/workflows/logs` report it. */
+/** A workflow run the emulator made, for `GET /workflows/run/{id}` and `/workflows/logs`. */
 export interface RunRecord {
-  readonly appKey: string;
   readonly view: WorkflowView;
-  status: 'running' | 'succeeded' | 'failed' | 'stopped';
-  outputs: Record<string, unknown>;
-  error: string | null;
-  elapsedSeconds: number;
-  finishedAt: number | null;
-  totalSteps: number;
+  /** `undefined` while the run is running. */
+  outcome: WorkflowOutcome | undefined;
 }
+
+/** How a run still running shows. */
+const RUNNING = Object.freeze({
+  status: 'running',
+  outputs: Object.freeze({}),
+  error: null,
+  elapsedSeconds: 0,
+  finishedAt: null,
+  totalSteps: 0,
+});
 
 /** `GET /parameters` with Dify's feature defaults; `requiredInputs` become the `user_input_form`. */
 export function appParametersBody(app: EmulatedApp): string {
@@ -96,11 +101,12 @@ function nullableString(value: string | null): string {
 /** `GET /workflows/run/{id}`: `inputs` is a JSON string, as Dify stores it in a text column. */
 export function runDetailBody(run: RunRecord): string {
   const v = run.view;
+  const o = run.outcome ?? RUNNING;
   return (
-    `{"id": "${v.runId}", "workflow_id": "${v.workflowId}", "status": "${run.status}", ` +
-    `"inputs": ${pyString(storedRunInputs(v))}, "outputs": ${pyJson(run.outputs)}, "error": ${nullableString(run.error)}, ` +
-    `"total_steps": ${run.totalSteps}, "total_tokens": 0, "created_at": ${v.createdAt}, ` +
-    `"finished_at": ${run.finishedAt ?? 'null'}, "elapsed_time": ${pyFloat(run.elapsedSeconds)}}\n`
+    `{"id": "${v.runId}", "workflow_id": "${v.workflowId}", "status": "${o.status}", ` +
+    `"inputs": ${pyString(storedRunInputs(v))}, "outputs": ${pyJson(o.outputs)}, "error": ${nullableString(o.error)}, ` +
+    `"total_steps": ${o.totalSteps}, "total_tokens": 0, "created_at": ${v.createdAt}, ` +
+    `"finished_at": ${o.finishedAt ?? 'null'}, "elapsed_time": ${pyFloat(o.elapsedSeconds)}}\n`
   );
 }
 
@@ -119,15 +125,16 @@ export function workflowLogsBody(
   const limit = intParam(params, 'limit', 20, 100);
   const status = params.get('status');
   const mine = [...runs.values()]
-    .filter((r) => r.appKey === appKey && (status === null || r.status === status))
+    .filter((r) => r.view.appKey === appKey && (status === null || (r.outcome ?? RUNNING).status === status))
     .reverse();
   const items = mine.slice((page - 1) * limit, page * limit).map((run) => {
     const v = run.view;
+    const o = run.outcome ?? RUNNING;
     return (
       `{"id": "${v.taskId}", "workflow_run": {"id": "${v.runId}", "version": "${v.workflowId}", ` +
-      `"status": "${run.status}", "error": ${nullableString(run.error)}, "elapsed_time": ${pyFloat(run.elapsedSeconds)}, ` +
-      `"total_tokens": 0, "total_steps": ${run.totalSteps}, "created_at": ${v.createdAt}, ` +
-      `"finished_at": ${run.finishedAt ?? 'null'}}, "created_from": "service-api", "created_by_role": "end_user", ` +
+      `"status": "${o.status}", "error": ${nullableString(o.error)}, "elapsed_time": ${pyFloat(o.elapsedSeconds)}, ` +
+      `"total_tokens": 0, "total_steps": ${o.totalSteps}, "created_at": ${v.createdAt}, ` +
+      `"finished_at": ${o.finishedAt ?? 'null'}}, "created_from": "service-api", "created_by_role": "end_user", ` +
       `"created_by_account": null, "created_by_end_user": {"id": "${endUserId(v)}", "type": "service_api", ` +
       `"is_anonymous": false, "session_id": ${pyString(v.user)}}, "created_at": ${v.createdAt}}`
     );

@@ -88,13 +88,7 @@ function playBlocking(
 }
 
 function finalise(record: RunRecord | undefined, o: WorkflowOutcome): void {
-  if (record === undefined) return;
-  record.status = o.status;
-  record.outputs = o.outputs;
-  record.error = o.error;
-  record.elapsedSeconds = o.elapsedSeconds;
-  record.finishedAt = o.finishedAt;
-  record.totalSteps = o.totalSteps;
+  if (record !== undefined) record.outcome = o;
 }
 
 /** A workflow run (`missingInput`: a required input is absent in streaming mode → Dify 1.15's failure pair). */
@@ -134,17 +128,7 @@ export function runWorkflow(ctx: RunContext, missingInput?: string): void {
   const immediate = latencyMs === 0 && fault === undefined;
   let record: RunRecord | undefined;
   if (ctx.server.runs.limit > 0) {
-    record = {
-      appKey: app.key,
-      view,
-      status: 'running',
-      outputs: {},
-      error: null,
-      elapsedSeconds: 0,
-      finishedAt: null,
-      totalSteps: 0,
-    };
-    if (immediate || missingInput !== undefined) finalise(record, outcome);
+    record = { view, outcome: immediate || missingInput !== undefined ? outcome : undefined };
     ctx.server.runs.set(runId, record);
   }
   const onDone = immediate ? undefined : () => finalise(record, outcome);

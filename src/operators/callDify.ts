@@ -25,7 +25,7 @@ import {
   type RetryOutcome,
   type RetryPolicy,
   resolveRetryOptions,
-  retryBackoff,
+  retryResolved,
 } from './retryBackoff.js';
 import { TokenBucket } from './TokenBucket.js';
 
@@ -202,7 +202,7 @@ export function callDify<I = Record<string, unknown>>(
   if (o.rateLimiter !== undefined && !(o.rateLimiter instanceof TokenBucket)) {
     throw new InvalidOptionError('rateLimiter', 'a TokenBucket or undefined', o.rateLimiter);
   }
-  resolveRetryOptions(o.retry);
+  const policy = resolveRetryOptions({ ...o.retry, scheduler: o.scheduler });
   const { toRequest, scheduler, rateLimiter, onAttempt, onRetry, onSettled } = o;
   const shouldRetry = o.retryFailedRuns
     ? (error: unknown) => isRetryable(error) || (error as { code?: unknown }).code === 'ERR_DIFY_RUN_FAILED'
@@ -225,7 +225,7 @@ export function callDify<I = Record<string, unknown>>(
           throw error;
         }
       };
-      retryBackoff(
+      retryResolved(
         async ({ attempt, signal: attemptSignal }) => {
           if (rateLimiter !== undefined) await rateLimiter.take(attemptSignal);
           hook(onAttempt, { item, attempt });
@@ -240,9 +240,8 @@ export function callDify<I = Record<string, unknown>>(
           return result;
         },
         {
-          ...o.retry,
+          ...policy,
           signal: runSignal,
-          scheduler,
           shouldRetry,
           onRetry: onRetry && ((event) => onRetry({ ...event, item })),
         },

@@ -109,7 +109,8 @@ export const RETRY_BACKOFF_DEFAULTS: Readonly<
   shouldRetry: isRetryable as (error: unknown) => boolean,
 });
 
-type ResolvedRetryOptions = typeof RETRY_BACKOFF_DEFAULTS & Pick<RetryBackoffOptions, 'signal' | 'onRetry'>;
+export type ResolvedRetryOptions = typeof RETRY_BACKOFF_DEFAULTS &
+  Pick<RetryBackoffOptions, 'signal' | 'onRetry'>;
 
 /**
  * Merges `options` over {@link RETRY_BACKOFF_DEFAULTS} and validates them. callDify calls it once
@@ -191,7 +192,18 @@ export async function retryBackoff<T>(
   options: Readonly<RetryBackoffOptions> = {},
 ): Promise<RetryOutcome<T>> {
   checkFunction('attempt', attempt);
-  const o = resolveRetryOptions(options);
+  return retryResolved(attempt, resolveRetryOptions(options));
+}
+
+/**
+ * {@link retryBackoff} with options already merged and checked by {@link resolveRetryOptions}:
+ * callDify resolves its policy once, not once per item.
+ * @internal
+ */
+export async function retryResolved<T>(
+  attempt: (context: RetryAttemptContext) => PromiseLike<T> | T,
+  o: ResolvedRetryOptions,
+): Promise<RetryOutcome<T>> {
   const { signal, scheduler } = o;
   signal?.throwIfAborted();
   const startedAt = scheduler.now();
