@@ -270,8 +270,8 @@ export function callDify<I = Record<string, unknown>>(
         return;
       }
       const run = new AbortController();
-      // Every in-flight attempt listens on it (raceAbort); that is expected, not a leak.
-      setMaxListeners(Number.isFinite(o.concurrency) ? o.concurrency + 16 : 0, run.signal);
+      // Each in-flight attempt listens on it (raceAbort, the transport, a rate-limit wait): expected, not a leak.
+      setMaxListeners(Number.isFinite(o.concurrency) ? 3 * o.concurrency + 16 : 0, run.signal);
       const unlink = linkAbort(signal, run);
       const onAbort = (): void => subscriber.error(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });

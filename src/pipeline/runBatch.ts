@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { concatMap, type Observable, type OperatorFunction, pipe, tap } from 'rxjs';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
@@ -142,10 +141,8 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
   const transport = options.transport ?? client!.transport;
   options.signal?.throwIfAborted();
 
-  // One listener per in-flight call lands on this signal; give it room instead of Node's
-  // "possible leak" warning at 11, and keep the caller's signal down to the one listener below.
+  // Aborted with the caller's reason before we unsubscribe, so in-flight calls see that reason.
   const calls = new AbortController();
-  setMaxListeners(concurrency + 16, calls.signal);
 
   const startedAt = performance.now();
   const latency = new LatencyHistogram();
