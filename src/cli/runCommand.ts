@@ -81,7 +81,7 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     .option('-c, --concurrency <n>', 'calls in flight at most', parsePositiveInt, 16)
     .option(
       '-w, --window <n>',
-      'records between reading and writing at most (memory bound; default 8 × concurrency)',
+      'records between reading and writing at most (memory bound; default 16 × concurrency)',
       parsePositiveInt,
     )
     .option(

@@ -32,7 +32,7 @@ export interface RunBatchOptions extends RequestMapping {
   readonly concurrency?: number;
   /**
    * Items between "read from the source" and "accepted by the sink", at most: the memory bound and the
-   * reorder horizon. Must be ≥ concurrency. @defaultValue 8 × concurrency
+   * reorder horizon. Must be ≥ concurrency. @defaultValue 16 × concurrency
    */
   readonly window?: number;
   /** Results in input (`seq`) order. `false` writes them as they complete. @defaultValue true */
@@ -61,7 +61,7 @@ export interface RunBatchOptions extends RequestMapping {
 /** Documented defaults of {@link RunBatchOptions} that do not depend on other options. */
 export const RUN_BATCH_DEFAULTS = Object.freeze({
   concurrency: 16,
-  windowPerConcurrency: 8,
+  windowPerConcurrency: 16,
   ordered: true,
   batchSize: 100,
   batchMaxWaitMs: 50,

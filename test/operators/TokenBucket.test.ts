@@ -25,6 +25,25 @@ describe('TokenBucket', () => {
     expect(await grants(bucket, scheduler, [0, 0, 0, 0])).toEqual([0, 100, 200, 300]);
   });
 
+  it('keeps the sustained rate when its timer fires late', async () => {
+    // A scheduler whose every timer fires 3 ms late, as on a busy event loop.
+    const scheduler = new VirtualTimeScheduler();
+    const late = {
+      now: () => scheduler.now(),
+      schedule: (work: () => void, delay = 0) => scheduler.schedule(work, delay + 3),
+    } as unknown as VirtualTimeScheduler;
+    const bucket = new TokenBucket({ perSecond: 100, scheduler: late });
+    const granted: number[] = [];
+    for (let i = 0; i < 101; i++) void bucket.take().then(() => granted.push(scheduler.now()));
+    await advance(scheduler);
+    expect(granted).toHaveLength(101);
+    // 100 intervals of 10 ms: the lateness must not add up (it would give 1300 ms).
+    expect(granted.at(-1)!).toBeLessThanOrEqual(1003);
+    // Catch-up is one token at a time, not a burst.
+    const gaps = granted.slice(1).map((t, i) => t - granted[i]!);
+    expect(gaps.filter((g) => g === 0).length).toBeLessThanOrEqual(1);
+  });
+
   it('lets `burst` takes go back-to-back, then the sustained rate', async () => {
     const scheduler = new VirtualTimeScheduler();
     const bucket = new TokenBucket({ perSecond: 10, burst: 3, scheduler });
