@@ -202,11 +202,11 @@ export function callDify<I = Record<string, unknown>>(
   if (o.rateLimiter !== undefined && !(o.rateLimiter instanceof TokenBucket)) {
     throw new InvalidOptionError('rateLimiter', 'a TokenBucket or undefined', o.rateLimiter);
   }
-  const policy = resolveRetryOptions({ ...o.retry, scheduler: o.scheduler });
-  const { toRequest, scheduler, rateLimiter, onAttempt, onRetry, onSettled } = o;
   const shouldRetry = o.retryFailedRuns
     ? (error: unknown) => isRetryable(error) || (error as { code?: unknown }).code === 'ERR_DIFY_RUN_FAILED'
     : isRetryable;
+  const policy = resolveRetryOptions({ ...o.retry, scheduler: o.scheduler, shouldRetry });
+  const { toRequest, scheduler, rateLimiter, onAttempt, onRetry, onSettled } = o;
 
   // `runSignal` belongs to one subscription of the operator and is shared by all its items: inner
   // subscriptions of mergeMap are only ever torn down together (outer unsubscribe or error), so a
@@ -239,12 +239,9 @@ export function callDify<I = Record<string, unknown>>(
           hook(onSettled, { item, attempt, ok: true });
           return result;
         },
-        {
-          ...policy,
-          signal: runSignal,
-          shouldRetry,
-          onRetry: onRetry && ((event) => onRetry({ ...event, item })),
-        },
+        policy,
+        runSignal,
+        onRetry && ((event) => onRetry({ ...event, item })),
       ).then((outcome) => {
         subscriber.next(toResult(item, outcome, scheduler.now() - startedAt));
         subscriber.complete();

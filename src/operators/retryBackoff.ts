@@ -192,7 +192,8 @@ export async function retryBackoff<T>(
   options: Readonly<RetryBackoffOptions> = {},
 ): Promise<RetryOutcome<T>> {
   checkFunction('attempt', attempt);
-  return retryResolved(attempt, resolveRetryOptions(options));
+  const o = resolveRetryOptions(options);
+  return retryResolved(attempt, o, o.signal, o.onRetry);
 }
 
 /**
@@ -203,8 +204,11 @@ export async function retryBackoff<T>(
 export async function retryResolved<T>(
   attempt: (context: RetryAttemptContext) => PromiseLike<T> | T,
   o: ResolvedRetryOptions,
+  // Per call, so callDify can share one resolved policy across items without copying it.
+  signal: AbortSignal | undefined,
+  onRetry: ((event: RetryEvent) => void) | undefined,
 ): Promise<RetryOutcome<T>> {
-  const { signal, scheduler } = o;
+  const { scheduler } = o;
   signal?.throwIfAborted();
   const startedAt = scheduler.now();
   let attempts = 0;
@@ -233,7 +237,7 @@ export async function retryResolved<T>(
     if (!o.shouldRetry(original)) return false;
     const delayMs = backoffDelay(failedAttempt, original, o);
     if (scheduler.now() - startedAt + delayMs > o.maxRetryTimeMs) return false;
-    o.onRetry?.({ attempt: failedAttempt, error: original, delayMs });
+    onRetry?.({ attempt: failedAttempt, error: original, delayMs });
     await delay(delayMs, scheduler, signal);
     return true;
   };
