@@ -38,7 +38,7 @@ describe('runBatch', () => {
       retries: 0,
       inFlight: 0,
     });
-    expect(summary.peakOutstanding).toBeLessThanOrEqual(64);
+    expect(summary.peakOutstanding).toBeLessThanOrEqual(16 * 8); // the default window
     expect(state.closed).toBe(true);
   });
 
