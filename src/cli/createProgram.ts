@@ -9,7 +9,6 @@ export function createProgram(ctx: CliContext, version: string, onExit: (code: n
   const program = new Command('dify-batch')
     .description('Stream records into Dify app calls: ordered results, backpressure, retries, rate limits')
     .version(version)
-    .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => ctx.stdout.write(s),
       writeErr: (s) => ctx.stderr.write(s),
