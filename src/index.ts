@@ -34,6 +34,9 @@ export {
   parseRetryAfter,
 } from './dify/index.js';
 export {
+  ADAPTIVE_CONCURRENCY_DEFAULTS,
+  AdaptiveConcurrency,
+  type AdaptiveConcurrencyOptions,
   BATCH_DEFAULTS,
   type BatchOptions,
   batch,
@@ -43,6 +46,7 @@ export {
   type CallDifyRetryEvent,
   type CallDifySettledEvent,
   type CallDifyTransport,
+  type CallOutcome,
   CREDIT_GATE_DEFAULTS,
   type CreditGate,
   type CreditGateOptions,

@@ -27,6 +27,7 @@ export interface RunCommandOptions {
   rps?: number;
   rpm?: number;
   ordered: boolean;
+  adaptive?: boolean;
   maxAttempts: number;
   batchSize?: number;
   batchWaitMs?: number;
@@ -91,6 +92,10 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     )
     .option('--rpm <n>', 'requests per minute at most', parseNonNegativeNumber)
     .option('--no-ordered', 'write results as they complete instead of in input order')
+    .option(
+      '--adaptive',
+      'adapt concurrency to rate limits (AIMD): halve on 429/Too many requests, grow back on success',
+    )
     .option(
       '--max-attempts <n>',
       'attempts per record, the first included (retryable errors only)',
@@ -178,6 +183,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       concurrency: opts.concurrency,
       ...(opts.window === undefined ? {} : { window: opts.window }),
       ordered: opts.ordered,
+      adaptiveConcurrency: opts.adaptive === true,
       batch: {
         ...(opts.batchSize === undefined ? {} : { size: opts.batchSize }),
         ...(opts.batchWaitMs === undefined ? {} : { maxWaitMs: opts.batchWaitMs }),

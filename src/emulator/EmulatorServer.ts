@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type OutgoingHttpHeaders, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { DifyAppKind } from '../dify/DifyRequest.js';
+import { answerControl } from './answerControl.js';
 import {
   appInfoBody,
   appParametersBody,
@@ -13,13 +13,13 @@ import {
 import { canonicalInputs, FAULT_HOOK_KEY, hashUuid } from './canonicalJson.js';
 import {
   concurrencyLimitMessage,
-  DIFY_VERSION,
-  errorBody,
+  difyHeaders,
   META_BODY,
   MSG,
   NGINX_502_HTML,
   NOT_FOUND_HTML,
   STOP_BODY,
+  sendError,
   UNKNOWN_ERROR_BODY,
   WELCOME_BODY,
 } from './difyResponses.js';
@@ -29,14 +29,15 @@ import { EmulatorRequest, EmulatorResponse, Exchange, type ExchangeHost } from '
 import { latencySampler } from './latencySampler.js';
 import { allowHeader, matchRoutes, type RouteMatch } from './matchRoute.js';
 import { type FaultKind, parseFaultHook } from './parseFaultHook.js';
-import { pyRepr } from './pyJson.js';
 import { pythonUuid } from './pythonUuid.js';
 import { RecentMap } from './RecentMap.js';
+import { authenticate, jsonBodyWithUser } from './requestChecks.js';
 import { type ResolvedEmulatorOptions, resolveEmulatorOptions } from './resolveEmulatorOptions.js';
 import { type RunContext, runMessage, runWorkflow } from './runApp.js';
 import { SeededRandom } from './SeededRandom.js';
 import type { EmulatorStats } from './startEmulator.js';
 import { TokenBucket } from './TokenBucket.js';
+import { UuidSource } from './UuidSource.js';
 import { conversationIdOf, type PayloadModel, validatePayload } from './validatePayload.js';
 
 /** One configured app plus its live state. */
@@ -82,33 +83,6 @@ const MODEL: Record<DifyAppKind, PayloadModel> = {
   chat: 'ChatRequestPayload',
 };
 
-const FORBIDDEN: Record<string, string> = {
-  deleted: MSG.appDeleted,
-  abnormal: MSG.appAbnormal,
-  'api-disabled': MSG.apiDisabled,
-  'workspace-archived': MSG.workspaceArchived,
-};
-
-/** Headers of a Flask answer (restx JSON unless told otherwise). */
-export function difyHeaders(contentType = 'application/json'): OutgoingHttpHeaders {
-  return { 'Content-Type': contentType, 'X-Version': DIFY_VERSION, 'X-Env': 'PRODUCTION' };
-}
-
-function onRequestData(this: EmulatorRequest, chunk: Buffer): void {
-  this.exchange?.addChunk(chunk);
-}
-
-function onRequestEnd(this: EmulatorRequest): void {
-  const exchange = this.exchange;
-  if (exchange !== undefined) (exchange.host as EmulatorServer).dispatch(exchange);
-}
-
-function isPyTruthy(value: unknown): boolean {
-  if (value === null || value === undefined || value === false || value === 0 || value === '') return false;
-  if (Array.isArray(value)) return value.length > 0;
-  return typeof value !== 'object' || Object.keys(value).length > 0;
-}
-
 /**
  * The emulator's HTTP server: routing, Dify's checks in Dify's order, the knobs (latency, limits,
  * faults) and the counters. Used by `startEmulator`, which is its only public face.
@@ -118,6 +92,7 @@ export class EmulatorServer implements ExchangeHost {
   readonly counters: EmulatorCounters;
   readonly live = new Set<Exchange>();
   readonly tasks = new Map<string, Exchange>();
+  readonly ids = new UuidSource();
   readonly runs: RecentMap<string, RunRecord>;
   readonly conversations: RecentMap<string, { appKey: string; user: string }>;
   options: ResolvedEmulatorOptions;
@@ -149,9 +124,8 @@ export class EmulatorServer implements ExchangeHost {
   }
 
   #onRequest = (req: EmulatorRequest, res: EmulatorResponse): void => {
+    // The exchange collects the body through `EmulatorRequest.push` and dispatches at its end.
     new Exchange(this, req, res);
-    req.on('data', onRequestData);
-    req.on('end', onRequestEnd);
   };
 
   /** Applies (already validated) options to the live state. */
@@ -248,7 +222,7 @@ export class EmulatorServer implements ExchangeHost {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path.startsWith('/_emulator/')) {
-      this.#control(ex, path);
+      answerControl(this, ex, path);
       return;
     }
     ex.begin();
@@ -264,141 +238,58 @@ export class EmulatorServer implements ExchangeHost {
     if (route === undefined) {
       if (method === 'OPTIONS')
         ex.send(200, { ...difyHeaders('text/html; charset=utf-8'), Allow: allowHeader(matches) }, '');
-      else this.#error(ex, 405, 'method_not_allowed', MSG.methodNotAllowed, { Allow: allowHeader(matches) });
+      else sendError(ex, 405, 'method_not_allowed', MSG.methodNotAllowed, { Allow: allowHeader(matches) });
       return;
     }
     if (route.name === 'welcome') {
       ex.send(200, difyHeaders(), WELCOME_BODY);
       return;
     }
-    const app = this.#authenticate(ex);
+    const app = authenticate(ex, this.#apps);
     if (app === undefined) return;
     if (route.method === 'GET') this.#get(ex, app, route, q === -1 ? '' : url.slice(q + 1));
     else this.#post(ex, app, route);
-  }
-
-  #error(ex: Exchange, status: number, code: string, message: string, extra?: OutgoingHttpHeaders): void {
-    ex.send(
-      status,
-      extra === undefined ? difyHeaders() : { ...difyHeaders(), ...extra },
-      errorBody(code, message, status),
-    );
-  }
-
-  /** `validate_and_get_api_token` and the app checks, in Dify's order. */
-  #authenticate(ex: Exchange): AppRuntime | undefined {
-    const header = ex.req.headers.authorization;
-    // The usual well-formed header, without the general parsing below.
-    if (header?.startsWith('Bearer ') && header.indexOf(' ', 7) === -1) {
-      return this.#appFor(ex, header.slice(7));
-    }
-    if (header === undefined || !header.includes(' ')) {
-      this.#error(ex, 401, 'unauthorized', MSG.authMissing, { 'WWW-Authenticate': 'Bearer realm="api"' });
-      return undefined;
-    }
-    // Python's `header.split(None, 1)`.
-    const text = header.trimStart();
-    const space = text.search(/\s/);
-    const scheme = space === -1 ? text : text.slice(0, space);
-    const token = space === -1 ? '' : text.slice(space).trimStart();
-    if (token === '') {
-      this.#error(ex, 400, 'invalid_param', MSG.authUnpack);
-      return undefined;
-    }
-    if (scheme.toLowerCase() !== 'bearer') {
-      this.#error(ex, 401, 'unauthorized', MSG.authScheme, { 'WWW-Authenticate': 'Bearer realm="api"' });
-      return undefined;
-    }
-    return this.#appFor(ex, token);
-  }
-
-  #appFor(ex: Exchange, token: string): AppRuntime | undefined {
-    const app = this.#apps.get(token);
-    if (app === undefined) {
-      this.#error(ex, 401, 'unauthorized', MSG.authInvalid, { 'WWW-Authenticate': 'Bearer realm="api"' });
-      return undefined;
-    }
-    const forbidden = FORBIDDEN[app.app.status ?? 'normal'];
-    if (forbidden !== undefined) {
-      this.#error(ex, 403, 'forbidden', forbidden);
-      return undefined;
-    }
-    return app;
   }
 
   /** The app-mode check each route makes, with the code that route answers. */
   #modeMismatch(ex: Exchange, app: AppRuntime, route: RouteMatch): boolean {
     const wanted = ROUTE_MODE[route.name];
     if (wanted === undefined || wanted === app.app.mode) return false;
-    if (wanted === 'workflow') this.#error(ex, 400, 'not_workflow_app', MSG.modeMismatch);
-    else if (wanted === 'chat') this.#error(ex, 400, 'not_chat_app', MSG.modeMismatch);
-    else this.#error(ex, 400, 'app_unavailable', MSG.appUnavailable);
+    if (wanted === 'workflow') sendError(ex, 400, 'not_workflow_app', MSG.modeMismatch);
+    else if (wanted === 'chat') sendError(ex, 400, 'not_chat_app', MSG.modeMismatch);
+    else sendError(ex, 400, 'app_unavailable', MSG.appUnavailable);
     return true;
   }
 
   #get(ex: Exchange, app: AppRuntime, route: RouteMatch, query: string): void {
     if (this.#modeMismatch(ex, app, route)) return;
-    switch (route.name) {
-      case 'parameters':
-        ex.send(200, difyHeaders(), app.parametersBody);
-        return;
-      case 'info':
-        ex.send(200, difyHeaders(), app.infoBody);
-        return;
-      case 'site':
-        ex.send(200, difyHeaders(), app.siteBody);
-        return;
-      case 'meta':
-        ex.send(200, difyHeaders(), META_BODY);
-        return;
-      case 'workflowLogs':
-        ex.send(200, difyHeaders(), workflowLogsBody(this.runs, app.key, new URLSearchParams(query)));
-        return;
-      default: {
-        const id = pythonUuid(route.param ?? '');
-        // Postgres refuses to cast a non-UUID: an unhandled exception.
-        if (id === undefined) ex.send(500, difyHeaders(), UNKNOWN_ERROR_BODY);
-        else {
-          const run = this.runs.get(id);
-          if (run === undefined || run.view.appKey !== app.key)
-            this.#error(ex, 404, 'not_found', MSG.runNotFound);
-          else ex.send(200, difyHeaders(), runDetailBody(run));
-        }
-      }
+    if (route.name === 'workflowRunDetail') {
+      this.#runDetail(ex, app, route.param ?? '');
+      return;
     }
+    let body: string;
+    if (route.name === 'parameters') body = app.parametersBody;
+    else if (route.name === 'info') body = app.infoBody;
+    else if (route.name === 'site') body = app.siteBody;
+    else if (route.name === 'meta') body = META_BODY;
+    else body = workflowLogsBody(this.runs, app.key, new URLSearchParams(query));
+    ex.send(200, difyHeaders(), body);
   }
 
-  /** Flask's `request.get_json()` and `fetch_user_arg`: 415, 400, then the `user` field. */
-  #jsonBodyWithUser(ex: Exchange): { body: Record<string, unknown>; user: string } | undefined {
-    const type = ex.req.headers['content-type'];
-    const mime = type === 'application/json' ? type : (type?.split(';', 1)[0] ?? '').trim().toLowerCase();
-    if (mime !== 'application/json' && !(mime.startsWith('application/') && mime.endsWith('+json'))) {
-      this.#error(ex, 415, 'unsupported_media_type', MSG.notJson);
-      return undefined;
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(ex.bodyText());
-    } catch {
-      this.#error(ex, 400, 'bad_request', MSG.badJson);
-      return undefined;
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      // `request.get_json().get("user")` on a list, string or number: an unhandled AttributeError.
+  #runDetail(ex: Exchange, app: AppRuntime, param: string): void {
+    const id = pythonUuid(param);
+    if (id === undefined) {
+      // Postgres refuses to cast a non-UUID: an unhandled exception.
       ex.send(500, difyHeaders(), UNKNOWN_ERROR_BODY);
-      return undefined;
+      return;
     }
-    const user = (body as Record<string, unknown>).user;
-    if (!isPyTruthy(user)) {
-      this.#error(ex, 400, 'invalid_param', MSG.userMissing);
-      return undefined;
-    }
-    // Dify coerces the user with Python's str().
-    return { body: body as Record<string, unknown>, user: typeof user === 'string' ? user : pyRepr(user) };
+    const run = this.runs.get(id);
+    if (run === undefined || run.view.appKey !== app.key) sendError(ex, 404, 'not_found', MSG.runNotFound);
+    else ex.send(200, difyHeaders(), runDetailBody(run));
   }
 
   #post(ex: Exchange, app: AppRuntime, route: RouteMatch): void {
-    const parsed = this.#jsonBodyWithUser(ex);
+    const parsed = jsonBodyWithUser(ex);
     if (parsed === undefined || this.#modeMismatch(ex, app, route)) return;
     const { body, user } = parsed;
     if (route.name === 'workflowStop' || route.name === 'completionStop' || route.name === 'chatStop') {
@@ -411,7 +302,7 @@ export class EmulatorServer implements ExchangeHost {
     const mode = app.app.mode;
     const invalid = validatePayload(MODEL[mode], body);
     if (invalid !== undefined) {
-      this.#error(ex, 400, 'invalid_param', invalid);
+      sendError(ex, 400, 'invalid_param', invalid);
       return;
     }
     this.#run(ex, app, body, user, route.name === 'workflowRunById' ? (route.param ?? '') : undefined);
@@ -463,7 +354,7 @@ export class EmulatorServer implements ExchangeHost {
       streaming,
       latencyMs: this.#sampleLatency?.() ?? 0,
       fault,
-      taskId: randomUUID(),
+      taskId: this.ids.next(),
       createdAt: Math.floor(Date.now() / 1000),
     };
     ex.taskId = ctx.taskId;
@@ -479,7 +370,7 @@ export class EmulatorServer implements ExchangeHost {
       const wait = app.bucket.take(performance.now());
       if (wait > 0) {
         this.counters.rejectedRateLimit++;
-        this.#error(ex, 429, 'too_many_requests', MSG.tooManyRequests, { 'Retry-After': String(wait) });
+        sendError(ex, 429, 'too_many_requests', MSG.tooManyRequests, { 'Retry-After': String(wait) });
         return false;
       }
     }
@@ -488,7 +379,7 @@ export class EmulatorServer implements ExchangeHost {
       this.counters.rejectedConcurrency++;
       const status = this.options.concurrencyLimitStatus;
       const code = status === 429 ? 'too_many_requests' : 'invalid_param';
-      this.#error(ex, status, code, concurrencyLimitMessage(app.id, limit));
+      sendError(ex, status, code, concurrencyLimitMessage(app.id, limit));
       return false;
     }
     app.held++;
@@ -511,11 +402,11 @@ export class EmulatorServer implements ExchangeHost {
     if (workflowId !== undefined) {
       const id = pythonUuid(workflowId);
       if (id === undefined) {
-        this.#error(ex, 400, 'bad_request', `Invalid workflow_id format: '${workflowId}'. `);
+        sendError(ex, 400, 'bad_request', `Invalid workflow_id format: '${workflowId}'. `);
         return undefined;
       }
       if (id !== app.workflowId.toLowerCase()) {
-        this.#error(ex, 404, 'not_found', `Workflow not found with id: ${workflowId}`);
+        sendError(ex, 404, 'not_found', `Workflow not found with id: ${workflowId}`);
         return undefined;
       }
     }
@@ -523,7 +414,7 @@ export class EmulatorServer implements ExchangeHost {
     if (conversationId !== undefined) {
       const known = this.conversations.get(conversationId);
       if (known === undefined || known.appKey !== app.key || known.user !== user) {
-        this.#error(ex, 404, 'not_found', MSG.conversationNotFound);
+        sendError(ex, 404, 'not_found', MSG.conversationNotFound);
         return undefined;
       }
     }
@@ -532,7 +423,7 @@ export class EmulatorServer implements ExchangeHost {
       (name) => inputs[name] === undefined || inputs[name] === null,
     );
     if (missing !== undefined && !(streaming && app.app.mode === 'workflow')) {
-      this.#error(ex, 400, 'invalid_param', `${missing} is required in input form`);
+      sendError(ex, 400, 'invalid_param', `${missing} is required in input form`);
       return undefined;
     }
     return { conversationId, missing };
@@ -542,12 +433,12 @@ export class EmulatorServer implements ExchangeHost {
   #answerFault(ex: Exchange, fault: FaultKind): boolean {
     switch (fault) {
       case '429':
-        this.#error(ex, 429, 'too_many_requests', MSG.tooManyRequests, {
+        sendError(ex, 429, 'too_many_requests', MSG.tooManyRequests, {
           'Retry-After': String(this.options.faultRetryAfterSeconds),
         });
         return true;
       case '500':
-        this.#error(ex, 500, 'internal_server_error', MSG.internalError);
+        sendError(ex, 500, 'internal_server_error', MSG.internalError);
         return true;
       case '502':
         ex.send(502, { 'Content-Type': 'text/html', Server: 'nginx' }, NGINX_502_HTML);
@@ -580,34 +471,5 @@ export class EmulatorServer implements ExchangeHost {
       return kind;
     }
     return undefined;
-  }
-
-  /** `/_emulator/*`: stats, reset and config, outside the Service API and its counters. */
-  #control(ex: Exchange, path: string): void {
-    const route = `${ex.req.method} ${path}`;
-    let status = 200;
-    let value: unknown;
-    if (route === 'GET /_emulator/stats') value = this.stats();
-    else if (route === 'POST /_emulator/reset') {
-      this.reset();
-      value = this.stats();
-    } else if (route === 'GET /_emulator/config') value = this.options;
-    else if (route === 'POST /_emulator/config') {
-      try {
-        const patch = JSON.parse(ex.bodyText() || '{}') as Record<string, unknown>;
-        // JSON has no Infinity: null stands for it, both ways.
-        if (patch.faultsPerInputMax === null) patch.faultsPerInputMax = Number.POSITIVE_INFINITY;
-        this.configure(patch as Partial<EmulatorOptions>);
-        value = this.options;
-      } catch (error) {
-        status = 400;
-        value = { error: error instanceof Error ? error.message : String(error) };
-      }
-    } else {
-      status = 404;
-      value = { error: `no such emulator endpoint: ${route}` };
-    }
-    const body = JSON.stringify(value, (_key, v) => (v === Number.POSITIVE_INFINITY ? null : v));
-    ex.send(status, { 'Content-Type': 'application/json' }, body);
   }
 }

@@ -15,6 +15,8 @@ export interface ResponsePlan {
 
 /** The server-side state an exchange reports to. */
 export interface ExchangeHost {
+  /** Routes a request whose body is complete. */
+  dispatch(exchange: Exchange): void;
   readonly counters: EmulatorCounters;
   /** Exchanges that outlive their request handler (timers, stalls, silent streams). */
   readonly live: Set<Exchange>;
@@ -22,9 +24,26 @@ export interface ExchangeHost {
   readonly tasks: Map<string, Exchange>;
 }
 
-/** `http.createServer`'s request class, carrying its exchange so listeners need no closures. */
+/**
+ * `http.createServer`'s request class. Node's HTTP parser hands each body chunk to `push()` and ends
+ * with `push(null)`; taking them here skips the Readable machinery ('data' events, nextTick hops, an
+ * 'end' event) that a listener would cost on every request.
+ */
 export class EmulatorRequest extends IncomingMessage {
   exchange: Exchange | undefined;
+
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    const exchange = this.exchange;
+    if (exchange === undefined) return super.push(chunk, encoding);
+    if (chunk !== null) {
+      exchange.addChunk(chunk as Buffer);
+      return true;
+    }
+    // Ends the stream too, so Node's own bookkeeping (dump on finish, 'end') stays as usual.
+    super.push(null);
+    exchange.host.dispatch(exchange);
+    return false;
+  }
 }
 
 /** `http.createServer`'s response class, carrying its exchange so listeners need no closures. */

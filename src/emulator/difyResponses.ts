@@ -1,3 +1,5 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Exchange } from './Exchange.js';
 import { pyString } from './pyJson.js';
 
 /**
@@ -62,3 +64,21 @@ export const NGINX_502_HTML =
 export const WELCOME_BODY = `{"welcome": "Dify OpenAPI", "api_version": "v1", "server_version": "${DIFY_VERSION}"}\n`;
 export const STOP_BODY = '{"result": "success"}\n';
 export const META_BODY = '{"tool_icons": {}}\n';
+
+/** Headers of a Flask answer (restx JSON unless told otherwise). */
+export function difyHeaders(contentType = 'application/json'): OutgoingHttpHeaders {
+  return { 'Content-Type': contentType, 'X-Version': DIFY_VERSION, 'X-Env': 'PRODUCTION' };
+}
+
+/** Answers a Dify error body now. */
+export function sendError(
+  ex: Exchange,
+  status: number,
+  code: string,
+  message: string,
+  extra?: OutgoingHttpHeaders,
+): void {
+  const headers = difyHeaders();
+  if (extra !== undefined) Object.assign(headers, extra);
+  ex.send(status, headers, errorBody(code, message, status));
+}

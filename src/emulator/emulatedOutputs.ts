@@ -33,13 +33,18 @@ export function emulatedOutputs(
   return outputsFromCanonical(mode, canonicalInputs(inputs), query ?? '');
 }
 
+/** A workflow's outputs for inputs in canonical form. */
+export function workflowOutputs(canonical: string): { result: string; checksum: string } {
+  return { result: `Processed ${canonical}`, checksum: fnv1a32(canonical) };
+}
+
 /** {@link emulatedOutputs} for inputs already in canonical form (the server computes that once per call). */
 export function outputsFromCanonical(
   mode: DifyAppKind,
   canonical: string,
   query: string,
 ): { result: string; checksum: string } | { answer: string } {
-  if (mode === 'workflow') return { result: `Processed ${canonical}`, checksum: fnv1a32(canonical) };
+  if (mode === 'workflow') return workflowOutputs(canonical);
   const checksum = fnv1a32(`${query}\n${canonical}`);
   return { answer: `You asked ${JSON.stringify(query)} with inputs ${canonical}. Checksum ${checksum}.` };
 }

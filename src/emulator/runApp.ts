@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { RunRecord } from './appResources.js';
-import { errorBody, MSG } from './difyResponses.js';
-import { type AppRuntime, difyHeaders, type EmulatorServer } from './EmulatorServer.js';
+import { difyHeaders, errorBody, MSG } from './difyResponses.js';
+import type { AppRuntime, EmulatorServer } from './EmulatorServer.js';
 import type { Exchange, PlanEnding } from './Exchange.js';
-import { outputsFromCanonical } from './emulatedOutputs.js';
+import { outputsFromCanonical, workflowOutputs } from './emulatedOutputs.js';
 import {
   estimateTokens,
   type MessageUsage,
@@ -14,6 +13,7 @@ import {
   messageErrorEvent,
 } from './messageResponses.js';
 import type { FaultKind } from './parseFaultHook.js';
+import { pyString } from './pyJson.js';
 import {
   syntheticFailureEvents,
   WORKFLOW_STEPS,
@@ -94,7 +94,8 @@ function finalise(record: RunRecord | undefined, o: WorkflowOutcome): void {
 /** A workflow run (`missingInput`: a required input is absent in streaming mode → Dify 1.15's failure pair). */
 export function runWorkflow(ctx: RunContext, missingInput?: string): void {
   const { ex, app, latencyMs, fault } = ctx;
-  const runId = randomUUID();
+  const ids = ctx.server.ids;
+  const runId = ids.next();
   const view: WorkflowView = {
     taskId: missingInput === undefined ? ctx.taskId : runId,
     runId,
@@ -106,6 +107,7 @@ export function runWorkflow(ctx: RunContext, missingInput?: string): void {
     inputs: ctx.inputs,
   };
   const failed = fault === 'failed' || (fault === 'error' && !ctx.streaming);
+  const outputs = failed || missingInput !== undefined ? undefined : workflowOutputs(ctx.canonical);
   const outcome: WorkflowOutcome =
     missingInput !== undefined
       ? {
@@ -118,10 +120,14 @@ export function runWorkflow(ctx: RunContext, missingInput?: string): void {
         }
       : {
           status: failed || fault === 'error' ? 'failed' : 'succeeded',
-          outputs: failed ? {} : outputsFromCanonical('workflow', ctx.canonical, ''),
+          outputs: outputs ?? {},
+          outputsPy:
+            outputs === undefined || ctx.streaming
+              ? undefined
+              : `{"result": ${pyString(outputs.result)}, "checksum": "${outputs.checksum}"}`,
           error: failed ? MSG.injectedRunFailure : fault === 'error' ? MSG.injectedModelError : null,
-          // Microsecond precision, like a perf_counter difference rounded for display.
-          elapsedSeconds: Math.round((latencyMs + performance.now() - ex.startedAt) * 1000) / 1e6,
+          // Rounded to 0.1 ms: an instant emulated run reports 0.0, never a 1e-05-style repr.
+          elapsedSeconds: Math.round((latencyMs + performance.now() - ex.startedAt) * 10) / 1e4,
           finishedAt: Math.floor((Date.now() + latencyMs) / 1000),
           totalSteps: failed ? WORKFLOW_STEPS - 1 : WORKFLOW_STEPS,
         };
@@ -163,8 +169,8 @@ export function runWorkflow(ctx: RunContext, missingInput?: string): void {
     return;
   }
   const text = failed ? '' : `${outcome.outputs.result}\n${outcome.outputs.checksum}`;
-  const ids = [randomUUID(), randomUUID(), randomUUID()] as const;
-  let { at, parts } = workflowStreamEvents(view, outcome, latencyMs, ids, splitText(text, 3));
+  const nodeRuns = [ids.next(), ids.next(), ids.next()] as const;
+  let { at, parts } = workflowStreamEvents(view, outcome, latencyMs, nodeRuns, splitText(text, 3));
   let ending: PlanEnding = 'end';
   if (fault === 'drop' || fault === 'error') {
     const half = firstHalf(at, parts);
@@ -185,13 +191,13 @@ export function runMessage(ctx: RunContext, existingConversation: string | undef
   const mode = app.app.mode === 'chat' ? 'chat' : 'completion';
   let conversationId: string | undefined;
   if (mode === 'chat') {
-    conversationId = existingConversation ?? randomUUID();
+    conversationId = existingConversation ?? ctx.server.ids.next();
     ctx.server.conversations.set(conversationId, { appKey: app.key, user: ctx.user });
   }
   const view: MessageView = {
     mode,
     taskId: ctx.taskId,
-    messageId: randomUUID(),
+    messageId: ctx.server.ids.next(),
     conversationId,
     createdAt: ctx.createdAt,
   };
@@ -220,7 +226,7 @@ export function runMessage(ctx: RunContext, existingConversation: string | undef
     }
     if (latencyMs > 0) {
       ex.stopper = (elapsedMs) => {
-        const partial = answer.slice(0, Math.floor((answer.length * Math.min(1, elapsedMs / latencyMs)) / 1));
+        const partial = answer.slice(0, Math.floor(answer.length * Math.min(1, elapsedMs / latencyMs)));
         ex.send(200, difyHeaders(BLOCKING_TYPE), messageBlockingBody(view, partial, usage));
       };
     }

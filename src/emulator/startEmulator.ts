@@ -63,6 +63,7 @@ export interface EmulatorStats {
  * `GET|POST /_emulator/config`.
  *
  * @param options - see {@link EmulatorOptions}; defaults in {@link EMULATOR_DEFAULTS}
+ * @param run - `signal`: aborting it closes the emulator (an already aborted signal rejects with its reason)
  * @returns once the server listens
  * @throws InvalidOptionError (`ERR_INVALID_OPTION`) for a bad option
  * @example
@@ -81,9 +82,26 @@ export interface EmulatorStats {
  * @since 0.1.0
  * @category testing
  */
-export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+export async function startEmulator(
+  options: EmulatorOptions = {},
+  run: { readonly signal?: AbortSignal } = {},
+): Promise<Emulator> {
+  const { signal } = run;
+  signal?.throwIfAborted();
   const server = new EmulatorServer(resolveEmulatorOptions(options));
   await server.listen();
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    signal?.removeEventListener('abort', onAbort);
+    closing ??= server.close();
+    return closing;
+  };
+  const onAbort = (): void => void close();
+  if (signal?.aborted) {
+    await close();
+    signal.throwIfAborted();
+  }
+  signal?.addEventListener('abort', onAbort, { once: true });
   const address = server.http.address();
   const port = typeof address === 'object' && address !== null ? address.port : server.options.port;
   const host = server.options.host;
@@ -96,6 +114,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     stats: () => server.stats(),
     configure: (patch) => server.configure(patch),
     reset: () => server.reset(),
-    close: () => server.close(),
+    close,
   };
 }

@@ -17,6 +17,7 @@ import type { ErrorRecord, Item } from '../core/Item.js';
 import type { ItemFailure, ItemResult, ItemSuccess } from '../core/ItemResult.js';
 import { toErrorRecord } from '../core/toErrorRecord.js';
 import type { DifyCallOptions, DifyRequest, DifyResult } from '../dify/DifyRequest.js';
+import { AdaptiveConcurrency, type CallOutcome } from './AdaptiveConcurrency.js';
 import { linkAbort } from './internal/abortable.js';
 import { checkFunction, checkInteger, checkScheduler, checkSignal } from './internal/validate.js';
 import {
@@ -89,6 +90,12 @@ export interface CallDifyOptions<I> {
    * @defaultValue undefined (no rate limit)
    */
   readonly rateLimiter?: TokenBucket | undefined;
+  /**
+   * Shared AIMD limit: every attempt holds one of its slots, and rate-limit answers
+   * (`ERR_DIFY_RATE_LIMITED`) shrink it while successes grow it back, up to `concurrency`.
+   * @defaultValue undefined (a fixed `concurrency`)
+   */
+  readonly adaptive?: AdaptiveConcurrency | undefined;
   /**
    * Aborts every in-flight call and errors the output with `signal.reason` (unchanged).
    * @defaultValue undefined
@@ -206,7 +213,10 @@ export function callDify<I = Record<string, unknown>>(
     ? (error: unknown) => isRetryable(error) || (error as { code?: unknown }).code === 'ERR_DIFY_RUN_FAILED'
     : isRetryable;
   const policy = resolveRetryOptions({ ...o.retry, scheduler: o.scheduler, shouldRetry });
-  const { toRequest, scheduler, rateLimiter, onAttempt, onRetry, onSettled } = o;
+  if (o.adaptive !== undefined && !(o.adaptive instanceof AdaptiveConcurrency)) {
+    throw new InvalidOptionError('adaptive', 'an AdaptiveConcurrency or undefined', o.adaptive);
+  }
+  const { toRequest, scheduler, rateLimiter, adaptive, onAttempt, onRetry, onSettled } = o;
 
   // `runSignal` belongs to one subscription of the operator and is shared by all its items: inner
   // subscriptions of mergeMap are only ever torn down together (outer unsubscribe or error), so a
@@ -227,17 +237,27 @@ export function callDify<I = Record<string, unknown>>(
       };
       retryResolved(
         async ({ attempt, signal: attemptSignal }) => {
-          if (rateLimiter !== undefined) await rateLimiter.take(attemptSignal);
-          hook(onAttempt, { item, attempt });
-          let result: DifyResult;
+          const generation = adaptive === undefined ? 0 : await adaptive.acquire(attemptSignal);
+          let outcome: CallOutcome = 'other';
           try {
-            result = checkRun(await firstValue(transport(request, { signal: attemptSignal }), attemptSignal));
-          } catch (error) {
-            hook(onSettled, { item, attempt, ok: false, error });
-            throw error;
+            if (rateLimiter !== undefined) await rateLimiter.take(attemptSignal);
+            hook(onAttempt, { item, attempt });
+            let result: DifyResult;
+            try {
+              result = checkRun(
+                await firstValue(transport(request, { signal: attemptSignal }), attemptSignal),
+              );
+            } catch (error) {
+              outcome = outcomeOf(error);
+              hook(onSettled, { item, attempt, ok: false, error });
+              throw error;
+            }
+            outcome = 'ok';
+            hook(onSettled, { item, attempt, ok: true });
+            return result;
+          } finally {
+            adaptive?.release(outcome, generation);
           }
-          hook(onSettled, { item, attempt, ok: true });
-          return result;
         },
         policy,
         runSignal,
@@ -284,6 +304,13 @@ export function callDify<I = Record<string, unknown>>(
         .pipe(mergeMap((item: Item<I>) => project(item, run.signal), o.concurrency))
         .subscribe(subscriber);
     });
+}
+
+/** What a failed attempt tells the adaptive limit: a run that failed still got served. */
+function outcomeOf(error: unknown): CallOutcome {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ERR_DIFY_RATE_LIMITED') return 'rate-limited';
+  return code === 'ERR_DIFY_RUN_FAILED' ? 'ok' : 'other';
 }
 
 /** First value of the transport's answer; unsubscribes (cancelling a cold call) on abort. */

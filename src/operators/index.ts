@@ -1,3 +1,9 @@
+export {
+  ADAPTIVE_CONCURRENCY_DEFAULTS,
+  AdaptiveConcurrency,
+  type AdaptiveConcurrencyOptions,
+  type CallOutcome,
+} from './AdaptiveConcurrency.js';
 export { BATCH_DEFAULTS, type BatchOptions, batch } from './batch.js';
 export {
   CALL_DIFY_DEFAULTS,

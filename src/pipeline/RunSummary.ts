@@ -27,4 +27,8 @@ export interface RunSummary extends RunProgress {
   };
   /** Highest number of items between "read" and "written" seen during the run (≤ window). */
   readonly peakOutstanding: number;
+  /** With `adaptiveConcurrency`: the limit at the end of the run. */
+  readonly concurrencyLimit?: number;
+  /** With `adaptiveConcurrency`: how many times rate limits cut the limit. */
+  readonly concurrencyDecreases?: number;
 }

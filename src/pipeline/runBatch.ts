@@ -5,6 +5,7 @@ import type { ItemFailure, ItemResult } from '../core/ItemResult.js';
 import { DifyClient, type DifyClientOptions } from '../dify/DifyClient.js';
 import type { DifyTransport } from '../dify/DifyRequest.js';
 import { LatencyHistogram } from '../internal/LatencyHistogram.js';
+import { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from '../operators/AdaptiveConcurrency.js';
 import { batch } from '../operators/batch.js';
 import { callDify } from '../operators/callDify.js';
 import { creditGate } from '../operators/creditGate.js';
@@ -41,6 +42,11 @@ export interface RunBatchOptions extends RequestMapping {
   readonly batch?: { readonly size?: number; readonly maxWaitMs?: number };
   /** Retry policy for retryable errors (network, timeouts, 429, 5xx, Dify's concurrency limit). */
   readonly retry?: RetryPolicy;
+  /**
+   * Adapt concurrency to the server (AIMD): halve on rate-limit answers, grow back on success, never
+   * above `concurrency`. `true` uses {@link ADAPTIVE_CONCURRENCY_DEFAULTS}. @defaultValue false
+   */
+  readonly adaptiveConcurrency?: boolean | Omit<AdaptiveConcurrencyOptions, 'max'>;
   /** A token bucket shared by every call and retry. */
   readonly rateLimit?: { readonly perSecond?: number; readonly perMinute?: number; readonly burst?: number };
   /** Aborting cancels in-flight calls, closes the sinks and rejects with `signal.reason`. */
@@ -136,6 +142,13 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
           ...(options.rateLimit.perMinute === undefined ? {} : { perMinute: options.rateLimit.perMinute }),
           ...(options.rateLimit.burst === undefined ? {} : { burst: options.rateLimit.burst }),
         });
+  const adaptive =
+    options.adaptiveConcurrency === undefined || options.adaptiveConcurrency === false
+      ? undefined
+      : new AdaptiveConcurrency({
+          ...(options.adaptiveConcurrency === true ? {} : options.adaptiveConcurrency),
+          max: concurrency,
+        });
   const client =
     options.dify === undefined ? undefined : new DifyClient({ connections: concurrency, ...options.dify });
   const transport = options.transport ?? client!.transport;
@@ -216,6 +229,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       toRequest,
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(rateLimiter === undefined ? {} : { rateLimiter }),
+      ...(adaptive === undefined ? {} : { adaptive }),
       signal: calls.signal,
       onAttempt: () => {
         inFlight++;
@@ -269,5 +283,8 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       max: latency.max,
     },
     peakOutstanding,
+    ...(adaptive === undefined
+      ? {}
+      : { concurrencyLimit: adaptive.limit, concurrencyDecreases: adaptive.decreases }),
   };
 }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/core/InvalidOptionError.js';
@@ -152,5 +153,25 @@ describe('close()', () => {
     expect(performance.now() - t0).toBeLessThan(1_000);
     expect(await held).toBeInstanceOf(Error);
     expect(await pending).toBeInstanceOf(Error);
+  });
+});
+
+describe('AbortSignal', () => {
+  it('an aborted signal closes the emulator and leaves no listener behind', async () => {
+    const controller = new AbortController();
+    const own = await startEmulator({}, { signal: controller.signal });
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort();
+    await expect(call(own.url, '/', { key: null })).rejects.toThrow();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    await own.close();
+  });
+
+  it('close() removes the listener; an already aborted signal rejects with its reason', async () => {
+    const controller = new AbortController();
+    const own = await startEmulator({}, { signal: controller.signal });
+    await own.close();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    await expect(startEmulator({}, { signal: AbortSignal.abort(new Error('stop')) })).rejects.toThrow('stop');
   });
 });

@@ -1,0 +1,163 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { InvalidOptionError } from '../core/InvalidOptionError.js';
+import { checkInteger, checkNumber, checkScheduler, checkSignal } from './internal/validate.js';
+
+/** Options of {@link AdaptiveConcurrency}. */
+export interface AdaptiveConcurrencyOptions {
+  /** The ceiling: never more calls than this (callDify's `concurrency`). */
+  readonly max: number;
+  /** The floor the limit never drops below. @defaultValue 1 */
+  readonly min?: number;
+  /** The limit to start from. @defaultValue max */
+  readonly initial?: number;
+  /** On a rate-limit signal the limit is multiplied by this. @defaultValue 0.5 */
+  readonly decreaseFactor?: number;
+  /**
+   * After a decrease, further rate-limit signals are also ignored this long. (Signals from calls that
+   * started before the last decrease are always ignored: they were sent under the old limit and say
+   * nothing about the new one.)
+   * @defaultValue 0
+   */
+  readonly cooldownMs?: number;
+  /** Clock for the cooldown (a TestScheduler makes it virtual). @defaultValue asyncScheduler */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** Defaults of {@link AdaptiveConcurrencyOptions}. */
+export const ADAPTIVE_CONCURRENCY_DEFAULTS = Object.freeze({
+  min: 1,
+  decreaseFactor: 0.5,
+  cooldownMs: 0,
+  scheduler: asyncScheduler as SchedulerLike,
+});
+
+/** How a call ended, as far as the limit is concerned. */
+export type CallOutcome = 'ok' | 'rate-limited' | 'other';
+
+interface Waiter {
+  readonly resolve: (epoch: number) => void;
+  readonly reject: (reason: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
+}
+
+/**
+ * An AIMD concurrency limit shared by every call of a run: it finds the server's real capacity
+ * instead of hammering it (fixed high concurrency) or idling (fixed low concurrency).
+ *
+ * @remarks
+ * - **Additive increase:** each successful call adds `1 / limit`, so the limit grows by about one
+ *   per round of calls, up to `max`.
+ * - **Multiplicative decrease:** a rate-limit signal (429, or Dify's concurrency limit, which it
+ *   answers as 400 `Too many requests.`) multiplies the limit by `decreaseFactor`, never below
+ *   `min` — once per "generation": only a call that started after the last decrease can cause the
+ *   next one, so a burst of rejections from one overload halves the limit once, not thirty times.
+ * - Callers `acquire()` a slot before each attempt (FIFO, abortable; it resolves with the current
+ *   generation) and `release()` it with the outcome and that generation. Calls are admitted while
+ *   `inFlight < floor(limit)`.
+ *
+ * @example
+ * ```ts
+ * import { AdaptiveConcurrency } from 'dify-batch';
+ *
+ * const limit = new AdaptiveConcurrency({ max: 16 });
+ * const generation = await limit.acquire();
+ * limit.release('rate-limited', generation);
+ * console.log(limit.limit);
+ * // Output: 8
+ * ```
+ * @category operators
+ */
+export class AdaptiveConcurrency {
+  readonly #max: number;
+  readonly #min: number;
+  readonly #factor: number;
+  readonly #cooldownMs: number;
+  readonly #scheduler: SchedulerLike;
+  readonly #queue: Waiter[] = [];
+  #limit: number;
+  #inFlight = 0;
+  #lastDecreaseAt = Number.NEGATIVE_INFINITY;
+  #decreases = 0;
+
+  /** @throws `ERR_INVALID_OPTION` for a bad option. */
+  constructor(options: Readonly<AdaptiveConcurrencyOptions>) {
+    const o = { ...ADAPTIVE_CONCURRENCY_DEFAULTS, ...options };
+    this.#max = checkInteger('max', o.max, 1);
+    this.#min = checkInteger('min', o.min, 1);
+    if (this.#min > this.#max) throw new InvalidOptionError('min', `an integer ≤ max (${this.#max})`, o.min);
+    const initial = o.initial ?? this.#max;
+    checkInteger('initial', initial, this.#min);
+    if (initial > this.#max)
+      throw new InvalidOptionError('initial', `an integer ≤ max (${this.#max})`, initial);
+    this.#limit = initial;
+    this.#factor = checkNumber('decreaseFactor', o.decreaseFactor, 0, { exclusive: true });
+    if (this.#factor >= 1)
+      throw new InvalidOptionError('decreaseFactor', 'a number in (0, 1)', o.decreaseFactor);
+    this.#cooldownMs = checkNumber('cooldownMs', o.cooldownMs, 0);
+    this.#scheduler = checkScheduler(o.scheduler);
+  }
+
+  /** The current limit (whole calls). */
+  get limit(): number {
+    return Math.floor(this.#limit);
+  }
+
+  /** Calls holding a slot now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** How many times the limit was cut. */
+  get decreases(): number {
+    return this.#decreases;
+  }
+
+  /**
+   * Waits for a slot and takes it; resolves with the current generation (pass it to `release`).
+   * Rejects with `signal.reason` on abort, leaving the queue.
+   */
+  acquire(signal?: AbortSignal): Promise<number> {
+    checkSignal(signal);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#queue.length === 0 && this.#inFlight < this.limit) {
+      this.#inFlight++;
+      return Promise.resolve(this.#decreases);
+    }
+    return new Promise<number>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        signal,
+        onAbort: () => {
+          const index = this.#queue.indexOf(waiter);
+          if (index >= 0) this.#queue.splice(index, 1);
+          reject(signal?.reason);
+        },
+      };
+      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      this.#queue.push(waiter);
+    });
+  }
+
+  /** Gives a slot back and adapts the limit to how the call ended. */
+  release(outcome: CallOutcome, generation: number = this.#decreases): void {
+    this.#inFlight = Math.max(0, this.#inFlight - 1);
+    if (outcome === 'ok') {
+      this.#limit = Math.min(this.#max, this.#limit + 1 / this.#limit);
+    } else if (outcome === 'rate-limited') {
+      const now = this.#scheduler.now();
+      if (generation === this.#decreases && now - this.#lastDecreaseAt >= this.#cooldownMs) {
+        this.#lastDecreaseAt = now;
+        this.#limit = Math.max(this.#min, this.#limit * this.#factor);
+        this.#decreases++;
+      }
+    }
+    while (this.#queue.length > 0 && this.#inFlight < this.limit) {
+      const waiter = this.#queue.shift()!;
+      waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      this.#inFlight++;
+      waiter.resolve(this.#decreases);
+    }
+  }
+}
