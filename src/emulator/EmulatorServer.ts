@@ -83,6 +83,15 @@ const MODEL: Record<DifyAppKind, PayloadModel> = {
   chat: 'ChatRequestPayload',
 };
 
+function onRequestData(this: EmulatorRequest, chunk: Buffer): void {
+  this.exchange?.addChunk(chunk);
+}
+
+function onRequestEnd(this: EmulatorRequest): void {
+  const exchange = this.exchange;
+  if (exchange !== undefined) exchange.host.dispatch(exchange);
+}
+
 /**
  * The emulator's HTTP server: routing, Dify's checks in Dify's order, the knobs (latency, limits,
  * faults) and the counters. Used by `startEmulator`, which is its only public face.
@@ -124,8 +133,9 @@ export class EmulatorServer implements ExchangeHost {
   }
 
   #onRequest = (req: EmulatorRequest, res: EmulatorResponse): void => {
-    // The exchange collects the body through `EmulatorRequest.push` and dispatches at its end.
     new Exchange(this, req, res);
+    req.on('data', onRequestData);
+    req.on('end', onRequestEnd);
   };
 
   /** Applies (already validated) options to the live state. */

@@ -24,26 +24,9 @@ export interface ExchangeHost {
   readonly tasks: Map<string, Exchange>;
 }
 
-/**
- * `http.createServer`'s request class. Node's HTTP parser hands each body chunk to `push()` and ends
- * with `push(null)`; taking them here skips the Readable machinery ('data' events, nextTick hops, an
- * 'end' event) that a listener would cost on every request.
- */
+/** `http.createServer`'s request class, carrying its exchange so listeners need no closures. */
 export class EmulatorRequest extends IncomingMessage {
   exchange: Exchange | undefined;
-
-  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
-    const exchange = this.exchange;
-    if (exchange === undefined) return super.push(chunk, encoding);
-    if (chunk !== null) {
-      exchange.addChunk(chunk as Buffer);
-      return true;
-    }
-    // Ends the stream too, so Node's own bookkeeping (dump on finish, 'end') stays as usual.
-    super.push(null);
-    exchange.host.dispatch(exchange);
-    return false;
-  }
 }
 
 /** `http.createServer`'s response class, carrying its exchange so listeners need no closures. */
@@ -104,6 +87,19 @@ export class Exchange {
     if (this.#body === undefined) this.#body = chunk;
     else if (this.#moreBody === undefined) this.#moreBody = [chunk];
     else this.#moreBody.push(chunk);
+  }
+
+  /**
+   * A request header (the first, like Node for `authorization` and `content-type`), read from
+   * `rawHeaders` so Node never builds its lazy `headers` object.
+   */
+  header(lowerCaseName: string): string | undefined {
+    const raw = this.req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === lowerCaseName.length && name.toLowerCase() === lowerCaseName) return raw[i + 1];
+    }
+    return undefined;
   }
 
   bodyText(): string {

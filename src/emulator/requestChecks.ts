@@ -26,7 +26,7 @@ function isPyTruthy(value: unknown): boolean {
 
 /** `validate_and_get_api_token` and the app checks, in Dify's order: the app, or `undefined` once answered. */
 export function authenticate(ex: Exchange, apps: ReadonlyMap<string, AppRuntime>): AppRuntime | undefined {
-  const header = ex.req.headers.authorization;
+  const header = ex.header('authorization');
   // The usual well-formed header, without the general parsing below.
   if (header?.startsWith('Bearer ') && header.indexOf(' ', 7) === -1) {
     return appFor(ex, apps, header.slice(7));
@@ -67,7 +67,7 @@ function appFor(ex: Exchange, apps: ReadonlyMap<string, AppRuntime>, token: stri
 
 /** Flask's `request.get_json()` and `fetch_user_arg`: 415, 400, then the `user` field. */
 export function jsonBodyWithUser(ex: Exchange): { body: Record<string, unknown>; user: string } | undefined {
-  const type = ex.req.headers['content-type'];
+  const type = ex.header('content-type');
   const mime = type === 'application/json' ? type : (type?.split(';', 1)[0] ?? '').trim().toLowerCase();
   if (mime !== 'application/json' && !(mime.startsWith('application/') && mime.endsWith('+json'))) {
     sendError(ex, 415, 'unsupported_media_type', MSG.notJson);

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EMULATOR_DEFAULT_APPS } from '../../src/emulator/EMULATOR_DEFAULT_APPS.js';
 import { type Emulator, startEmulator } from '../../src/emulator/startEmulator.js';
@@ -92,8 +93,25 @@ describe('authentication', () => {
     expect(unknown.text).toBe(difyError('unauthorized', 'Access token is invalid', 401));
   });
 
-  it('the scheme is case-insensitive', async () => {
+  it('the scheme and header names are case-insensitive', async () => {
     expect((await call(base, '/info', { authorization: `bEaReR ${WORKFLOW_KEY}` })).status).toBe(200);
+    const { status } = await new Promise<{ status: number }>((resolve, reject) => {
+      const body = JSON.stringify({ inputs: {}, user: 'u' });
+      const req = httpRequest(`${base}/workflows/run`, {
+        method: 'POST',
+        headers: {
+          AUTHORIZATION: `Bearer ${WORKFLOW_KEY}`,
+          'CONTENT-Type': 'Application/JSON; charset=utf-8',
+        },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0 });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(status).toBe(200);
   });
 
   it('403 for each app state, in Dify’s words', async () => {
