@@ -1,6 +1,7 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import { checkInteger, checkNumber, checkScheduler, checkSignal } from './internal/validate.js';
+import { WaitQueue } from './internal/WaitQueue.js';
 
 /** Options of {@link AdaptiveConcurrency}. */
 export interface AdaptiveConcurrencyOptions {
@@ -33,13 +34,6 @@ export const ADAPTIVE_CONCURRENCY_DEFAULTS = Object.freeze({
 
 /** How a call ended, as far as the limit is concerned. */
 export type CallOutcome = 'ok' | 'rate-limited' | 'other';
-
-interface Waiter {
-  readonly resolve: (epoch: number) => void;
-  readonly reject: (reason: unknown) => void;
-  readonly signal: AbortSignal | undefined;
-  readonly onAbort: () => void;
-}
 
 /**
  * An AIMD concurrency limit shared by every call of a run: it finds the server's real capacity
@@ -74,7 +68,7 @@ export class AdaptiveConcurrency {
   readonly #factor: number;
   readonly #cooldownMs: number;
   readonly #scheduler: SchedulerLike;
-  readonly #queue: Waiter[] = [];
+  readonly #queue = new WaitQueue<number>();
   #limit: number;
   #inFlight = 0;
   #lastDecreaseAt = Number.NEGATIVE_INFINITY;
@@ -124,20 +118,7 @@ export class AdaptiveConcurrency {
       this.#inFlight++;
       return Promise.resolve(this.#decreases);
     }
-    return new Promise<number>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        signal,
-        onAbort: () => {
-          const index = this.#queue.indexOf(waiter);
-          if (index >= 0) this.#queue.splice(index, 1);
-          reject(signal?.reason);
-        },
-      };
-      signal?.addEventListener('abort', waiter.onAbort, { once: true });
-      this.#queue.push(waiter);
-    });
+    return this.#queue.wait(signal);
   }
 
   /** Gives a slot back and adapts the limit to how the call ended. */
@@ -154,10 +135,8 @@ export class AdaptiveConcurrency {
       }
     }
     while (this.#queue.length > 0 && this.#inFlight < this.limit) {
-      const waiter = this.#queue.shift()!;
-      waiter.signal?.removeEventListener('abort', waiter.onAbort);
       this.#inFlight++;
-      waiter.resolve(this.#decreases);
+      this.#queue.resolveNext(this.#decreases);
     }
   }
 }

@@ -1,6 +1,7 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import { checkInteger, checkNumber, checkScheduler, checkSignal } from './internal/validate.js';
+import { WaitQueue } from './internal/WaitQueue.js';
 
 /** Options of {@link TokenBucket}. Set `perSecond`, `perMinute` or both (then both hold). */
 export interface TokenBucketOptions {
@@ -43,13 +44,6 @@ interface Cell {
   tat: number;
 }
 
-interface Waiter {
-  readonly resolve: () => void;
-  readonly reject: (reason: unknown) => void;
-  readonly signal: AbortSignal | undefined;
-  readonly onAbort: () => void;
-}
-
 // Float slack: 3 × 333.33… must still count as 1000 ms.
 const EPSILON_MS = 1e-6;
 
@@ -82,7 +76,7 @@ const EPSILON_MS = 1e-6;
 export class TokenBucket {
   readonly #cells: Cell[] = [];
   readonly #scheduler: SchedulerLike;
-  readonly #queue: Waiter[] = [];
+  readonly #queue = new WaitQueue<void>();
   #timer: Subscription | undefined;
 
   /**
@@ -122,23 +116,12 @@ export class TokenBucket {
     checkSignal(signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#queue.length === 0 && this.#tryTake()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        signal,
-        onAbort: () => {
-          const index = this.#queue.indexOf(waiter);
-          if (index >= 0) this.#queue.splice(index, 1);
-          // Nobody left to serve: drop the timer so it neither fires for nothing nor holds the process.
-          if (this.#queue.length === 0) this.#disarm();
-          reject(signal?.reason);
-        },
-      };
-      signal?.addEventListener('abort', waiter.onAbort, { once: true });
-      this.#queue.push(waiter);
-      this.#arm();
+    // Nobody left to serve after an abort: drop the timer so it neither fires for nothing nor holds the process.
+    const waiting = this.#queue.wait(signal, () => {
+      if (this.#queue.length === 0) this.#disarm();
     });
+    this.#arm();
+    return waiting;
   }
 
   /**
@@ -175,11 +158,7 @@ export class TokenBucket {
   }
 
   #grant(): void {
-    while (this.#queue.length > 0 && this.#tryTake(true)) {
-      const waiter = this.#queue.shift()!;
-      waiter.signal?.removeEventListener('abort', waiter.onAbort);
-      waiter.resolve();
-    }
+    while (this.#queue.length > 0 && this.#tryTake(true)) this.#queue.resolveNext();
     this.#arm();
   }
 }
