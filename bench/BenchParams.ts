@@ -10,6 +10,8 @@ export interface BenchParams {
     readonly concurrencies: readonly number[];
     /** Items per run = concurrency × rounds, so each run lasts ~rounds × latency. */
     readonly rounds: number;
+    /** Run p-map+dify-client and naive-chunks too (full run only, to keep quick under 3 minutes). */
+    readonly allBaselines: boolean;
   };
   readonly headOfLine: {
     readonly p50Ms: number;
@@ -37,7 +39,12 @@ export const FULL_PARAMS: BenchParams = Object.freeze({
   payloadBytes: 200,
   overhead: { count: 1_000_000, concurrency: 64 },
   httpCeiling: { count: 100_000, concurrency: 32 },
-  littlesLaw: { latencyMs: 50, concurrencies: [8, 16, 32, 64, 128, 256, 512], rounds: 60 },
+  littlesLaw: {
+    latencyMs: 50,
+    concurrencies: [8, 16, 32, 64, 128, 256, 512],
+    rounds: 60,
+    allBaselines: true,
+  },
   headOfLine: { p50Ms: 200, p99Ms: 3000, concurrency: 16, count: 1000, slowBaselineCount: 300 },
   rateLimit: { rps: 50, count: 1500, concurrency: 16, latencyMs: 50 },
   memory: { count: 5_000_000, concurrency: 64, sinkItemsPerSecond: 100_000 },
@@ -45,15 +52,16 @@ export const FULL_PARAMS: BenchParams = Object.freeze({
 
 /**
  * Quick mode keeps every ratio meaningful: the log-normal mix is scaled by 1/4 (p50 50 ms, p99 750 ms),
- * which leaves ordered/unordered and barrier ratios unchanged, and the rate-limit R is doubled.
+ * which leaves ordered/unordered and barrier ratios unchanged, and the rate-limit R is doubled. Little's law
+ * skips the p-map and naive baselines (they are in the full run's plot).
  */
 export const QUICK_PARAMS: BenchParams = Object.freeze({
   mode: 'quick',
   payloadBytes: 200,
-  overhead: { count: 200_000, concurrency: 64 },
-  httpCeiling: { count: 10_000, concurrency: 32 },
-  littlesLaw: { latencyMs: 50, concurrencies: [16, 64, 256], rounds: 20 },
-  headOfLine: { p50Ms: 50, p99Ms: 750, concurrency: 16, count: 400, slowBaselineCount: 150 },
-  rateLimit: { rps: 100, count: 400, concurrency: 16, latencyMs: 50 },
-  memory: { count: 500_000, concurrency: 64, sinkItemsPerSecond: 100_000 },
+  overhead: { count: 100_000, concurrency: 64 },
+  httpCeiling: { count: 4000, concurrency: 32 },
+  littlesLaw: { latencyMs: 50, concurrencies: [16, 64, 256], rounds: 20, allBaselines: false },
+  headOfLine: { p50Ms: 50, p99Ms: 750, concurrency: 16, count: 300, slowBaselineCount: 150 },
+  rateLimit: { rps: 100, count: 300, concurrency: 16, latencyMs: 50 },
+  memory: { count: 200_000, concurrency: 64, sinkItemsPerSecond: 50_000 },
 });

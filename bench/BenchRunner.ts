@@ -40,6 +40,7 @@ export interface Measured {
 }
 
 export const EMULATOR_WORKFLOW_KEY = 'app-EmulatorWorkflowKey00001';
+const WARM_UP_REQUESTS = 3000;
 
 /** Shared machinery of the scenarios: runs contenders in child processes and collects rows. */
 export class BenchRunner {
@@ -58,10 +59,22 @@ export class BenchRunner {
     this.#profile = profile;
   }
 
-  /** The emulator process, started on first use (overhead and memory run without it). */
+  /** The emulator process, started (and warmed up) on first use; overhead and memory run without it. */
   emulator(): Promise<EmulatorProcess> {
-    this.#emulator ??= EmulatorProcess.start(this.paths.emulatorScript);
+    this.#emulator ??= this.#startEmulator();
     return this.#emulator;
+  }
+
+  async #startEmulator(): Promise<EmulatorProcess> {
+    const emulator = await EmulatorProcess.start(this.paths.emulatorScript);
+    // A cold emulator (JIT not warmed up) would handicap whichever contender runs first.
+    await runWorker(this.paths.workerScript, {
+      contender: 'bare-undici',
+      source: { kind: 'generated', count: WARM_UP_REQUESTS, payloadBytes: this.params.payloadBytes },
+      transport: { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
+      concurrency: 32,
+    });
+    return emulator;
   }
 
   /** Stops the emulator process, if it was started. */

@@ -25,7 +25,7 @@ import {
   type WorkerMessage,
   type WorkerReport,
 } from './protocol.js';
-import { makeRecord } from './workload.js';
+import { makeRecord, recordId } from './workload.js';
 
 type Runner = (ctx: ContenderContext) => Promise<Record<string, number>>;
 
@@ -47,7 +47,16 @@ async function runContender(spec: ContenderSpec): Promise<WorkerReport> {
     transport.kind === 'http'
       ? (seq: number) => emulatedOutputs('workflow', makeRecord(seq, source.payloadBytes).inputs)
       : (seq: number) => echoOutputs(makeRecord(seq, 0).inputs);
-  const checker = new OutputChecker(source.count, expected, ORDERED_CONTENDERS.has(spec.contender));
+  const isEcho =
+    transport.kind === 'http'
+      ? undefined
+      : (seq: number, outputs: unknown) => {
+          const o = outputs as { echo?: unknown } | null | undefined;
+          return (
+            typeof o === 'object' && o !== null && Object.keys(o).length === 1 && o.echo === recordId(seq)
+          );
+        };
+  const checker = new OutputChecker(source.count, expected, ORDERED_CONTENDERS.has(spec.contender), isEcho);
   let call: CallFn;
   let close = async (): Promise<void> => {};
   if (transport.kind === 'http') {
@@ -57,36 +66,30 @@ async function runContender(spec: ContenderSpec): Promise<WorkerReport> {
   } else {
     call = async (record) => echoOutputs(record.inputs);
   }
+  const sink = new PacedSink(spec.sinkItemsPerSecond, Math.max(1, Math.floor(source.count / 10)));
   const ctx: ContenderContext = {
     spec,
     checker,
-    sink: new PacedSink(spec.sinkItemsPerSecond),
+    sink,
     records: openRecords(source),
     call,
     echo: echoOutputs,
   };
 
   const rssStart = process.memoryUsage.rss();
-  let rssWarm = 0;
-  const warmAt = Math.max(1, Math.floor(source.count / 10));
-  const sampler = setInterval(() => {
-    if (rssWarm === 0 && checker.received >= warmAt) rssWarm = process.memoryUsage.rss();
-  }, 20);
-  sampler.unref();
 
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const extra = await RUNNERS[spec.contender](ctx);
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  clearInterval(sampler);
   await close();
   return {
     wallMs,
     cpuUserUs: cpu.user,
     cpuSystemUs: cpu.system,
     rssStartMb: rssStart / MB,
-    rssWarmMb: (rssWarm || rssStart) / MB,
+    rssWarmMb: (sink.rssWarm || rssStart) / MB,
     rssPeakMb: (process.resourceUsage().maxRSS * 1024) / MB,
     check: checker.report(),
     extra,

@@ -5,10 +5,11 @@
  *
  * Flags: --quick (smaller, < 3 min), --only overhead,memory (subset; RESULTS.md is then left alone),
  * --profile (write --cpu-prof profiles of the dify-batch runs and summarise them), --no-benthos,
- * --strict (exit 1 when a goal is missed, not only when an output check fails).
+ * --strict (exit 1 when a goal is missed, not only when an output check fails), --render (no run: rebuild
+ * RESULTS.md and the plot from bench/out/results.json).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +55,7 @@ async function main(): Promise<number> {
       profile: { type: 'boolean', default: false },
       'no-benthos': { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
+      render: { type: 'boolean', default: false },
     },
   });
   const params: BenchParams = values.quick ? QUICK_PARAMS : FULL_PARAMS;
@@ -61,6 +63,12 @@ async function main(): Promise<number> {
   const root = resolve(dist, '..', '..', '..');
   const out = join(root, 'bench', 'out');
   mkdirSync(out, { recursive: true });
+  if (values.render) {
+    const saved = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as BenchResults;
+    writeReport(root, saved);
+    process.stdout.write('rebuilt bench/RESULTS.md and bench/throughput.svg from bench/out/results.json\n');
+    return 0;
+  }
   const benthosBinary = join(root, '.tools', 'bin', 'benthos');
   const benthos = !values['no-benthos'] && existsSync(benthosBinary) ? benthosBinary : undefined;
   const version = benthos === undefined ? undefined : (benthosVersion(benthos) ?? 'unknown version');
@@ -128,6 +136,13 @@ async function main(): Promise<number> {
   const goalsMissed = results.goals.some((goal) => goal.pass === false);
   if (ourChecksFailed) process.stderr.write('dify-batch output check FAILED (see the table)\n');
   return ourChecksFailed || (values.strict && goalsMissed) ? 1 : 0;
+}
+
+function writeReport(root: string, results: BenchResults): void {
+  const command = results.mode === 'quick' ? 'npm run bench:quick' : 'npm run bench';
+  writeFileSync(join(root, 'bench', 'RESULTS.md'), renderResultsMarkdown(results, command));
+  const svg = renderThroughputSvg(results.scenarios, results.params.littlesLaw.latencyMs);
+  writeFileSync(join(root, 'bench', 'throughput.svg'), svg);
 }
 
 main().then(

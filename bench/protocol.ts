@@ -57,6 +57,8 @@ export interface ContenderSpec {
   readonly rateLimitPerSecond?: number;
   /** dify-batch only: retry attempts (first call included). */
   readonly maxAttempts?: number;
+  /** dify-batch only: AIMD concurrency that backs off on rate-limit signals. */
+  readonly adaptiveConcurrency?: boolean;
 }
 
 /** What the output check found; a run whose check is not `valid` does not count. */

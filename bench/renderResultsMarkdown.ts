@@ -8,13 +8,13 @@ const SCENARIO_TEXT: Readonly<Record<ScenarioName, string>> = {
   'http-ceiling':
     'Emulator at 0 ms, keep-alive, same concurrency for all. Ratio = ÷ the bare undici loop (req/s), or its CPU per request (cpu-µs/req). Client CPU only; the emulator runs in its own process.',
   'littles-law':
-    'Fixed latency, concurrency 8…512. Ratio = achieved ÷ (concurrency ÷ latency). These rows are the plot.',
+    'Fixed latency L, concurrency 8…512. Ratio = achieved ÷ (concurrency ÷ L). The ideal ignores the HTTP round trip; the `latency floor` row (bare undici at c=1) is what one call really takes here, so L ÷ floor is the best ratio any client can reach. These rows are the plot.',
   'head-of-line':
     'Log-normal latency. Ratio = ÷ dify-batch unordered. Run Batch runs at its fixed 5; the two barrier baselines run fewer items of the same mix.',
   'rate-limit':
-    'The emulator admits R req/s and answers the excess 429 + Retry-After. Ratio = goodput ÷ R, and the share of calls rejected.',
+    'The emulator admits R req/s (token bucket, burst R) and answers the excess 429 + Retry-After. Ratio = goodput ÷ R, and the share of calls rejected. The bucket starts full, so a client that ignores the limit can beat R by up to R ÷ N.',
   memory:
-    'NDJSON file, zero-latency transport, sink capped in items/s (slow sink). RSS growth = peak RSS − RSS at the start of the run.',
+    'NDJSON file, zero-latency transport, sink capped in items/s (slow sink). The goal figure, `rss growth MB`, is peak RSS − RSS once 10% of the input is through (heap warmed up): what keeps growing with the input. `rss growth from start MB` includes the warm-up.',
 };
 
 function cell(value: number | undefined): string {

@@ -9,16 +9,18 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Rounds an axis maximum up to 1, 2 or 5 × 10^k. */
-function niceCeil(value: number): number {
-  const power = 10 ** Math.floor(Math.log10(Math.max(value, 1)));
-  for (const step of [1, 2, 5, 10]) if (value <= step * power) return step * power;
-  return 10 * power;
+/** 1, 2, 5 × 10^k ticks covering [lo, hi]. */
+function logTicks(lo: number, hi: number): number[] {
+  const ticks: number[] = [];
+  for (let power = 10 ** Math.floor(Math.log10(lo)); power <= hi * 10; power *= 10) {
+    for (const step of [1, 2, 5]) if (step * power >= lo && step * power <= hi) ticks.push(step * power);
+  }
+  return ticks;
 }
 
 /**
- * Throughput vs concurrency (the littles-law rows): one line per contender, log2 x axis, plus the ideal
- * c ÷ L line. Hand-written SVG, no plotting dependency. Points whose output check failed are left out.
+ * Throughput vs concurrency (the littles-law rows): one line per contender on log-log axes (the ideal
+ * c ÷ L is then a straight line, and every concurrency stays readable). Hand-written SVG, no plotting dependency. Points whose output check failed are left out.
  */
 export function renderThroughputSvg(rows: readonly ResultRow[], latencyMs: number): string {
   const points = rows.filter((row) => row.name === 'littles-law' && row.metric === 'req/s' && row.valid);
@@ -28,21 +30,23 @@ export function renderThroughputSvg(rows: readonly ResultRow[], latencyMs: numbe
     return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="80"><text x="10" y="40" font-family="sans-serif">no littles-law data</text></svg>\n`;
   }
   const ideal = (c: number): number => c / (latencyMs / 1000);
-  const yMax = niceCeil(Math.max(...points.map((row) => row.value), ...concurrencies.map(ideal)));
+  const values = [...points.map((row) => row.value), ...concurrencies.map(ideal)];
+  const yLo = 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...values))));
+  const yHi = 10 ** Math.ceil(Math.log10(Math.max(...values)));
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const lo = Math.log2(concurrencies[0]!);
   const hi = Math.log2(concurrencies.at(-1)!);
   const x = (c: number): number =>
     MARGIN.left + (hi === lo ? plotW / 2 : ((Math.log2(c) - lo) / (hi - lo)) * plotW);
-  const y = (v: number): number => MARGIN.top + plotH - (v / yMax) * plotH;
+  const y = (v: number): number =>
+    MARGIN.top + plotH - ((Math.log10(Math.max(v, yLo)) - Math.log10(yLo)) / Math.log10(yHi / yLo)) * plotH;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
     `<text x="${MARGIN.left}" y="22" font-size="15" font-weight="bold">Throughput vs concurrency (fixed ${latencyMs} ms latency)</text>`,
   ];
-  for (let i = 0; i <= 5; i++) {
-    const v = (yMax / 5) * i;
+  for (const v of logTicks(yLo, yHi)) {
     out.push(
       `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e5e5"/>`,
       `<text x="${MARGIN.left - 8}" y="${y(v) + 4}" text-anchor="end">${Math.round(v).toLocaleString('en-US')}</text>`,
@@ -57,7 +61,7 @@ export function renderThroughputSvg(rows: readonly ResultRow[], latencyMs: numbe
   out.push(
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`,
     `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 10}" text-anchor="middle">concurrency (requests in flight, log scale)</text>`,
-    `<text transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">requests / s</text>`,
+    `<text transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">requests / s (log scale)</text>`,
   );
   const series = [
     {

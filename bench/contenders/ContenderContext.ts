@@ -51,20 +51,36 @@ export function checkAll(
 }
 
 /**
- * The "slow sink" of the memory scenario: caps results at `itemsPerSecond` by making writers wait. With no
- * cap it never waits (and returns no promise, so the fast path costs nothing).
+ * Where every contender delivers its results. It counts them, notes the RSS once `warmAt` results are in
+ * (the heap has warmed up by then), and, as the "slow sink" of the memory scenario, caps results at
+ * `itemsPerSecond` by making writers wait. With no cap it never waits and returns no promise, so the fast
+ * path costs nothing.
  */
 export class PacedSink {
   readonly #itemsPerSecond: number | undefined;
+  readonly #warmAt: number;
   #startMs = 0;
   #written = 0;
+  #rssWarm = 0;
 
-  constructor(itemsPerSecond: number | undefined) {
+  constructor(itemsPerSecond: number | undefined, warmAt: number) {
     this.#itemsPerSecond = itemsPerSecond;
+    this.#warmAt = warmAt;
+  }
+
+  /** RSS in bytes when `warmAt` results were in (0 if never). */
+  get rssWarm(): number {
+    return this.#rssWarm;
   }
 
   pace(items: number): Promise<void> | undefined {
-    if (this.#itemsPerSecond === undefined) return undefined;
+    // Sampled here, not by a timer: a zero-latency pipeline may not yield to the timers phase for seconds.
+    if (this.#rssWarm === 0 && this.#written + items >= this.#warmAt)
+      this.#rssWarm = process.memoryUsage.rss();
+    if (this.#itemsPerSecond === undefined) {
+      this.#written += items;
+      return undefined;
+    }
     const now = performance.now();
     if (this.#written === 0) this.#startMs = now;
     this.#written += items;

@@ -44,6 +44,7 @@ export async function runDifyBatch(ctx: ContenderContext, ordered: boolean): Pro
     ordered,
     ...(spec.maxAttempts === undefined ? {} : { retry: { maxAttempts: spec.maxAttempts } }),
     ...(spec.rateLimitPerSecond === undefined ? {} : { rateLimit: { perSecond: spec.rateLimitPerSecond } }),
+    ...(spec.adaptiveConcurrency === true ? { adaptiveConcurrency: true } : {}),
   });
   return { retries: summary.retries, peakOutstanding: summary.peakOutstanding };
 }

@@ -6,16 +6,31 @@ import type { NodeContender } from '../protocol.js';
  * = c × rounds, so every run lasts about `rounds` × L whatever c. This is also the data of the plot.
  */
 export async function runLittlesLaw(runner: BenchRunner): Promise<void> {
-  const { latencyMs, concurrencies, rounds } = runner.params.littlesLaw;
+  const { latencyMs, concurrencies, rounds, allBaselines } = runner.params.littlesLaw;
   await (await runner.emulator()).configure({ latency: { kind: 'fixed', ms: latencyMs }, rateLimitRps: 0 });
   const contenders: NodeContender[] = [
     'dify-batch-ordered',
     'dify-batch-unordered',
     'bare-undici',
-    'p-map+dify-client',
     'readable-map',
-    'naive-chunks',
+    ...(allBaselines ? (['p-map+dify-client', 'naive-chunks'] as const) : []),
   ];
+  // One call at a time: the latency a call really has here (L + HTTP round trip + timer slack).
+  const floorCount = 40;
+  const floor = await runner.node('littles-law', 'bare-undici', {
+    source: { kind: 'generated', count: floorCount, payloadBytes: runner.params.payloadBytes },
+    concurrency: 1,
+  });
+  runner.add({
+    name: 'littles-law',
+    contender: 'bare-undici',
+    metric: 'latency floor ms',
+    value: floor.report.wallMs / floorCount,
+    ratio: latencyMs / (floor.report.wallMs / floorCount),
+    concurrency: 1,
+    valid: floor.valid,
+    note: 'ratio = L ÷ floor: the best Little ratio reachable here',
+  });
   for (const concurrency of concurrencies) {
     const count = concurrency * rounds;
     const source = { kind: 'generated', count, payloadBytes: runner.params.payloadBytes } as const;
