@@ -216,6 +216,7 @@ export class DifyClient {
       const { text, truncated } = await readLimitedText(
         response.body,
         Math.min(ERROR_BODY_LIMIT, this.#maxResponseBytes),
+        headers['content-length'],
       );
       throw classifyResponse({ status, headers, body: text, truncated }, { scrub: this.#scrub });
     }
@@ -223,7 +224,11 @@ export class DifyClient {
       return this.#readStream(request, response.body);
     }
     // Blocking, or a stream request that Dify answered with one JSON body.
-    const { text, truncated } = await readLimitedText(response.body, this.#maxResponseBytes);
+    const { text, truncated } = await readLimitedText(
+      response.body,
+      this.#maxResponseBytes,
+      headers['content-length'],
+    );
     if (truncated) throw this.#tooLarge();
     const json = parseJsonObject(text, `Dify's HTTP ${status} body`, this.#scrub, status);
     return toDifyResult(request.app, json, this.#scrub);

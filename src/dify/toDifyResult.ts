@@ -58,8 +58,11 @@ export function runFailed(data: Json, status: string, scrub: (text: string) => s
   return new DifyApiError({ code: 'ERR_DIFY_RUN_FAILED', message: scrub(message), retryable: false });
 }
 
+/** Drops undefined fields in place (a plain loop: this runs once per call). */
 function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (record[key] === undefined) delete record[key];
+  return value;
 }
 
 /** Parses text that should be one JSON object; `undefined` when it is not. */
