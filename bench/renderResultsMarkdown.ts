@@ -59,6 +59,8 @@ export function renderResultsMarkdown(results: BenchResults, command: string): s
     '',
     '## Goals',
     '',
+    'Why the missed goals are missed, with the profiles behind each answer: [ANALYSIS.md](ANALYSIS.md).',
+    '',
     '| goal | contender | c | value | target | result |',
     '|---|---|---:|---:|---|---|',
   ];
