@@ -58,7 +58,8 @@ export type CallOutcome = 'ok' | 'rate-limited' | 'other';
  * const generation = await limit.acquire();
  * limit.release('rate-limited', generation);
  * console.log(limit.limit);
- * // Output: 8
+ * // Output:
+ * // 8
  * ```
  * @category operators
  */

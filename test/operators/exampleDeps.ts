@@ -4,6 +4,7 @@ export { DifyApiError } from '../../src/core/DifyApiError.js';
 export type { Item } from '../../src/core/Item.js';
 export type { DifyTransport } from '../../src/dify/DifyRequest.js';
 export {
+  AdaptiveConcurrency,
   batch,
   callDify,
   creditGate,
