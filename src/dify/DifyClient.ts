@@ -2,6 +2,7 @@ import { createParser } from 'eventsource-parser';
 import { type Dispatcher, Pool } from 'undici';
 import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
+import { CallAbort } from './CallAbort.js';
 import { classifyResponse } from './classifyResponse.js';
 import { classifyTransportError } from './classifyTransportError.js';
 import type { DifyCallOptions, DifyRequest, DifyResult, DifyTransport } from './DifyRequest.js';
@@ -149,7 +150,7 @@ export class DifyClient {
 
     // One controller per call, fed by the caller's signal and the total deadline; listeners and timer
     // are removed on every path so nothing outlives the call.
-    const call = new AbortController();
+    const call = new CallAbort();
     const onAbort = () => call.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
@@ -162,7 +163,7 @@ export class DifyClient {
         : undefined;
     const phase: { current: 'request' | 'body' } = { current: 'request' };
     try {
-      return await this.#send(request, path, body, call.signal, phase);
+      return await this.#send(request, path, body, call, phase);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (timedOut) {
@@ -192,7 +193,7 @@ export class DifyClient {
     request: DifyRequest,
     path: string,
     body: string,
-    signal: AbortSignal,
+    signal: CallAbort,
     phase: { current: 'request' | 'body' },
   ): Promise<DifyResult> {
     const streaming = request.responseMode === 'streaming';
