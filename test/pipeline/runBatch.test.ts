@@ -89,16 +89,7 @@ describe('runBatch', () => {
   it('pauses the source behind a slow sink: reads never run more than `window` ahead of writes', async () => {
     const { transport } = fakeTransport(() => ({ delayMs: 0 }));
     const { records, state: source } = countingRecords(2000);
-    let maxAhead = 0;
-    let written = 0;
-    const { sink } = memorySink<ItemResult>({
-      delayMs: 2,
-      keep: false,
-      onWrite: (batch) => {
-        maxAhead = Math.max(maxAhead, source.pulled - written);
-        written += batch.length;
-      },
-    });
+    const { sink, state } = memorySink<ItemResult>({ delayMs: 2, keep: false, aheadOf: source });
     const summary = await runBatch({
       source: fromAsyncIterable(records),
       sink,
@@ -110,7 +101,7 @@ describe('runBatch', () => {
     });
     expect(summary.written).toBe(2000);
     // +1: an async generator may have begun producing the next value when we look.
-    expect(maxAhead).toBeLessThanOrEqual(32 + 1);
+    expect(state.maxAhead).toBeLessThanOrEqual(32 + 1);
     expect(summary.peakOutstanding).toBeLessThanOrEqual(32);
   });
 

@@ -47,16 +47,8 @@ async function run(s: Scenario, concurrency = s.concurrency) {
       : { delayMs: step.delayMs };
   });
   const { records, state: source } = countingRecords(s.count);
-  let written = 0;
-  let maxAhead = 0;
   const window = concurrency * s.windowFactor;
-  const { sink, results } = memorySink<ItemResult>({
-    delayMs: s.sinkDelayMs,
-    onWrite: (batch) => {
-      maxAhead = Math.max(maxAhead, source.pulled - written);
-      written += batch.length;
-    },
-  });
+  const { sink, results, state } = memorySink<ItemResult>({ delayMs: s.sinkDelayMs, aheadOf: source });
   const summary = await runBatch({
     source: fromAsyncIterable(records),
     sink,
@@ -68,7 +60,7 @@ async function run(s: Scenario, concurrency = s.concurrency) {
     batch: { size: 1 + (s.count % 5), maxWaitMs: 1 },
     retry: { maxAttempts: s.maxAttempts, baseDelayMs: 1, maxDelayMs: 2 },
   });
-  return { results, summary, stats, maxAhead, window };
+  return { results, summary, stats, maxAhead: state.maxAhead, window };
 }
 
 /** What each input must end as, whatever the scheduling. */
