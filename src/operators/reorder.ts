@@ -74,6 +74,11 @@ export function reorder<T extends { readonly seq: number }>(
               `reorder: seq ${String(seq)} is a duplicate or out of range (next expected: ${nextSeq})`,
             );
           }
+          // In order with nothing held (the common case): no map traffic.
+          if (seq === nextSeq && held.size === 0) {
+            nextSeq++;
+            return [value];
+          }
           held.set(seq, value);
           const ready: T[] = [];
           for (let head = held.get(nextSeq); head !== undefined; head = held.get(nextSeq)) {

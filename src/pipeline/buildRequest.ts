@@ -19,19 +19,16 @@ export interface RequestMapping {
 
 // Written by the dead-letter sink and by sources for unparseable lines; never sent to Dify, so a
 // dead-letter file fed back as input re-runs exactly the original records.
-const RESERVED_KEYS = new Set(['_error', '_raw']);
+const RESERVED_KEYS = ['_error', '_raw'];
 
 function invalid(item: Item, message: string): DifyBatchError {
   return new DifyBatchError('ERR_INPUT_INVALID', `record ${item.id} (seq ${item.seq}): ${message}`);
 }
 
-function withoutReserved(
-  record: Record<string, unknown>,
-  alsoDrop: readonly (string | undefined)[],
-): Record<string, unknown> {
+function without(record: Record<string, unknown>, dropped: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(record)) {
-    if (!RESERVED_KEYS.has(key) && !alsoDrop.includes(key)) out[key] = record[key];
+    if (!dropped.has(key)) out[key] = record[key];
   }
   return out;
 }
@@ -45,11 +42,13 @@ export function buildRequest(mapping: RequestMapping): (item: Item) => DifyReque
   const responseMode = mapping.responseMode ?? 'blocking';
   const user = mapping.user ?? 'dify-batch';
   const queryField = mapping.queryField ?? (app === 'chat' ? 'query' : undefined);
+  // Keys never sent as inputs when the whole record is the inputs: built once, not per record.
+  const dropped = new Set([...RESERVED_KEYS, queryField, conversationIdField].filter((k) => k !== undefined));
   return (item) => {
     const record = item.inputs;
     let inputs: Record<string, unknown>;
     if (inputsField === undefined) {
-      inputs = withoutReserved(record, [queryField, conversationIdField]);
+      inputs = without(record, dropped);
     } else {
       const value = record[inputsField];
       if (value === undefined) throw invalid(item, `field "${inputsField}" (--inputs-field) is missing`);

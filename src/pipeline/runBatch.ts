@@ -194,21 +194,18 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
 
   const writeBatch = async (results: readonly ItemResult[]): Promise<void> => {
     await options.sink.write(results);
-    if (pendingInputs !== undefined && options.deadLetter !== undefined) {
-      const entries: DeadLetterEntry[] = [];
-      for (const result of results) {
-        const item = pendingInputs.get(result.seq);
-        pendingInputs.delete(result.seq);
-        if (!result.ok && item !== undefined) entries.push({ item, result: result as ItemFailure });
-      }
-      if (entries.length > 0) await options.deadLetter.write(entries);
-    }
+    const entries: DeadLetterEntry[] = [];
     for (const result of results) {
       if (result.ok) succeeded++;
       else failed++;
       if (result.attempts > 1) retries += result.attempts - 1;
       latency.record(result.latencyMs);
+      if (pendingInputs === undefined) continue;
+      const item = pendingInputs.get(result.seq);
+      pendingInputs.delete(result.seq);
+      if (!result.ok && item !== undefined) entries.push({ item, result: result as ItemFailure });
     }
+    if (entries.length > 0) await options.deadLetter!.write(entries);
     written += results.length;
     gate.release(results.length);
     report(false);
@@ -221,8 +218,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
   const results$: Observable<void> = gate.items.pipe(
     tap((item) => {
       pendingInputs?.set(item.seq, item);
-      const outstanding = gate.pulled - written;
-      if (outstanding > peakOutstanding) peakOutstanding = outstanding;
+      if (gate.outstanding > peakOutstanding) peakOutstanding = gate.outstanding;
     }),
     callDify(transport, {
       concurrency,

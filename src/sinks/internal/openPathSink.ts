@@ -45,7 +45,6 @@ export function openPathSink<T>(
   spec: EncoderSpec<T>,
   signal: AbortSignal | undefined,
 ): ResultSink<T> {
-  checkSinkPath(path);
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidOptionError('signal', 'an AbortSignal', signal);
   }
