@@ -52,7 +52,8 @@ export class DifyStreamCollector {
       case 'message':
       case 'agent_message':
         this.#text += string(event.answer) ?? '';
-        this.#ids = { ...this.#ids, ...event };
+        // The collector owns #ids: merge in place instead of copying it on every chunk.
+        Object.assign(this.#ids, event);
         return undefined;
       case 'message_replace':
         this.#text = string(event.answer) ?? '';

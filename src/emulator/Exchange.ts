@@ -123,11 +123,6 @@ export class Exchange {
     this.res.writeHead(status, headers);
   }
 
-  /** Whether a played response has written nothing yet, so a different answer can still replace it. */
-  get headPending(): boolean {
-    return this.#head !== undefined;
-  }
-
   #flushHead(): void {
     const head = this.#head;
     if (head === undefined) return;
