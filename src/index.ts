@@ -1,4 +1,17 @@
 export {
+  type CheckpointFile,
+  type CheckpointRecord,
+  checkpointPaths,
+  FILE_CHECKPOINT_DEFAULTS,
+  FINGERPRINT_DEFAULTS,
+  FileCheckpoint,
+  type FileCheckpointOptions,
+  fingerprintInput,
+  type InputFingerprint,
+  inputDifferences,
+  type JournalContents,
+} from './checkpoint/index.js';
+export {
   DifyApiError,
   type DifyApiErrorInit,
   DifyBatchError,
@@ -70,6 +83,7 @@ export {
 } from './operators/index.js';
 export {
   AckWatermark,
+  type CheckpointPoint,
   createDifyTransform,
   type DifyResultsOptions,
   type DifyTransformOptions,
@@ -77,6 +91,7 @@ export {
   type RequestMapping,
   RUN_BATCH_DEFAULTS,
   type RunBatchOptions,
+  type RunCheckpoint,
   type RunProgress,
   type RunSummary,
   runBatch,

@@ -1,7 +1,7 @@
 /**
  * Stable error codes. Match on `error.code`, never on the message text.
  *
- * - Fatal (end a run): `ERR_INVALID_OPTION`, `ERR_ABORTED`, `ERR_SOURCE_READ`, `ERR_SOURCE_COMMIT`,
+ * - Fatal (end a run): `ERR_INVALID_OPTION`, `ERR_ABORTED`, `ERR_SOURCE_READ`, `ERR_SOURCE_COMMIT`, `ERR_CHECKPOINT`,
  *   `ERR_SINK_WRITE`.
  * - Per item (become `ok: false` results): every other code.
  */
@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'ERR_ABORTED'
   | 'ERR_SOURCE_READ'
   | 'ERR_SOURCE_COMMIT'
+  | 'ERR_CHECKPOINT'
   | 'ERR_SINK_WRITE'
   | 'ERR_SOURCE_PARSE'
   | 'ERR_INPUT_INVALID'

@@ -163,7 +163,7 @@ export class DifyClient {
         : undefined;
     const phase: { current: 'request' | 'body' } = { current: 'request' };
     try {
-      return await this.#send(request, path, body, call, phase);
+      return await this.#send(request, path, body, call, phase, options.onWorkflowStarted);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (timedOut) {
@@ -195,6 +195,7 @@ export class DifyClient {
     body: string,
     signal: CallAbort,
     phase: { current: 'request' | 'body' },
+    onWorkflowStarted: ((workflowRunId: string) => void) | undefined,
   ): Promise<DifyResult> {
     const streaming = request.responseMode === 'streaming';
     const response = await this.#dispatcher.request({
@@ -222,7 +223,7 @@ export class DifyClient {
       throw classifyResponse({ status, headers, body: text, truncated }, { scrub: this.#scrub });
     }
     if (streaming && String(headers['content-type']).includes('text/event-stream')) {
-      return this.#readStream(request, response.body);
+      return this.#readStream(request, response.body, onWorkflowStarted);
     }
     // Blocking, or a stream request that Dify answered with one JSON body.
     const { text, truncated } = await readLimitedText(
@@ -235,7 +236,11 @@ export class DifyClient {
     return toDifyResult(request.app, json, this.#scrub);
   }
 
-  async #readStream(request: DifyRequest, body: Dispatcher.ResponseData['body']): Promise<DifyResult> {
+  async #readStream(
+    request: DifyRequest,
+    body: Dispatcher.ResponseData['body'],
+    onWorkflowStarted: ((workflowRunId: string) => void) | undefined,
+  ): Promise<DifyResult> {
     const collector = new DifyStreamCollector(request.app, this.#scrub);
     let outcome: { readonly result: DifyResult } | { readonly error: unknown } | undefined;
     const parser = createParser({
@@ -243,7 +248,12 @@ export class DifyClient {
       onEvent: (message) => {
         if (outcome !== undefined || message.data === '') return;
         try {
-          const result = collector.push(parseJsonObject(message.data, 'An SSE event from Dify', this.#scrub));
+          const event = parseJsonObject(message.data, 'An SSE event from Dify', this.#scrub);
+          // The run id is known from here on: a crashed caller can poll the run instead of re-running it.
+          if (onWorkflowStarted !== undefined && event.event === 'workflow_started') {
+            if (typeof event.workflow_run_id === 'string') onWorkflowStarted(event.workflow_run_id);
+          }
+          const result = collector.push(event);
           if (result) outcome = { result };
         } catch (error) {
           outcome = { error };

@@ -43,6 +43,11 @@ export interface DifyResult {
 /** Per-call options. */
 export interface DifyCallOptions {
   readonly signal?: AbortSignal;
+  /**
+   * Streaming workflow calls: told the `workflow_run_id` as soon as the `workflow_started` event
+   * arrives, so that a crashed caller can poll `GET /workflows/run/{id}` instead of running it again.
+   */
+  readonly onWorkflowStarted?: (workflowRunId: string) => void;
 }
 
 /**

@@ -122,6 +122,17 @@ export interface CallDifyOptions<I> {
    * @defaultValue undefined
    */
   readonly onRetry?: ((event: CallDifyRetryEvent<I>) => void) | undefined;
+  /**
+   * A result already paid for (a resumed run's journal): emitted for the item instead of calling.
+   * @defaultValue undefined
+   */
+  readonly knownResult?: ((item: Item<I>) => ItemResult | undefined) | undefined;
+  /**
+   * A streaming workflow call of `item` has started as run `workflowRunId` (the `workflow_started`
+   * event), so that a crash can recover the run by polling it instead of running it again.
+   * @defaultValue undefined
+   */
+  readonly onWorkflowStarted?: ((item: Item<I>, workflowRunId: string) => void) | undefined;
 }
 
 /** Defaults of {@link CallDifyOptions}. */
@@ -216,7 +227,10 @@ export function callDify<I = Record<string, unknown>>(
   if (o.adaptive !== undefined && !(o.adaptive instanceof AdaptiveConcurrency)) {
     throw new InvalidOptionError('adaptive', 'an AdaptiveConcurrency or undefined', o.adaptive);
   }
-  const { toRequest, scheduler, rateLimiter, adaptive, onAttempt, onRetry, onSettled } = o;
+  checkFunction('knownResult', o.knownResult, true);
+  checkFunction('onWorkflowStarted', o.onWorkflowStarted, true);
+  const { toRequest, scheduler, rateLimiter, adaptive, onAttempt, onRetry, onSettled, knownResult } = o;
+  const { onWorkflowStarted } = o;
 
   // `runSignal` belongs to one subscription of the operator and is shared by all its items: inner
   // subscriptions of mergeMap are only ever torn down together (outer unsubscribe or error), so a
@@ -245,7 +259,18 @@ export function callDify<I = Record<string, unknown>>(
             let result: DifyResult;
             try {
               result = checkRun(
-                await firstValue(transport(request, { signal: attemptSignal }), attemptSignal),
+                await firstValue(
+                  transport(
+                    request,
+                    onWorkflowStarted === undefined
+                      ? { signal: attemptSignal }
+                      : {
+                          signal: attemptSignal,
+                          onWorkflowStarted: (id: string) => onWorkflowStarted(item, id),
+                        },
+                  ),
+                  attemptSignal,
+                ),
               );
             } catch (error) {
               outcome = outcomeOf(error);
@@ -270,6 +295,8 @@ export function callDify<I = Record<string, unknown>>(
 
   const project = (item: Item<I>, runSignal: AbortSignal): Observable<ItemResult> => {
     if (item.error !== undefined) return of(failure(item, item.error, 0, 0));
+    const known = knownResult?.(item);
+    if (known !== undefined) return of(known);
     let request: DifyRequest;
     try {
       // Built once per item, before any call: a bad record costs no request and is never retried.

@@ -5,10 +5,11 @@ import { checkInteger } from './internal/validate.js';
 /** Options of {@link reorder}. */
 export interface ReorderOptions {
   /**
-   * The `seq` of the first value (a resumed run starts past 0).
+   * The `seq` of the first value (a resumed run starts past 0), or a function that tells it when the
+   * first value arrives (runBatch passes the `seq` of the first item it read, known only by then).
    * @defaultValue 0
    */
-  readonly firstSeq?: number;
+  readonly firstSeq?: number | (() => number);
   /**
    * Most values held while waiting for a gap to fill; one more is an error. The pipeline sets it
    * to its credit window, which guarantees it is never exceeded.
@@ -57,16 +58,17 @@ export function reorder<T extends { readonly seq: number }>(
   options: Readonly<ReorderOptions> = {},
 ): MonoTypeOperatorFunction<T> {
   const { firstSeq, maxBuffered } = { ...REORDER_DEFAULTS, ...options };
-  checkInteger('firstSeq', firstSeq, 0);
+  if (typeof firstSeq !== 'function') checkInteger('firstSeq', firstSeq, 0);
   checkInteger('maxBuffered', maxBuffered, 0, true);
 
   return (source) =>
     defer(() => {
       const held = new Map<number, T>();
-      let nextSeq = firstSeq;
+      let nextSeq = typeof firstSeq === 'function' ? -1 : firstSeq;
       return source.pipe(
         // Throwing inside mergeMap's project errors the output; returning an array emits it in order.
         mergeMap((value) => {
+          if (nextSeq === -1) nextSeq = checkInteger('firstSeq', (firstSeq as () => number)(), 0);
           const { seq } = value;
           if (!Number.isInteger(seq) || seq < nextSeq || held.has(seq)) {
             throw new DifyBatchError(

@@ -18,6 +18,7 @@ import type { DeadLetterEntry } from '../sinks/toDeadLetter.js';
 import { isCommittable } from '../sources/CommittableSource.js';
 import { AckWatermark } from './AckWatermark.js';
 import { buildRequest, type RequestMapping } from './buildRequest.js';
+import type { RunCheckpoint } from './RunCheckpoint.js';
 import type { RunProgress, RunSummary } from './RunSummary.js';
 
 /** Options of {@link runBatch}. Exactly one of `transport` and `dify` is required. */
@@ -68,6 +69,19 @@ export interface RunBatchOptions extends RequestMapping {
   readonly progressIntervalMs?: number;
   /** Close `sink` and `deadLetter` at the end. @defaultValue true */
   readonly closeSinks?: boolean;
+  /**
+   * Records how far the run is after each written batch (the acknowledgement watermark and the
+   * sinks' `bytesWritten`), journals results as they complete, and supplies the results a crashed
+   * run already paid for ({@link FileCheckpoint} makes `run --resume` work). A final save follows
+   * the last write, before the sinks are closed.
+   * @defaultValue undefined (no checkpoint)
+   */
+  readonly checkpoint?: RunCheckpoint | undefined;
+  /**
+   * The `seq` the ordered output starts at (a resumed source starts past 0).
+   * @defaultValue the `seq` of the first item the source yields
+   */
+  readonly firstSeq?: number | undefined;
 }
 
 /** Documented defaults of {@link RunBatchOptions} that do not depend on other options. */
@@ -80,6 +94,13 @@ export const RUN_BATCH_DEFAULTS = Object.freeze({
   progressIntervalMs: 250,
   closeSinks: true,
 });
+
+function positiveOrZero(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidOptionError(name, 'an integer ≥ 0', value);
+  }
+  return value;
+}
 
 function positiveInt(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
@@ -131,6 +152,11 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
     throw new InvalidOptionError('batch.maxWaitMs', 'a number ≥ 0', maxWaitMs);
   }
   const ordered = options.ordered ?? RUN_BATCH_DEFAULTS.ordered;
+  const { checkpoint } = options;
+  if (checkpoint !== undefined && typeof checkpoint?.save !== 'function') {
+    throw new InvalidOptionError('checkpoint', 'a RunCheckpoint (with save and journal)', checkpoint);
+  }
+  if (options.firstSeq !== undefined) positiveOrZero('firstSeq', options.firstSeq);
   const progressIntervalMs = options.progressIntervalMs ?? RUN_BATCH_DEFAULTS.progressIntervalMs;
   const closeSinks = options.closeSinks ?? RUN_BATCH_DEFAULTS.closeSinks;
   if ((options.transport === undefined) === (options.dify === undefined)) {
@@ -182,7 +208,9 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
   const pendingInputs = options.deadLetter === undefined ? undefined : new Map<number, Item>();
   // Sink acknowledgement → contiguous watermark → source commit; only tracked when someone listens.
   const committable = isCommittable(options.source) ? options.source : undefined;
-  const watermark = committable === undefined ? undefined : new AckWatermark();
+  const watermark = committable === undefined && checkpoint === undefined ? undefined : new AckWatermark();
+  // The ordered output starts where the source does: known once the first item is read.
+  let firstRead: number | undefined;
 
   const progress = (): RunProgress => ({
     read: gate.pulled,
@@ -229,16 +257,42 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       }
     }
     written += results.length;
+    if (checkpoint !== undefined) await saveCheckpoint(false);
     gate.release(results.length);
     report(false);
   };
 
+  const syncSinks = async (): Promise<void> => {
+    await Promise.all([options.sink.sync?.(), options.deadLetter?.sync?.()]);
+  };
+  const saveCheckpoint = async (final: boolean): Promise<void> => {
+    try {
+      await checkpoint!.save({
+        watermarks: watermark!.current(),
+        written,
+        outputBytes: options.sink.bytesWritten,
+        deadLetterBytes: options.deadLetter?.bytesWritten,
+        final,
+        syncSinks,
+      });
+    } catch (error) {
+      if (error instanceof DifyBatchError) throw error;
+      throw new DifyBatchError(
+        'ERR_CHECKPOINT',
+        `Saving the checkpoint failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  };
+
   const order: OperatorFunction<ItemResult, ItemResult> = ordered
-    ? reorder<ItemResult>({ maxBuffered: window })
+    ? reorder<ItemResult>({ maxBuffered: window, firstSeq: options.firstSeq ?? (() => firstRead ?? 0) })
     : pipe();
+  const recovered = checkpoint?.recovered;
 
   const results$: Observable<void> = gate.items.pipe(
     tap((item) => {
+      firstRead ??= item.seq;
       pendingInputs?.set(item.seq, item);
       watermark?.track(item);
       if (gate.outstanding > peakOutstanding) peakOutstanding = gate.outstanding;
@@ -256,7 +310,13 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       onSettled: () => {
         inFlight--;
       },
+      ...(recovered === undefined ? {} : { knownResult: (item: Item) => recovered.get(item.seq) }),
+      ...(checkpoint?.journalRunId === undefined
+        ? {}
+        : { onWorkflowStarted: (item: Item, id: string) => checkpoint.journalRunId!(item.seq, id) }),
     }),
+    // Journaled before reordering: a result held for its turn survives a crash and is not paid twice.
+    checkpoint === undefined ? pipe() : tap((result: ItemResult) => checkpoint.journal(result)),
     order,
     batch<ItemResult>({ size: batchSize, maxWaitMs }),
     concatMap(writeBatch),
@@ -274,7 +334,13 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
 
   try {
     await new Promise<void>((resolve, reject) => {
-      const subscription = results$.subscribe({ complete: resolve, error: reject });
+      const subscription = results$.subscribe({
+        complete: () => {
+          if (checkpoint === undefined) resolve();
+          else saveCheckpoint(true).then(resolve, reject);
+        },
+        error: reject,
+      });
       const onAbort = (): void => {
         calls.abort(options.signal!.reason);
         subscription.unsubscribe();

@@ -16,4 +16,11 @@ export interface ResultSink<T = ItemResult> {
   write(batch: readonly T[]): Promise<void>;
   /** Writes any trailer (`]` of a JSON array), flushes, and ends what the sink owns. Idempotent. */
   close(): Promise<void>;
+  /**
+   * File sinks: the file's length after every write that has resolved so far (the checkpoint's
+   * truncation point on resume). `undefined` for sinks that are not files.
+   */
+  readonly bytesWritten?: number | undefined;
+  /** File sinks: makes the written bytes durable (fsync) before a checkpoint points past them. */
+  sync?(): Promise<void>;
 }

@@ -2,7 +2,13 @@ import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
 import type { ItemFailure } from '../core/ItemResult.js';
 import type { EncoderSpec } from './internal/createEncoder.js';
-import { checkSinkFormat, checkSinkPath, openPathSink, sinkFormatOf } from './internal/openPathSink.js';
+import {
+  checkResumeAt,
+  checkSinkFormat,
+  checkSinkPath,
+  openPathSink,
+  sinkFormatOf,
+} from './internal/openPathSink.js';
 import type { ResultSink } from './ResultSink.js';
 import type { SinkFormat } from './SinkFormat.js';
 
@@ -53,6 +59,13 @@ export interface ToDeadLetterOptions {
    * @defaultValue `undefined`
    */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Resume a crashed run: cut the file back to this many bytes (the checkpoint's offset, dropping a
+   * torn tail) and append after them, continuing the framing (no second `[` or CSV header).
+   * `0` starts the file afresh. Throws (ERR_INVALID_OPTION) when the file is shorter.
+   * @defaultValue `undefined` (the file is created or truncated)
+   */
+  readonly resumeAt?: number | undefined;
 }
 
 /** The defaults of {@link ToDeadLetterOptions} that the extension does not decide. */
@@ -108,7 +121,8 @@ export function toDeadLetter(
   if (columns !== undefined && !(Array.isArray(columns) && columns.every((c) => typeof c === 'string'))) {
     throw new InvalidOptionError('columns', 'an array of strings', columns);
   }
-  return openPathSink(path, format, deadLetterEncoding(columns), options?.signal);
+  const resumeAt = checkResumeAt(options?.resumeAt, path);
+  return openPathSink(path, format, deadLetterEncoding(columns), options?.signal, resumeAt);
 }
 
 function deadLetterEncoding(columns: readonly string[] | undefined): EncoderSpec<DeadLetterEntry> {

@@ -1,6 +1,12 @@
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { ItemResult } from '../core/ItemResult.js';
-import { checkSinkFormat, checkSinkPath, openPathSink, sinkFormatOf } from './internal/openPathSink.js';
+import {
+  checkResumeAt,
+  checkSinkFormat,
+  checkSinkPath,
+  openPathSink,
+  sinkFormatOf,
+} from './internal/openPathSink.js';
 import { RESULT_ENCODING } from './internal/resultEncoding.js';
 import type { ResultSink } from './ResultSink.js';
 import type { SinkFormat } from './SinkFormat.js';
@@ -20,6 +26,13 @@ export interface ToFileOptions {
    * @defaultValue `undefined`
    */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Resume a crashed run: cut the file back to this many bytes (the checkpoint's offset, dropping a
+   * torn tail) and append after them, continuing the framing (no second `[` or CSV header).
+   * `0` starts the file afresh. Throws (ERR_INVALID_OPTION) when the file is shorter.
+   * @defaultValue `undefined` (the file is created or truncated)
+   */
+  readonly resumeAt?: number | undefined;
 }
 
 /**
@@ -60,7 +73,8 @@ export function toFile(path: string, options?: Readonly<ToFileOptions>): ResultS
       : path === '-'
         ? 'ndjson'
         : (sinkFormatOf(path) ?? unknownExtension(path));
-  return openPathSink(path, format, RESULT_ENCODING, options?.signal);
+  const resumeAt = checkResumeAt(options?.resumeAt, path);
+  return openPathSink(path, format, RESULT_ENCODING, options?.signal, resumeAt);
 }
 
 function unknownExtension(path: string): never {

@@ -19,6 +19,27 @@ export interface FromFileOptions extends SourceOptions {
    * `.csv` → `'csv'`, each also with `.gz`; `'ndjson'` for stdin (`-`)
    */
   readonly format?: SourceFormat | undefined;
+  /**
+   * Continue after a checkpoint: the first item yielded has `seq`, and starts at byte `offset` (after
+   * `line` lines) — the `position` of the last item done. Uncompressed NDJSON seeks there (nothing
+   * before it is read again); JSON arrays, CSV and gzip re-read the file and drop the first `seq`
+   * records (as `skip` does). Not for stdin. Overrides `skip`.
+   * @defaultValue `undefined` (from the start)
+   */
+  readonly resumeFrom?: { readonly seq: number; readonly line: number; readonly offset: number } | undefined;
+}
+
+/** Throws unless `resumeFrom` is undefined or three integers ≥ 0, for a file. */
+function checkResumeFrom(value: unknown, isStdin: boolean): FromFileOptions['resumeFrom'] {
+  if (value === undefined) return undefined;
+  const v = value as Record<string, unknown>;
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    [v.seq, v.line, v.offset].every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+  if (!ok) throw new InvalidOptionError('resumeFrom', '{ seq, line, offset } integers ≥ 0', value);
+  if (isStdin) throw new InvalidOptionError('resumeFrom', 'a file (stdin cannot be resumed)', value);
+  return value as FromFileOptions['resumeFrom'];
 }
 
 const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
@@ -77,11 +98,22 @@ export function fromFile(path: string, options?: Readonly<FromFileOptions>): Asy
   const gzip = !isStdin && /\.gz$/i.test(path);
   const format =
     options?.format !== undefined ? checkFormat(options.format) : isStdin ? 'ndjson' : formatOf(path, gzip);
+  const resumeFrom = checkResumeFrom(options?.resumeFrom, isStdin);
+  // Only NDJSON lines can be parsed from an arbitrary record boundary without the bytes before it.
+  const seek = resumeFrom !== undefined && format === 'ndjson' && !gzip;
+  const ctx = {
+    ...resolved,
+    ...(resumeFrom === undefined ? {} : { skip: resumeFrom.seq }),
+    ...(seek ? { firstSeq: resumeFrom.seq, startAt: resumeFrom } : {}),
+    format,
+    partition: path,
+    label: isStdin ? 'stdin' : path,
+  };
   return {
     [Symbol.asyncIterator]: () => {
-      const input = isStdin ? stdinView() : createReadStream(path);
+      const input = isStdin ? stdinView() : createReadStream(path, seek ? { start: resumeFrom.offset } : {});
       const tail = gzip ? pipeline(input, createGunzip(), () => {}) : input;
-      return readItems(tail, { ...resolved, format, partition: path, label: isStdin ? 'stdin' : path });
+      return readItems(tail, ctx);
     },
   };
 }

@@ -37,6 +37,19 @@ describe('reorder', () => {
     });
   });
 
+  it('asks a firstSeq function once, when the first value arrives', () => {
+    let asked = 0;
+    const firstSeq = (): number => {
+      asked++;
+      return 3;
+    };
+    newScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold('-e-d---|', values).pipe(reorder({ firstSeq }))).toBe('---(de)|', values);
+      expectObservable(cold('-|', values).pipe(reorder({ firstSeq }))).toBe('-|');
+    });
+    expect(asked).toBe(1);
+  });
+
   it('errors when more than maxBuffered values are held', () => {
     newScheduler().run(({ cold, expectObservable }) => {
       const out = cold('-b-c-d-a|', values).pipe(reorder({ maxBuffered: 2 }));

@@ -17,10 +17,11 @@ export interface EncoderSpec<T> {
 }
 
 /**
- * The encoder for `format`. Every batch is encoded to one string before any state changes, so a value
+ * The encoder for `format`; `continued` when the destination already holds this encoder's earlier
+ * output (a resumed file: JSON's `[` and the CSV header are not written again). Every batch is encoded to one string before any state changes, so a value
  * that cannot be serialised throws without corrupting the framing. Used by toWritable, toFile and toDeadLetter.
  */
-export function createEncoder<T>(format: SinkFormat, spec: EncoderSpec<T>): Encoder<T> {
+export function createEncoder<T>(format: SinkFormat, spec: EncoderSpec<T>, continued = false): Encoder<T> {
   switch (format) {
     case 'ndjson':
       return {
@@ -28,14 +29,14 @@ export function createEncoder<T>(format: SinkFormat, spec: EncoderSpec<T>): Enco
         finish: () => '',
       };
     case 'json':
-      return jsonArrayEncoder(spec);
+      return jsonArrayEncoder(spec, continued);
     case 'csv':
-      return csvEncoder(spec);
+      return csvEncoder(spec, continued);
   }
 }
 
-function jsonArrayEncoder<T>(spec: EncoderSpec<T>): Encoder<T> {
-  let started = false;
+function jsonArrayEncoder<T>(spec: EncoderSpec<T>, continued: boolean): Encoder<T> {
+  let started = continued;
   return {
     encode(batch) {
       const body = batch.map((value) => JSON.stringify(spec.toRecord(value))).join(',\n');
@@ -53,21 +54,27 @@ function jsonArrayEncoder<T>(spec: EncoderSpec<T>): Encoder<T> {
  */
 const csvCast = () => ({ boolean: (value: boolean) => String(value) });
 
-function csvEncoder<T>(spec: EncoderSpec<T>): Encoder<T> {
+function csvEncoder<T>(spec: EncoderSpec<T>, continued: boolean): Encoder<T> {
   let columns: readonly string[] | undefined;
+  // A continued file has its header; the columns still come from the spec on the first batch.
+  let hasHeader = continued;
   return {
     encode(batch) {
       const first = batch[0];
       if (first === undefined) return '';
-      const header = columns === undefined;
       const cols = columns ?? spec.csvColumns(first) ?? [];
       const rows = batch.map((value) => spec.toCsvRow(value, cols));
-      const text = stringify(rows as unknown[][], { header, columns: [...cols], cast: csvCast() });
+      const text = stringify(rows as unknown[][], {
+        header: !hasHeader,
+        columns: [...cols],
+        cast: csvCast(),
+      });
       columns = cols;
+      hasHeader = true;
       return text;
     },
     finish() {
-      if (columns !== undefined) return '';
+      if (hasHeader) return '';
       const cols = spec.csvColumns(undefined);
       return cols === undefined ? '' : stringify([], { header: true, columns: [...cols] });
     },

@@ -12,6 +12,10 @@ export interface StreamSinkOptions {
   /** Whether `close()` ends the stream (and an abort destroys it): true when the sink owns it. */
   readonly end: boolean;
   readonly signal?: AbortSignal | undefined;
+  /** Bytes already in the destination (a resumed file): where `bytesWritten` starts. @defaultValue 0 */
+  readonly startBytes?: number | undefined;
+  /** Makes what was written durable (a file's fsync); `undefined` when there is nothing to sync. */
+  readonly sync?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -29,7 +33,8 @@ export function createStreamSink<T>(
   encoder: Encoder<T>,
   options: StreamSinkOptions,
 ): ResultSink<T> {
-  const { label, end, signal } = options;
+  const { label, end, signal, sync } = options;
+  let bytesWritten = options.startBytes ?? 0;
   let failure: DifyBatchError | undefined;
   let closing: Promise<void> | undefined;
   const fail = (error: unknown): DifyBatchError => {
@@ -79,13 +84,30 @@ export function createStreamSink<T>(
         throw fail(error);
       }
       await send(text);
+      bytesWritten += Buffer.byteLength(text);
     },
+    get bytesWritten() {
+      return bytesWritten;
+    },
+    ...(sync === undefined
+      ? {}
+      : {
+          async sync() {
+            check();
+            await sync().catch((error: unknown) => {
+              throw fail(error);
+            });
+          },
+        }),
     close() {
       closing ??= (async () => {
         try {
           check();
           const trailer = encoder.finish();
-          if (trailer !== '') await send(trailer);
+          if (trailer !== '') {
+            await send(trailer);
+            bytesWritten += Buffer.byteLength(trailer);
+          }
           if (end) {
             writable.end();
             await finished(writable);

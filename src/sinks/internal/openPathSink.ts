@@ -1,4 +1,5 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, fsync, statSync, truncateSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { InvalidOptionError } from '../../core/InvalidOptionError.js';
 import type { ResultSink } from '../ResultSink.js';
 import { SINK_FORMATS, type SinkFormat } from '../SinkFormat.js';
@@ -34,25 +35,58 @@ export function sinkFormatOf(path: string): SinkFormat | undefined {
   return ext === undefined ? undefined : EXTENSIONS[ext];
 }
 
+const fsyncAsync = promisify(fsync);
+
+/** Throws unless `resumeAt` is undefined or a byte count (an integer ≥ 0). */
+export function checkResumeAt(resumeAt: unknown, path: string): number | undefined {
+  if (resumeAt === undefined) return undefined;
+  if (typeof resumeAt !== 'number' || !Number.isInteger(resumeAt) || resumeAt < 0) {
+    throw new InvalidOptionError('resumeAt', 'an integer ≥ 0 (a byte offset)', resumeAt);
+  }
+  if (path === '-') throw new InvalidOptionError('resumeAt', 'a file path, not stdout', path);
+  return resumeAt;
+}
+
 /**
  * Opens a file (or stdout for `-`) and returns a sink over it. The file is created (truncated) at
  * once so a bad path fails the first write rather than the end of a long run; stdout is never ended.
- * Used by toFile and toDeadLetter.
+ * With `resumeAt` the file is instead cut back to that many bytes and appended to, its framing
+ * continued. Used by toFile and toDeadLetter.
  */
 export function openPathSink<T>(
   path: string,
   format: SinkFormat,
   spec: EncoderSpec<T>,
   signal: AbortSignal | undefined,
+  resumeAt?: number,
 ): ResultSink<T> {
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidOptionError('signal', 'an AbortSignal', signal);
   }
   const isStdout = path === '-';
-  const writable = isStdout ? process.stdout : createWriteStream(path);
-  return createStreamSink(writable, createEncoder(format, spec), {
+  // Whatever follows the checkpointed offset is a torn tail of a crashed run: cut it before appending.
+  const continued = resumeAt !== undefined && resumeAt > 0;
+  if (continued) {
+    const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+    if (size < resumeAt) {
+      throw new InvalidOptionError('resumeAt', `at most the size of ${path} (${size} bytes)`, resumeAt);
+    }
+    truncateSync(path, resumeAt);
+  }
+  const writable = isStdout ? process.stdout : createWriteStream(path, continued ? { flags: 'a' } : {});
+  // fs.WriteStream has an `fd` at runtime (null until opened) that @types/node does not declare.
+  const file = isStdout ? undefined : (writable as unknown as { readonly fd: number | null });
+  return createStreamSink(writable, createEncoder(format, spec, continued), {
     label: isStdout ? 'stdout' : path,
     end: !isStdout,
     signal,
+    startBytes: continued ? resumeAt : 0,
+    sync:
+      file === undefined
+        ? undefined
+        : async () => {
+            // `fd` is null until the open completes; nothing was written before that.
+            if (typeof file.fd === 'number') await fsyncAsync(file.fd);
+          },
   });
 }

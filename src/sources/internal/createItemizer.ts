@@ -8,6 +8,8 @@ export interface ItemContext {
   readonly idField?: string | undefined;
   /** Records to drop from the start (resume); their seq numbers are still used up. */
   readonly skip: number;
+  /** The `seq` of the first record parsed (a stream that starts mid-file, after a seek). @defaultValue 0 */
+  readonly firstSeq?: number | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -21,7 +23,7 @@ export interface ItemContext {
  * text as `inputs._raw`, so a dead-letter file keeps it; one without its id keeps its fields.
  */
 export function createItemizer(ctx: ItemContext): (record: ParsedRecord) => Item | undefined {
-  let seq = 0;
+  let seq = ctx.firstSeq ?? 0;
   return (record) => {
     const current = seq++;
     return current < ctx.skip ? undefined : toItem(record, current, ctx);

@@ -10,12 +10,17 @@ import { bomLength, toBuffer } from './toBuffer.js';
  * position after each line, CRLF or not: that is the resume point. Only the current chunk and one
  * partial line are held, and the `for await` pauses the stream while the consumer is idle, so
  * read-ahead is one chunk (the stream's highWaterMark) and its records. Blank lines yield nothing but still count.
+ * `startAt` numbers a stream that begins mid-file (a resume seeks past the lines already done).
  */
-export async function* parseNdjson(input: AsyncIterable<unknown>): AsyncGenerator<ParsedRecord[]> {
+export async function* parseNdjson(
+  input: AsyncIterable<unknown>,
+  startAt?: { readonly line: number; readonly offset: number },
+): AsyncGenerator<ParsedRecord[]> {
   let partial: Buffer[] = [];
-  let line = 0;
-  let offset = 0;
-  let first = true;
+  let line = startAt?.line ?? 0;
+  let offset = startAt?.offset ?? 0;
+  // A byte order mark can only open the file, never a stream that starts mid-file.
+  let first = startAt === undefined;
   for await (const chunk of input) {
     let buf = toBuffer(chunk);
     if (first && buf.length > 0) {

@@ -13,6 +13,8 @@ export interface ReadContext extends ItemContext {
   readonly format: SourceFormat;
   /** How fatal errors name the input: a path, or `the input stream`. */
   readonly label: string;
+  /** NDJSON only: the stream starts mid-file, after this many lines and bytes (a seek to resume). */
+  readonly startAt?: { readonly line: number; readonly offset: number } | undefined;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function* readItems(input: Readable, ctx: ReadContext): AsyncGenera
   signal?.addEventListener('abort', onAbort, { once: true });
   const itemize = createItemizer(ctx);
   try {
-    for await (const records of parse(input, ctx.format)) {
+    for await (const records of parse(input, ctx)) {
       for (const record of records) {
         const item = itemize(record);
         if (item === undefined) continue;
@@ -56,10 +58,10 @@ export async function* readItems(input: Readable, ctx: ReadContext): AsyncGenera
   }
 }
 
-function parse(input: Readable, format: SourceFormat): AsyncIterable<ParsedRecord[]> {
-  switch (format) {
+function parse(input: Readable, ctx: ReadContext): AsyncIterable<ParsedRecord[]> {
+  switch (ctx.format) {
     case 'ndjson':
-      return parseNdjson(input);
+      return parseNdjson(input, ctx.startAt);
     case 'json':
       return parseJsonArray(input);
     case 'csv':
