@@ -40,7 +40,7 @@ export interface JournalContents {
   /** Completed results, by `seq`. */
   readonly results: Map<number, ItemResult>;
   /** Streaming workflow runs that started but whose result was not journaled, by `seq`. */
-  readonly runIds: Map<number, string>;
+  readonly runIds: Map<number, { readonly id: string; readonly workflowRunId: string }>;
 }
 
 /**
@@ -107,8 +107,8 @@ export class FileCheckpoint implements RunCheckpoint {
     const results = options.recovered?.results;
     this.recovered = results !== undefined && results.size > 0 ? results : undefined;
     for (const [seq, result] of results ?? []) this.#pending.set(seq, journalLine(seq, { result }));
-    for (const [seq, id] of options.recovered?.runIds ?? []) {
-      if (!this.#pending.has(seq)) this.#pending.set(seq, journalLine(seq, { workflowRunId: id }));
+    for (const [seq, run] of options.recovered?.runIds ?? []) {
+      if (!this.#pending.has(seq)) this.#pending.set(seq, journalLine(seq, run));
     }
   }
 
@@ -158,7 +158,7 @@ export class FileCheckpoint implements RunCheckpoint {
    */
   static async readJournal(path: string, nextSeq: number): Promise<JournalContents> {
     const results = new Map<number, ItemResult>();
-    const runIds = new Map<number, string>();
+    const runIds: JournalContents['runIds'] = new Map();
     let text = '';
     try {
       text = await readFile(path, 'utf8');
@@ -166,7 +166,7 @@ export class FileCheckpoint implements RunCheckpoint {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw checkpointError('read', path, error);
     }
     for (const line of text.split('\n')) {
-      let entry: { seq?: unknown; result?: ItemResult; workflowRunId?: unknown };
+      let entry: { seq?: unknown; id?: unknown; result?: ItemResult; workflowRunId?: unknown };
       try {
         entry = JSON.parse(line);
       } catch {
@@ -174,7 +174,9 @@ export class FileCheckpoint implements RunCheckpoint {
       }
       if (typeof entry?.seq !== 'number' || entry.seq < nextSeq) continue;
       if (entry.result !== undefined) results.set(entry.seq, entry.result);
-      else if (typeof entry.workflowRunId === 'string') runIds.set(entry.seq, entry.workflowRunId);
+      else if (typeof entry.workflowRunId === 'string' && typeof entry.id === 'string') {
+        runIds.set(entry.seq, { id: entry.id, workflowRunId: entry.workflowRunId });
+      }
     }
     for (const seq of results.keys()) runIds.delete(seq);
     return { results, runIds };
@@ -190,8 +192,8 @@ export class FileCheckpoint implements RunCheckpoint {
     this.#append(result.seq, journalLine(result.seq, { result }));
   }
 
-  journalRunId(seq: number, workflowRunId: string): void {
-    this.#append(seq, journalLine(seq, { workflowRunId }));
+  journalRunId(seq: number, id: string, workflowRunId: string): void {
+    this.#append(seq, journalLine(seq, { id, workflowRunId }));
   }
 
   async save(point: CheckpointPoint): Promise<void> {
@@ -263,7 +265,10 @@ export class FileCheckpoint implements RunCheckpoint {
   }
 }
 
-function journalLine(seq: number, entry: { result?: ItemResult; workflowRunId?: string }): string {
+function journalLine(
+  seq: number,
+  entry: { result?: ItemResult; id?: string; workflowRunId?: string },
+): string {
   return `${JSON.stringify({ seq, ...entry })}\n`;
 }
 

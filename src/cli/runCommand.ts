@@ -10,6 +10,7 @@ import { CliError } from './CliError.js';
 import { countRecords } from './countRecords.js';
 import { ProgressReporter } from './ProgressReporter.js';
 import { parseNonNegativeNumber, parsePositiveInt } from './parsers.js';
+import { prepareResume } from './resumeRun.js';
 
 /** The options `dify-batch run` parses (commander's camelCase of the flags). */
 export interface RunCommandOptions {
@@ -37,6 +38,7 @@ export interface RunCommandOptions {
   inputsField?: string;
   queryField?: string;
   progress: boolean;
+  resume?: boolean;
 }
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
@@ -110,6 +112,7 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     .option('--inputs-field <name>', 'take the input variables from this field (default: the whole record)')
     .option('--query-field <name>', 'take the chat/completion query from this field (chat default: query)')
     .option('--no-progress', 'no progress bar or progress lines')
+    .option('--resume', 'continue a run that was interrupted or killed, from its checkpoint next to --output')
     .action(async (opts: RunCommandOptions) => {
       onExit(await runFromCli(opts, ctx));
     });
@@ -153,6 +156,7 @@ function printSummary(summary: RunSummary, ctx: CliContext): void {
 /** Runs `dify-batch run`; returns the exit code (0 all ok, 2 some records failed). Throws on fatal errors. */
 export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Promise<number> {
   const { baseUrl, apiKey } = await checkConfig(opts, ctx);
+  const resume = await prepareResume(opts, ctx, { baseUrl, apiKey });
   const progress = new ProgressReporter({ stream: ctx.stderr, quiet: !opts.progress });
   const counting = new AbortController();
   countRecords(opts.input, opts.inputFormat, counting.signal).then(
@@ -166,10 +170,23 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       source: fromFile(opts.input, {
         ...(opts.inputFormat === undefined ? {} : { format: opts.inputFormat }),
         ...(opts.idField === undefined ? {} : { idField: opts.idField }),
+        ...(resume.resumeFrom === undefined ? {} : { resumeFrom: resume.resumeFrom }),
         signal: ctx.abortSignal,
       }),
-      sink: toFile(opts.output, opts.outputFormat === undefined ? {} : { format: opts.outputFormat }),
-      ...(opts.errors === undefined ? {} : { deadLetter: toDeadLetter(opts.errors) }),
+      sink: toFile(opts.output, {
+        ...(opts.outputFormat === undefined ? {} : { format: opts.outputFormat }),
+        resumeAt: resume.outputResumeAt,
+      }),
+      ...(opts.errors === undefined
+        ? {}
+        : {
+            deadLetter: toDeadLetter(opts.errors, {
+              resumeAt: resume.deadLetterResumeAt,
+              columns: resume.deadLetterColumns,
+            }),
+          }),
+      checkpoint: resume.checkpoint,
+      firstSeq: resume.firstSeq,
       dify: {
         baseUrl,
         apiKey,
@@ -197,6 +214,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       onProgress: (p) => progress.update(p),
     });
     progress.stop();
+    await resume.finish(!ctx.drainSignal.aborted);
     printSummary(summary, ctx);
     if (ctx.drainSignal.aborted)
       ctx.stderr.write('interrupted: stopped reading; every record read was written\n');
@@ -204,5 +222,6 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   } finally {
     counting.abort();
     progress.stop();
+    await resume.finish(false);
   }
 }

@@ -9,7 +9,11 @@ export interface ResponsePlan {
   readonly at: readonly number[];
   readonly parts: readonly string[];
   readonly ending: PlanEnding;
-  /** Runs once the last part is written (the run record becomes final). */
+  /**
+   * Runs once the last part is written (the run record becomes final), or when the last part would
+   * have been written if the client went away first: Dify's worker keeps running a run whose client
+   * disconnected, so its `GET /workflows/run/{id}` detail still ends `succeeded`.
+   */
   readonly onDone?: () => void;
 }
 
@@ -229,7 +233,13 @@ export class Exchange {
     if (this.#finished) return;
     this.#finished = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    const unfinished = this.#plan;
     this.#plan = undefined;
+    if (unfinished?.onDone !== undefined) {
+      // The client left mid-run; the run itself goes on to its scheduled end (see ResponsePlan.onDone).
+      const due = (unfinished.at[unfinished.at.length - 1] ?? 0) - (performance.now() - this.#t0);
+      setTimeout(unfinished.onDone, Math.max(0, due)).unref();
+    }
     if (this.#began) this.host.counters.active--;
     if (this.slot !== undefined) this.slot.held--;
     if (this.#async) {

@@ -40,8 +40,8 @@ export interface RunCheckpoint {
   readonly recovered?: ReadonlyMap<number, ItemResult> | undefined;
   /** A result has completed (not necessarily written). */
   journal(result: ItemResult): void;
-  /** A streaming workflow call of item `seq` has started as run `workflowRunId` on the server. */
-  journalRunId?(seq: number, workflowRunId: string): void;
+  /** A streaming workflow call of item `seq` (id `id`) has started as run `workflowRunId` on the server. */
+  journalRunId?(seq: number, id: string, workflowRunId: string): void;
   /** Records a point; may skip it (throttling) unless `point.final`. */
   save(point: CheckpointPoint): Promise<void>;
 }

@@ -245,7 +245,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
     if (entries.length > 0) await options.deadLetter!.write(entries);
     if (watermark !== undefined) {
       for (const result of results) watermark.ack(result.seq);
-      const moved = watermark.takeAdvanced();
+      const moved = committable === undefined ? [] : watermark.takeAdvanced();
       if (moved.length > 0) {
         await committable!.commit(moved, calls.signal).catch((error: unknown) => {
           throw new DifyBatchError(
@@ -313,7 +313,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       ...(recovered === undefined ? {} : { knownResult: (item: Item) => recovered.get(item.seq) }),
       ...(checkpoint?.journalRunId === undefined
         ? {}
-        : { onWorkflowStarted: (item: Item, id: string) => checkpoint.journalRunId!(item.seq, id) }),
+        : { onWorkflowStarted: (item: Item, id: string) => checkpoint.journalRunId!(item.seq, item.id, id) }),
     }),
     // Journaled before reordering: a result held for its turn survives a crash and is not paid twice.
     checkpoint === undefined ? pipe() : tap((result: ItemResult) => checkpoint.journal(result)),

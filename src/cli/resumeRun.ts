@@ -1,0 +1,231 @@
+import { open, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { type CheckpointRecord, checkpointPaths, FileCheckpoint } from '../checkpoint/FileCheckpoint.js';
+import { fingerprintInput, inputDifferences } from '../checkpoint/fingerprintInput.js';
+import { recoverWorkflowRuns } from '../checkpoint/recoverWorkflowRuns.js';
+import type { CliContext } from './CliContext.js';
+import { CliError } from './CliError.js';
+
+/** The `run` options that decide what is checkpointed and how a resumed run must match it. */
+export interface ResumableRunOptions {
+  readonly input: string;
+  readonly output: string;
+  readonly errors?: string | undefined;
+  readonly inputFormat?: string | undefined;
+  readonly outputFormat?: string | undefined;
+  readonly app: string;
+  readonly responseMode: string;
+  readonly idField?: string | undefined;
+  readonly user: string;
+  readonly inputsField?: string | undefined;
+  readonly queryField?: string | undefined;
+  readonly ordered: boolean;
+  readonly resume?: boolean | undefined;
+}
+
+/** How `run` continues (or starts) under a checkpoint: what to hand fromFile, toFile, toDeadLetter and runBatch. */
+export interface ResumePlan {
+  /** `undefined` when the run cannot be checkpointed (stdin or stdout). */
+  readonly checkpoint: FileCheckpoint | undefined;
+  readonly resumeFrom?: { readonly seq: number; readonly line: number; readonly offset: number };
+  readonly outputResumeAt?: number;
+  readonly deadLetterResumeAt?: number;
+  /** CSV dead letters: the header already in the file. */
+  readonly deadLetterColumns?: readonly string[];
+  readonly firstSeq?: number;
+  /**
+   * The run is over: `complete` (every record done) deletes the checkpoint and journal, otherwise
+   * they stay for the next `--resume`. Idempotent; the first call decides.
+   */
+  finish(complete: boolean): Promise<void>;
+}
+
+/** The flag each result-shaping option comes from, for error messages. */
+const FLAGS: Readonly<Record<string, string>> = Object.freeze({
+  app: '--app',
+  responseMode: '--response-mode',
+  idField: '--id-field',
+  user: '--user',
+  inputsField: '--inputs-field',
+  queryField: '--query-field',
+  inputFormat: '--input-format',
+  outputFormat: '--output-format',
+  ordered: '--no-ordered',
+  errors: '--errors',
+});
+
+/**
+ * Sets up the checkpoint of a `run` (always, for a file input and a file output) and, with `--resume`,
+ * verifies and loads the previous one: same input (size, mtime, hash of the head), same result-shaping
+ * options, sinks at least as long as recorded; then the journal's results (and streaming workflow
+ * runs recovered by polling) are reused, and the input continues at the watermark.
+ *
+ * @throws CliError (one line, exit 1) for anything that makes resuming unsafe.
+ */
+export async function prepareResume(
+  opts: ResumableRunOptions,
+  ctx: CliContext,
+  dify: { readonly baseUrl: string; readonly apiKey: string },
+): Promise<ResumePlan> {
+  if (opts.input === '-' || opts.output === '-' || opts.errors === '-') {
+    if (opts.resume === true) {
+      throw new CliError(
+        '--resume needs a file --input and file --output/--errors (stdin/stdout cannot be resumed)',
+      );
+    }
+    return { checkpoint: undefined, finish: async () => {} };
+  }
+  const shaping = shapingOptions(opts);
+  const paths = checkpointPaths(opts.output);
+  const input = await fingerprintInput(opts.input, undefined, ctx.abortSignal);
+  const fresh = {
+    input,
+    options: shaping,
+    output: { path: resolve(opts.output), format: shaping.outputFormat as string, bytes: 0 },
+    deadLetter:
+      opts.errors === undefined
+        ? null
+        : { path: resolve(opts.errors), format: formatOf(opts.errors, 'ndjson'), bytes: 0 },
+    nextSeq: 0,
+    written: 0,
+    inputLine: 0,
+    inputOffset: 0,
+  };
+  const record = opts.resume === true ? await FileCheckpoint.load(paths.checkpoint) : undefined;
+  if (record === undefined) {
+    if (opts.resume === true && (await sizeOf(opts.output)) > 0) {
+      throw new CliError(
+        `--resume: ${opts.output} exists but has no checkpoint (${paths.checkpoint}): nothing to resume from; use --overwrite to start over`,
+      );
+    }
+    return planOf(await FileCheckpoint.open({ header: fresh }), {});
+  }
+
+  const changed = inputDifferences(record.input, input);
+  if (changed.length > 0) {
+    throw new CliError(
+      `input changed since the checkpoint (${changed.join('/')} differ): ${opts.input}; resume needs the same file, or start over with --overwrite`,
+    );
+  }
+  checkOptions(record, shaping);
+  const outputBytes = await sizeOf(opts.output);
+  if (outputBytes < record.output.bytes) {
+    throw new CliError(
+      `--resume: ${opts.output} has ${outputBytes} bytes but the checkpoint recorded ${record.output.bytes}; it was changed since, start over with --overwrite`,
+    );
+  }
+  if (record.deadLetter !== null && opts.errors !== undefined) {
+    const bytes = await sizeOf(opts.errors);
+    if (bytes < record.deadLetter.bytes) {
+      throw new CliError(
+        `--resume: ${opts.errors} has ${bytes} bytes but the checkpoint recorded ${record.deadLetter.bytes}; it was changed since, start over with --overwrite`,
+      );
+    }
+  }
+
+  const journal = await FileCheckpoint.readJournal(paths.journal, record.nextSeq);
+  if (journal.runIds.size > 0 && opts.app === 'workflow' && opts.responseMode === 'streaming') {
+    const runs = await recoverWorkflowRuns(journal.runIds, { ...dify, signal: ctx.abortSignal });
+    for (const [seq, result] of runs) journal.results.set(seq, result);
+    ctx.stderr.write(`resume: ${runs.size} of ${journal.runIds.size} started workflow runs recovered\n`);
+  }
+  journal.runIds.clear();
+  const { version: _v, updatedAt: _u, ...header } = record;
+  const checkpoint = await FileCheckpoint.open({ header: { ...header, input }, recovered: journal });
+  ctx.stderr.write(
+    `resume: ${record.written} records already written; continuing at record ${record.nextSeq + 1}` +
+      ` with ${journal.results.size} results from the journal\n`,
+  );
+  const deadLetterColumns =
+    opts.errors !== undefined && record.deadLetter !== null && record.deadLetter.format === 'csv'
+      ? await csvHeader(opts.errors, record.deadLetter.bytes)
+      : undefined;
+  return planOf(checkpoint, {
+    resumeFrom: { seq: record.nextSeq, line: record.inputLine, offset: record.inputOffset },
+    outputResumeAt: record.output.bytes,
+    ...(record.deadLetter === null ? {} : { deadLetterResumeAt: record.deadLetter.bytes }),
+    ...(deadLetterColumns === undefined ? {} : { deadLetterColumns }),
+    firstSeq: record.nextSeq,
+  });
+}
+
+function planOf(checkpoint: FileCheckpoint, plan: Omit<ResumePlan, 'checkpoint' | 'finish'>): ResumePlan {
+  let finished = false;
+  return {
+    ...plan,
+    checkpoint,
+    async finish(complete) {
+      if (finished) return;
+      finished = true;
+      if (complete) await checkpoint.remove();
+      else checkpoint.close();
+    },
+  };
+}
+
+function shapingOptions(opts: ResumableRunOptions): Record<string, string | boolean | null> {
+  return {
+    app: opts.app,
+    responseMode: opts.responseMode,
+    idField: opts.idField ?? null,
+    user: opts.user,
+    inputsField: opts.inputsField ?? null,
+    queryField: opts.queryField ?? null,
+    inputFormat: opts.inputFormat ?? formatOf(opts.input.replace(/\.gz$/i, ''), null),
+    outputFormat: opts.outputFormat ?? formatOf(opts.output, 'ndjson'),
+    ordered: opts.ordered,
+    errors: opts.errors === undefined ? null : resolve(opts.errors),
+  };
+}
+
+function checkOptions(record: CheckpointRecord, now: Record<string, string | boolean | null>): void {
+  for (const key of Object.keys(now)) {
+    const then = record.options[key] ?? null;
+    if (then === now[key]) continue;
+    const flag = FLAGS[key] ?? key;
+    throw new CliError(
+      `--resume: ${flag} differs from the checkpointed run (${show(then)} then, ${show(now[key] ?? null)} now); resume with the same options`,
+    );
+  }
+}
+
+function show(value: string | number | boolean | null): string {
+  return value === null ? 'not set' : JSON.stringify(value);
+}
+
+function formatOf<T extends string | null>(path: string, fallback: T): string | T {
+  const ext = /\.([^./\\]+)$/.exec(path)?.[1]?.toLowerCase();
+  if (ext === 'ndjson' || ext === 'jsonl') return 'ndjson';
+  if (ext === 'json' || ext === 'csv') return ext;
+  return fallback;
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw new CliError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** The CSV header of the first `bytes` bytes of `path` (without `_error`, which the sink appends). */
+async function csvHeader(path: string, bytes: number): Promise<readonly string[] | undefined> {
+  if (bytes === 0) return undefined;
+  const file = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await file.read(
+      Buffer.alloc(Math.min(bytes, 64 * 1024)),
+      0,
+      Math.min(bytes, 64 * 1024),
+      0,
+    );
+    const text = buffer.toString('utf8', 0, bytesRead);
+    const firstLine = text.slice(0, text.indexOf('\n') === -1 ? text.length : text.indexOf('\n'));
+    const [header] = parse(firstLine) as string[][];
+    return header?.filter((name) => name !== '_error');
+  } finally {
+    await file.close();
+  }
+}
