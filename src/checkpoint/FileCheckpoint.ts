@@ -56,6 +56,8 @@ export interface FileCheckpointOptions {
   readonly header: Omit<CheckpointRecord, 'version' | 'updatedAt'>;
   /** Results and run ids of a crashed run (from {@link FileCheckpoint.readJournal}), kept in the new journal. */
   readonly recovered?: JournalContents | undefined;
+  /** Items past `nextSeq` already in the output (an unordered run); see RunCheckpoint.alreadyWritten. */
+  readonly alreadyWritten?: ReadonlySet<number> | undefined;
   /** Saves at most this often, except the final one. @defaultValue 200 */
   readonly minIntervalMs?: number | undefined;
 }
@@ -88,6 +90,7 @@ const COMPACT_AFTER_LINES = 4096;
  */
 export class FileCheckpoint implements RunCheckpoint {
   readonly recovered: ReadonlyMap<number, ItemResult> | undefined;
+  readonly alreadyWritten: ReadonlySet<number> | undefined;
   readonly #path: string;
   readonly #journalPath: string;
   readonly #header: Omit<CheckpointRecord, 'version' | 'updatedAt'>;
@@ -106,6 +109,8 @@ export class FileCheckpoint implements RunCheckpoint {
     this.#minIntervalMs = options.minIntervalMs ?? FILE_CHECKPOINT_DEFAULTS.minIntervalMs;
     const results = options.recovered?.results;
     this.recovered = results !== undefined && results.size > 0 ? results : undefined;
+    const written = options.alreadyWritten;
+    this.alreadyWritten = written !== undefined && written.size > 0 ? written : undefined;
     for (const [seq, result] of results ?? []) this.#pending.set(seq, journalLine(seq, { result }));
     for (const [seq, run] of options.recovered?.runIds ?? []) {
       if (!this.#pending.has(seq)) this.#pending.set(seq, journalLine(seq, run));

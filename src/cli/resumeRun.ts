@@ -1,5 +1,8 @@
+import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse as parseCsvStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { type CheckpointRecord, checkpointPaths, FileCheckpoint } from '../checkpoint/FileCheckpoint.js';
 import { fingerprintInput, inputDifferences } from '../checkpoint/fingerprintInput.js';
@@ -132,10 +135,20 @@ export async function prepareResume(
   }
   journal.runIds.clear();
   const { version: _v, updatedAt: _u, ...header } = record;
-  const checkpoint = await FileCheckpoint.open({ header: { ...header, input }, recovered: journal });
+  // Unordered output runs ahead of the watermark: find what is already there so it is not written twice.
+  const alreadyWritten = opts.ordered
+    ? undefined
+    : await seqsWritten(opts.output, record.output.bytes, record.output.format, record.nextSeq);
+  const checkpoint = await FileCheckpoint.open({
+    header: { ...header, input },
+    recovered: journal,
+    alreadyWritten,
+  });
   ctx.stderr.write(
     `resume: ${record.written} records already written; continuing at record ${record.nextSeq + 1}` +
-      ` with ${journal.results.size} results from the journal\n`,
+      ` with ${journal.results.size} results from the journal` +
+      (alreadyWritten === undefined ? '' : ` and ${alreadyWritten.size} later results already written`) +
+      '\n',
   );
   const deadLetterColumns =
     opts.errors !== undefined && record.deadLetter !== null && record.deadLetter.format === 'csv'
@@ -228,4 +241,31 @@ async function csvHeader(path: string, bytes: number): Promise<readonly string[]
   } finally {
     await file.close();
   }
+}
+
+/**
+ * The `seq` of every result at or after `fromSeq` in the first `bytes` bytes of an output (an unordered
+ * run's results past its watermark). Reads the file once; JSON lines start with `{"seq":N,`.
+ */
+async function seqsWritten(
+  path: string,
+  bytes: number,
+  format: string,
+  fromSeq: number,
+): Promise<Set<number>> {
+  const seqs = new Set<number>();
+  if (bytes === 0) return seqs;
+  const stream = createReadStream(path, { start: 0, end: bytes - 1 });
+  if (format === 'csv') {
+    for await (const row of stream.pipe(parseCsvStream({ columns: true }))) {
+      const seq = Number((row as { seq?: string }).seq);
+      if (Number.isSafeInteger(seq) && seq >= fromSeq) seqs.add(seq);
+    }
+    return seqs;
+  }
+  for await (const line of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
+    const match = /^\{"seq":(\d+),/.exec(line);
+    if (match !== null && Number(match[1]) >= fromSeq) seqs.add(Number(match[1]));
+  }
+  return seqs;
 }

@@ -32,12 +32,18 @@ export interface CheckpointPoint {
  * `runBatch` calls `journal` with every result as it completes (in completion order, before the
  * reorder buffer), `journalRunId` when a streaming workflow call learns its `workflow_run_id`, and
  * `save` after every written batch (serially, awaited: a rejection is fatal, `ERR_CHECKPOINT`).
- * Items whose `seq` is in `recovered` are not called again: their journaled result is used.
+ * Items whose `seq` is in `recovered` are not called again: their journaled result is used; items in
+ * `alreadyWritten` are neither called nor written.
  * @category pipeline
  */
 export interface RunCheckpoint {
   /** Results of an earlier, crashed run that were paid for but not written, by `seq`. */
   readonly recovered?: ReadonlyMap<number, ItemResult> | undefined;
+  /**
+   * Items at or past the watermark whose results an earlier, unordered run already wrote (it writes
+   * as results complete, ahead of its watermark): acknowledged without being called or written again.
+   */
+  readonly alreadyWritten?: ReadonlySet<number> | undefined;
   /** A result has completed (not necessarily written). */
   journal(result: ItemResult): void;
   /** A streaming workflow call of item `seq` (id `id`) has started as run `workflowRunId` on the server. */

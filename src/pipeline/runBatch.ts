@@ -1,4 +1,4 @@
-import { concatMap, type Observable, type OperatorFunction, pipe, tap } from 'rxjs';
+import { concatMap, filter, type Observable, type OperatorFunction, pipe, tap } from 'rxjs';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
@@ -289,6 +289,18 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
     ? reorder<ItemResult>({ maxBuffered: window, firstSeq: options.firstSeq ?? (() => firstRead ?? 0) })
     : pipe();
   const recovered = checkpoint?.recovered;
+  const alreadyWritten = checkpoint?.alreadyWritten;
+  // An unordered run wrote past its watermark before it crashed: those items only need their ack.
+  const notYetWritten: OperatorFunction<Item, Item> =
+    alreadyWritten === undefined
+      ? pipe()
+      : filter((item: Item) => {
+          if (!alreadyWritten.has(item.seq)) return true;
+          pendingInputs?.delete(item.seq);
+          watermark!.ack(item.seq);
+          gate.release(1);
+          return false;
+        });
 
   const results$: Observable<void> = gate.items.pipe(
     tap((item) => {
@@ -297,6 +309,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       watermark?.track(item);
       if (gate.outstanding > peakOutstanding) peakOutstanding = gate.outstanding;
     }),
+    notYetWritten,
     callDify(transport, {
       concurrency,
       toRequest,
