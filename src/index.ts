@@ -10,6 +10,9 @@ export {
   type InputFingerprint,
   inputDifferences,
   type JournalContents,
+  RECOVER_WORKFLOW_RUNS_DEFAULTS,
+  type RecoverWorkflowRunsOptions,
+  recoverWorkflowRuns,
 } from './checkpoint/index.js';
 export {
   DifyApiError,

@@ -58,7 +58,7 @@ export interface FileCheckpointOptions {
   readonly recovered?: JournalContents | undefined;
   /** Items past `nextSeq` already in the output (an unordered run); see RunCheckpoint.alreadyWritten. */
   readonly alreadyWritten?: ReadonlySet<number> | undefined;
-  /** Saves at most this often, except the final one. @defaultValue 200 */
+  /** Saves at most this often, except the final one. @defaultValue `200` */
   readonly minIntervalMs?: number | undefined;
 }
 

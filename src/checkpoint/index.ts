@@ -13,3 +13,8 @@ export {
   type InputFingerprint,
   inputDifferences,
 } from './fingerprintInput.js';
+export {
+  RECOVER_WORKFLOW_RUNS_DEFAULTS,
+  type RecoverWorkflowRunsOptions,
+  recoverWorkflowRuns,
+} from './recoverWorkflowRuns.js';

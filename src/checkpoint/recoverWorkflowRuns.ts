@@ -10,11 +10,11 @@ export interface RecoverWorkflowRunsOptions {
   /** Dify Service API base URL, `/v1` included. */
   readonly baseUrl: string;
   readonly apiKey: string;
-  /** Poll a run still `running` this often. @defaultValue 500 */
+  /** Poll a run still `running` this often. @defaultValue `500` */
   readonly pollIntervalMs?: number | undefined;
   /**
    * Give up on a run that is still `running` after this long (real Dify can leave a run whose stream
-   * dropped "running" for good); it is then called again. @defaultValue 120000
+   * dropped "running" for good); it is then called again. @defaultValue `120000`
    */
   readonly maxWaitMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;

@@ -42,6 +42,24 @@ describe('runBatch', () => {
     expect(state.closed).toBe(true);
   });
 
+  it('a source that starts past seq 0 (skip, a resume) is written in order from its first seq', async () => {
+    const { transport } = fakeTransport((req) => ({ delayMs: ((req.inputs.n as number) * 7919) % 7 }));
+    for (const firstSeq of [undefined, 25]) {
+      const { records } = countingRecords(60);
+      const { sink, results } = memorySink<ItemResult>();
+      const summary = await runBatch({
+        source: fromAsyncIterable(records, { skip: 25 }),
+        sink,
+        transport,
+        app: 'workflow',
+        concurrency: 8,
+        ...(firstSeq === undefined ? {} : { firstSeq }),
+      });
+      expect(results.map((r) => r.seq)).toEqual([...Array(35).keys()].map((i) => i + 25));
+      expect(summary.written).toBe(35);
+    }
+  });
+
   it('retries retryable failures, records final ones without retry, and sends failures to the dead letter', async () => {
     const { transport } = fakeTransport((req, attempt) => {
       const n = req.inputs.n as number;
