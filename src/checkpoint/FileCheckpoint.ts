@@ -21,6 +21,8 @@ export interface CheckpointFile {
 export interface CheckpointRecord {
   readonly version: 1;
   readonly updatedAt: string;
+  /** The run finished with every record done (then `--resume` has nothing left to do). */
+  readonly complete: boolean;
   readonly input: InputFingerprint;
   /** The options that shape results (app, response mode, fields, user, format, ordering). */
   readonly options: Readonly<Record<string, string | number | boolean | null>>;
@@ -30,6 +32,8 @@ export interface CheckpointRecord {
   readonly nextSeq: number;
   /** Results written in total (every run of this output). */
   readonly written: number;
+  /** Of those, failed ones. */
+  readonly failed: number;
   /** Where the input continues: lines and bytes before item `nextSeq`. */
   readonly inputLine: number;
   readonly inputOffset: number;
@@ -53,7 +57,7 @@ export interface FileCheckpointOptions {
   /** The journal file. @defaultValue `<output>.journal.ndjson` */
   readonly journalPath?: string | undefined;
   /** What the run is: input fingerprint, result-shaping options, sink files (their `bytes` are the start). */
-  readonly header: Omit<CheckpointRecord, 'version' | 'updatedAt'>;
+  readonly header: Omit<CheckpointRecord, 'version' | 'updatedAt' | 'complete'>;
   /** Results and run ids of a crashed run (from {@link FileCheckpoint.readJournal}), kept in the new journal. */
   readonly recovered?: JournalContents | undefined;
   /** Items past `nextSeq` already in the output (an unordered run); see RunCheckpoint.alreadyWritten. */
@@ -93,7 +97,7 @@ export class FileCheckpoint implements RunCheckpoint {
   readonly alreadyWritten: ReadonlySet<number> | undefined;
   readonly #path: string;
   readonly #journalPath: string;
-  readonly #header: Omit<CheckpointRecord, 'version' | 'updatedAt'>;
+  readonly #header: Omit<CheckpointRecord, 'version' | 'updatedAt' | 'complete'>;
   readonly #minIntervalMs: number;
   /** Journal lines of items not yet under the watermark, by seq (what a compaction keeps). */
   readonly #pending = new Map<number, string>();
@@ -220,6 +224,7 @@ export class FileCheckpoint implements RunCheckpoint {
             : { ...base.deadLetter, bytes: point.deadLetterBytes ?? base.deadLetter.bytes },
         nextSeq,
         written: base.written + point.written,
+        failed: base.failed + point.failed,
         inputLine: mark?.position?.line ?? base.inputLine,
         inputOffset: mark?.position?.offset ?? base.inputOffset,
       });
@@ -237,11 +242,21 @@ export class FileCheckpoint implements RunCheckpoint {
     this.#fd = undefined;
   }
 
-  /** The run is complete: closes and deletes the checkpoint and the journal. */
-  async remove(): Promise<void> {
+  /**
+   * The run finished with every record done: marks the checkpoint `complete` (so a `--resume` that
+   * comes after, even one racing a kill at the very end, knows there is nothing left) and deletes
+   * the journal. Call after the final save.
+   */
+  async complete(): Promise<void> {
     this.close();
-    await rm(this.#journalPath, { force: true });
-    await rm(this.#path, { force: true });
+    const last = this.#last;
+    await guard('write', this.#path, async () => {
+      if (last !== undefined) {
+        const { version: _v, updatedAt: _u, complete: _c, ...record } = last;
+        await this.#write(record, true);
+      }
+      await rm(this.#journalPath, { force: true });
+    });
   }
 
   #append(seq: number, line: string): void {
@@ -255,8 +270,11 @@ export class FileCheckpoint implements RunCheckpoint {
     }
   }
 
-  async #write(record: Omit<CheckpointRecord, 'version' | 'updatedAt'>): Promise<void> {
-    const full: CheckpointRecord = { version: 1, updatedAt: new Date().toISOString(), ...record };
+  async #write(
+    record: Omit<CheckpointRecord, 'version' | 'updatedAt' | 'complete'>,
+    complete = false,
+  ): Promise<void> {
+    const full: CheckpointRecord = { version: 1, updatedAt: new Date().toISOString(), complete, ...record };
     await writeFileAtomic(this.#path, `${JSON.stringify(full, null, 2)}\n`);
     this.#last = full;
   }

@@ -38,6 +38,11 @@ export interface ResumePlan {
   readonly deadLetterColumns?: readonly string[];
   readonly firstSeq?: number;
   /**
+   * Set when `--resume` found the run already complete: the exit code to return (0, or 2 when some
+   * records failed) without running anything.
+   */
+  readonly alreadyComplete?: number;
+  /**
    * The run is over: `complete` (every record done) deletes the checkpoint and journal, otherwise
    * they stay for the next `--resume`. Idempotent; the first call decides.
    */
@@ -92,6 +97,7 @@ export async function prepareResume(
         : { path: resolve(opts.errors), format: formatOf(opts.errors, 'ndjson'), bytes: 0 },
     nextSeq: 0,
     written: 0,
+    failed: 0,
     inputLine: 0,
     inputOffset: 0,
   };
@@ -112,6 +118,12 @@ export async function prepareResume(
     );
   }
   checkOptions(record, shaping);
+  if (record.complete) {
+    ctx.stderr.write(
+      `resume: ${opts.output} is already complete (${record.written} records, ${record.failed} failed); nothing to do\n`,
+    );
+    return { checkpoint: undefined, alreadyComplete: record.failed > 0 ? 2 : 0, finish: async () => {} };
+  }
   const outputBytes = await sizeOf(opts.output);
   if (outputBytes < record.output.bytes) {
     throw new CliError(
@@ -134,7 +146,7 @@ export async function prepareResume(
     ctx.stderr.write(`resume: ${runs.size} of ${journal.runIds.size} started workflow runs recovered\n`);
   }
   journal.runIds.clear();
-  const { version: _v, updatedAt: _u, ...header } = record;
+  const { version: _v, updatedAt: _u, complete: _c, ...header } = record;
   // Unordered output runs ahead of the watermark: find what is already there so it is not written twice.
   const alreadyWritten = opts.ordered
     ? undefined
@@ -171,7 +183,7 @@ function planOf(checkpoint: FileCheckpoint, plan: Omit<ResumePlan, 'checkpoint' 
     async finish(complete) {
       if (finished) return;
       finished = true;
-      if (complete) await checkpoint.remove();
+      if (complete) await checkpoint.complete();
       else checkpoint.close();
     },
   };

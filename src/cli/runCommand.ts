@@ -157,6 +157,7 @@ function printSummary(summary: RunSummary, ctx: CliContext): void {
 export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Promise<number> {
   const { baseUrl, apiKey } = await checkConfig(opts, ctx);
   const resume = await prepareResume(opts, ctx, { baseUrl, apiKey });
+  if (resume.alreadyComplete !== undefined) return resume.alreadyComplete;
   const progress = new ProgressReporter({ stream: ctx.stderr, quiet: !opts.progress });
   const counting = new AbortController();
   countRecords(opts.input, opts.inputFormat, counting.signal).then(

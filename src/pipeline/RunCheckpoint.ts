@@ -10,6 +10,8 @@ export interface CheckpointPoint {
   readonly watermarks: readonly Watermark[];
   /** Results written by this run so far. */
   readonly written: number;
+  /** Of those, failed ones (`ok: false`). */
+  readonly failed: number;
   /** The result sink's byte length after those results (`sink.bytesWritten`), when it has one. */
   readonly outputBytes: number | undefined;
   /** The dead-letter sink's byte length, when there is one and it counts bytes. */

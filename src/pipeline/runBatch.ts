@@ -270,6 +270,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       await checkpoint!.save({
         watermarks: watermark!.current(),
         written,
+        failed,
         outputBytes: options.sink.bytesWritten,
         deadLetterBytes: options.deadLetter?.bytesWritten,
         final,

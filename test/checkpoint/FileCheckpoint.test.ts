@@ -47,6 +47,7 @@ async function setup() {
     deadLetter: null,
     nextSeq: 0,
     written: 0,
+    failed: 0,
     inputLine: 0,
     inputOffset: 0,
   };
@@ -81,7 +82,7 @@ async function resumedRun(input: string, output: string) {
   const paths = checkpointPaths(output);
   const record = (await FileCheckpoint.load(paths.checkpoint))!;
   const journal = await FileCheckpoint.readJournal(paths.journal, record.nextSeq);
-  const { version: _v, updatedAt: _u, ...header } = record;
+  const { version: _v, updatedAt: _u, complete: _c, ...header } = record;
   const checkpoint = await FileCheckpoint.open({ header, recovered: journal });
   const { transport, calls } = transportOf(new Set());
   const summary = await runBatch({
@@ -95,7 +96,7 @@ async function resumedRun(input: string, output: string) {
     concurrency: 4,
     checkpoint,
   });
-  await checkpoint.remove();
+  await checkpoint.complete();
   return { record, journal, calls, summary };
 }
 
@@ -125,7 +126,9 @@ describe('FileCheckpoint with runBatch', () => {
     expect(summary.written).toBe(RECORDS - 7);
     const results = JSON.parse(await readFile(output, 'utf8')) as { seq: number; id: string }[];
     expect(results.map((r) => r.id)).toEqual(Array.from({ length: RECORDS }, (_, i) => `r${i}`));
-    expect(await readFile(checkpointPaths(output).checkpoint, 'utf8').catch(() => 'gone')).toBe('gone');
+    const done = await FileCheckpoint.load(checkpointPaths(output).checkpoint);
+    expect(done).toMatchObject({ complete: true, nextSeq: RECORDS, written: RECORDS, failed: 0 });
+    expect(await readFile(checkpointPaths(output).journal, 'utf8').catch(() => 'gone')).toBe('gone');
   });
 
   it('saves at most every minIntervalMs, except the final save', async () => {
@@ -137,6 +140,7 @@ describe('FileCheckpoint with runBatch', () => {
         { partition: 'p', seq, position: { line: seq + 1, offset: 10 * (seq + 1) }, count: seq + 1 },
       ],
       written: seq + 1,
+      failed: 0,
       outputBytes: 100 * (seq + 1),
       deadLetterBytes: undefined,
       final,

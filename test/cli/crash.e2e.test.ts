@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointPaths } from '../../src/checkpoint/FileCheckpoint.js';
+import { checkpointPaths, FileCheckpoint } from '../../src/checkpoint/FileCheckpoint.js';
 import { EMULATOR_DEFAULT_APPS } from '../../src/emulator/EMULATOR_DEFAULT_APPS.js';
 import { emulatedOutputs } from '../../src/emulator/emulatedOutputs.js';
 import { type Emulator, startEmulator } from '../../src/emulator/startEmulator.js';
@@ -131,6 +131,12 @@ async function crashAndResume(scenario: Scenario, killAfterMs: readonly number[]
 
   let kills = 0;
   let recoveredRuns = 0;
+  let startedRuns = 0;
+  const countRecovered = (stderr: string): void => {
+    const match = /(\d+) of (\d+) started workflow runs recovered/.exec(stderr);
+    recoveredRuns += Number(match?.[1] ?? 0);
+    startedRuns += Number(match?.[2] ?? 0);
+  };
   let first = true;
   for (const delay of killAfterMs) {
     const { child, done } = runCli(first ? args : [...args, '--resume']);
@@ -138,7 +144,7 @@ async function crashAndResume(scenario: Scenario, killAfterMs: readonly number[]
     await sleep(delay);
     const killed = child.kill('SIGKILL');
     const { code, stderr } = await done;
-    recoveredRuns += Number(/(\d+) of \d+ started workflow runs recovered/.exec(stderr)?.[1] ?? 0);
+    countRecovered(stderr);
     // A run may have finished before its kill; then there is nothing left to resume.
     if (code !== null) {
       expect(code, stderr).toBe(2);
@@ -148,7 +154,7 @@ async function crashAndResume(scenario: Scenario, killAfterMs: readonly number[]
     kills++;
   }
   const last = await runCli([...args, '--resume']).done;
-  recoveredRuns += Number(/(\d+) of \d+ started workflow runs recovered/.exec(last.stderr)?.[1] ?? 0);
+  countRecovered(last.stderr);
   expect(last.code, last.stderr).toBe(2);
 
   // Exactly one correct result per input, in input order.
@@ -179,19 +185,22 @@ async function crashAndResume(scenario: Scenario, killAfterMs: readonly number[]
     .map((l) => JSON.parse(l) as { _error: { seq: number } });
   const deadSeqs = dead.map((d) => d._error.seq);
   expect(scenario.ordered ? deadSeqs : deadSeqs.sort((a, b) => a - b)).toEqual(expectedFailures);
-  // A finished run leaves no sidecar files.
+  // A finished run marks its checkpoint complete and drops the journal.
   const sidecars = checkpointPaths(output);
-  expect(existsSync(sidecars.checkpoint)).toBe(false);
+  expect(await FileCheckpoint.load(sidecars.checkpoint)).toMatchObject({
+    complete: true,
+    written: RECORDS,
+    failed: expectedFailures.length,
+  });
   expect(existsSync(sidecars.journal)).toBe(false);
   // Each crash repeats at most the calls that were in flight (≤ concurrency), never the held results.
   const repeated = repeatedCalls(tag);
   console.log(`${tag}: ${kills} kills, ${repeated} repeated calls, ${recoveredRuns} workflow runs recovered`);
   expect(kills).toBeGreaterThan(0);
   expect(repeated).toBeLessThanOrEqual(kills * 2 * CONCURRENCY);
-  if (scenario.streaming && kills > 0) {
-    // Streaming runs seen started are polled, not run again: the crash repeats (almost) nothing.
-    expect(recoveredRuns).toBeGreaterThan(0);
-  }
+  // Streaming runs seen started are polled to their results, every one, not run again.
+  expect(recoveredRuns).toBe(startedRuns);
+  if (scenario.streaming) expect(startedRuns).toBeGreaterThan(0);
 }
 
 describe('run --resume after SIGKILL (built CLI against the emulator)', () => {

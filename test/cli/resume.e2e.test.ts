@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { checkpointPaths } from '../../src/checkpoint/FileCheckpoint.js';
+import { checkpointPaths, FileCheckpoint } from '../../src/checkpoint/FileCheckpoint.js';
 import { runCli } from '../../src/cli/runCli.js';
 import { EMULATOR_DEFAULT_APPS } from '../../src/emulator/EMULATOR_DEFAULT_APPS.js';
 import { type Emulator, startEmulator } from '../../src/emulator/startEmulator.js';
@@ -76,10 +76,16 @@ describe('run --resume', () => {
     expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(
       Array.from({ length: RECORDS }, (_, i) => `r${i}`),
     );
-    expect(existsSync(checkpointPaths(output).checkpoint)).toBe(false);
+    expect(await FileCheckpoint.load(checkpointPaths(output).checkpoint)).toMatchObject({ complete: true });
     expect(existsSync(checkpointPaths(output).journal)).toBe(false);
     // Each record was called once: nothing written was paid for twice.
     expect(Object.values(emulator.stats().callsPerInput ?? {}).every((n) => n === 1)).toBe(true);
+    // Resuming a complete run (say, one killed just after it finished) has nothing left to do.
+    const requests = emulator.stats().requests;
+    const again = await cli([...base(), '--resume']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`is already complete (${RECORDS} records, 0 failed); nothing to do`);
+    expect(emulator.stats().requests).toBe(requests);
   });
 
   it('refuses an input that changed since the checkpoint, naming what differs', async () => {
