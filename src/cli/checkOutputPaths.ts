@@ -42,7 +42,8 @@ interface FileIdentity {
  * @remarks
  * `-` (stdout), FIFOs, character devices (`/dev/stdout`, `/dev/null`) and sockets are never refused:
  * they are streams, not files that could be clobbered, and `/dev/stdin` and `/dev/stdout` may well
- * be the same terminal. Nothing is created or truncated here; the sinks do that at their first write.
+ * be the same terminal. `/dev/stdout` redirected to a regular file (`> out.ndjson`) is not refused for
+ * being non-empty, but is still refused when it is the input. Nothing is created or truncated here; the sinks do that at their first write.
  */
 export async function checkOutputPaths(options: CheckOutputPathsOptions): Promise<void> {
   const { input, outputs, overwrite, resume } = options;
@@ -76,13 +77,18 @@ export async function checkOutputPaths(options: CheckOutputPathsOptions): Promis
     }
     seen.push({ flag, identity });
     if (stats === undefined) continue;
-    if (!isReport && stats.size > 0 && !overwrite && !resume) {
+    if (!isReport && !isStandardStream(path) && stats.size > 0 && !overwrite && !resume) {
       throw new CliError(
         `${flag} "${path}" exists and is not empty: pass --overwrite to replace it, or --resume to continue the run that wrote it`,
       );
     }
     await checkWritable(flag, path, path);
   }
+}
+
+/** `/dev/stdout` and friends name whatever the shell connected: a redirect the user chose on purpose. */
+function isStandardStream(path: string): boolean {
+  return /^\/(dev\/(stdout|stderr|fd\/\d+)|proc\/self\/fd\/\d+)$/.test(path);
 }
 
 function isStream(stats: Stats): boolean {
@@ -103,7 +109,8 @@ async function identityOf(path: string, stats: Stats): Promise<FileIdentity> {
 
 /** A file that does not exist yet is named by its directory's real path plus its own name. */
 async function identityOfNew(flag: string, path: string): Promise<FileIdentity> {
-  const parent = dirname(resolve(path));
+  // Not path.resolve(): `sub/../x` must go through `sub` as the OS will, not be shortened lexically.
+  const parent = dirname(path);
   const realParent = await realpath(parent).catch(() => {
     throw new CliError(`${flag} "${path}": directory ${parent} does not exist`);
   });
