@@ -3,7 +3,6 @@ import { chmod, link, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { resumeCommand } from '../../src/cli/resumeCommand.js';
 import { EMULATOR_DEFAULT_APPS } from '../../src/emulator/EMULATOR_DEFAULT_APPS.js';
 import { type Emulator, startEmulator } from '../../src/emulator/startEmulator.js';
 
@@ -363,14 +362,5 @@ describe('truthful exits', () => {
       reason: 'failed-records',
       counts: { read: 4, written: 4, failed: 1 },
     });
-  });
-});
-
-describe('the printed resume command', () => {
-  it('pastes back into a shell as the same arguments', () => {
-    const tricky = ["it's", 'a b', '$HOME', '`x`', '"q"', '', 'ü', '-o', 'a;b'];
-    const { command } = resumeCommand(['run', '--api-key', 'k', ...tricky, '--overwrite']);
-    const echoed = execFileSync('sh', ['-c', `printf '%s\\0' ${command.replace(/^dify-batch /, '')}`]);
-    expect(echoed.toString().split('\0').slice(0, -1)).toEqual(['run', ...tricky, '--resume']);
   });
 });
