@@ -58,6 +58,8 @@ export async function checkOutputPaths(options: CheckOutputPathsOptions): Promis
     }
     const stats = await stat(path).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
+      if (error.code === 'ENOTDIR')
+        throw new CliError(`${flag} "${path}": a part of the path is not a directory`);
       throw new CliError(`cannot use ${flag} "${path}": ${error.code ?? error.message}`);
     });
     if (stats !== undefined && isStream(stats)) {
