@@ -3,8 +3,9 @@ import { DifyBatchError } from '../core/DifyBatchError.js';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
 import type { ItemFailure, ItemResult } from '../core/ItemResult.js';
-import { DifyClient, type DifyClientOptions } from '../dify/DifyClient.js';
+import { DIFY_CLIENT_DEFAULTS, DifyClient, type DifyClientOptions } from '../dify/DifyClient.js';
 import type { DifyTransport } from '../dify/DifyRequest.js';
+import { resolveDifyClientOptions } from '../dify/resolveDifyClientOptions.js';
 import { LatencyHistogram } from '../internal/LatencyHistogram.js';
 import { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from '../operators/AdaptiveConcurrency.js';
 import { batch } from '../operators/batch.js';
@@ -228,7 +229,10 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
           ...(options.adaptiveConcurrency === true ? {} : options.adaptiveConcurrency),
           max: concurrency,
         });
-  // Created last, once every other option passed: the client is the only resource runBatch opens.
+  // Checked here, created in start(): the client's pool is the only resource runBatch opens.
+  const clientOptions =
+    options.dify === undefined ? undefined : { connections: concurrency, ...options.dify };
+  if (clientOptions !== undefined) resolveDifyClientOptions(clientOptions, DIFY_CLIENT_DEFAULTS);
   let client: DifyClient | undefined;
   const transport: DifyTransport =
     options.transport ?? ((request, callOptions) => client!.transport(request, callOptions));
@@ -359,7 +363,7 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
   const start = async (): Promise<RunSummary> => {
     try {
       options.signal?.throwIfAborted();
-      if (options.dify !== undefined) client = new DifyClient({ connections: concurrency, ...options.dify });
+      if (clientOptions !== undefined) client = new DifyClient(clientOptions);
     } catch (error) {
       await closeAll(true).catch(() => {});
       throw withSummary(error, summarize());

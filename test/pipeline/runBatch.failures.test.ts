@@ -193,10 +193,15 @@ describe('runBatch: validation before resources, nothing leaked', () => {
       { onProgress: 42 as never },
       { retry: { maxAttempts: 0 } },
       { dify: { baseUrl: 'ftp://nope', apiKey: WORKFLOW_KEY } },
-      { signal: AbortSignal.abort(new Error('already')) },
     ]) {
-      await expect(runBatch({ ...base, ...bad }), JSON.stringify(bad)).rejects.toThrow();
+      const error = (await runBatch({ ...base, ...bad }).catch((e: unknown) => e)) as DifyBatchError;
+      expect(error.code, JSON.stringify(bad)).toBe('ERR_INVALID_OPTION');
+      // Nothing started, so there is no summary: callers can tell a configuration error from a failed run.
+      expect(error.summary).toBeUndefined();
     }
+    await expect(runBatch({ ...base, signal: AbortSignal.abort(new Error('already')) })).rejects.toThrow(
+      'already',
+    );
     expect(await readFile(output, 'utf8')).toBe('precious\n');
     expect(emulator.stats().requests).toBe(0);
   });
