@@ -69,6 +69,7 @@ export {
   type TokenBucketOptions,
 } from './operators/index.js';
 export {
+  AckWatermark,
   createDifyTransform,
   type DifyResultsOptions,
   type DifyTransformOptions,
@@ -79,6 +80,7 @@ export {
   type RunProgress,
   type RunSummary,
   runBatch,
+  type Watermark,
 } from './pipeline/index.js';
 export {
   type DeadLetterEntry,
@@ -97,12 +99,14 @@ export {
   toWritable,
 } from './sinks/index.js';
 export {
+  type CommittableSource,
   type FromAsyncIterableOptions,
   type FromFileOptions,
   type FromReadableOptions,
   fromAsyncIterable,
   fromFile,
   fromReadable,
+  isCommittable,
   SOURCE_DEFAULTS,
   SOURCE_FORMATS,
   type SourceFormat,

@@ -4,13 +4,15 @@ import type { RunSummary } from '../pipeline/RunSummary.js';
 /**
  * Stable error codes. Match on `error.code`, never on the message text.
  *
- * - Fatal (end a run): `ERR_INVALID_OPTION`, `ERR_ABORTED`, `ERR_SOURCE_READ`, `ERR_SINK_WRITE`.
+ * - Fatal (end a run): `ERR_INVALID_OPTION`, `ERR_ABORTED`, `ERR_SOURCE_READ`, `ERR_SOURCE_COMMIT`,
+ *   `ERR_SINK_WRITE`.
  * - Per item (become `ok: false` results): every other code.
  */
 export type ErrorCode =
   | 'ERR_INVALID_OPTION'
   | 'ERR_ABORTED'
   | 'ERR_SOURCE_READ'
+  | 'ERR_SOURCE_COMMIT'
   | 'ERR_SINK_WRITE'
   | 'ERR_SOURCE_PARSE'
   | 'ERR_INPUT_INVALID'

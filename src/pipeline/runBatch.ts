@@ -16,12 +16,17 @@ import type { RetryPolicy } from '../operators/retryBackoff.js';
 import { TokenBucket } from '../operators/TokenBucket.js';
 import type { ResultSink } from '../sinks/ResultSink.js';
 import type { DeadLetterEntry } from '../sinks/toDeadLetter.js';
+import { isCommittable } from '../sources/CommittableSource.js';
+import { AckWatermark } from './AckWatermark.js';
 import { buildRequest, type RequestMapping } from './buildRequest.js';
 import type { RunProgress, RunSummary } from './RunSummary.js';
 
 /** Options of {@link runBatch}. Exactly one of `transport` and `dify` is required. */
 export interface RunBatchOptions extends RequestMapping {
-  /** Pull-based items (`fromFile`, `fromReadable`, `fromAsyncIterable`, or your own). */
+  /**
+   * Pull-based items (`fromFile`, `fromReadable`, `fromAsyncIterable`, or your own). A source with a
+   * `commit` method ({@link CommittableSource}) is told each partition's acknowledgement watermark.
+   */
   readonly source: AsyncIterable<Item>;
   /** Receives every result in batches; its `write()` promise is the backpressure signal. */
   readonly sink: ResultSink;
@@ -261,6 +266,9 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
   });
   // Inputs of items not yet written, for the dead-letter sink; bounded by `window` through the gate.
   const pendingInputs = options.deadLetter === undefined ? undefined : new Map<number, Item>();
+  // Sink acknowledgement → contiguous watermark → source commit; only tracked when someone listens.
+  const committable = isCommittable(options.source) ? options.source : undefined;
+  const watermark = committable === undefined ? undefined : new AckWatermark();
 
   const progress = (): RunProgress => ({
     read: gate.pulled,
@@ -312,6 +320,19 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
       if (!result.ok && item !== undefined) entries.push({ item, result: result as ItemFailure });
     }
     if (entries.length > 0) await options.deadLetter!.write(entries);
+    if (watermark !== undefined) {
+      for (const result of results) watermark.ack(result.seq);
+      const moved = watermark.takeAdvanced();
+      if (moved.length > 0) {
+        await committable!.commit(moved, calls.signal).catch((error: unknown) => {
+          throw new DifyBatchError(
+            'ERR_SOURCE_COMMIT',
+            `Committing the source watermark failed: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+        });
+      }
+    }
     written += results.length;
     gate.release(results.length);
     report(false);
@@ -325,6 +346,7 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     tap((item) => {
       lastRead = item;
       pendingInputs?.set(item.seq, item);
+      watermark?.track(item);
       if (gate.outstanding > peakOutstanding) peakOutstanding = gate.outstanding;
     }),
     callDify(transport, {
