@@ -105,6 +105,7 @@ export {
   type DeadLetterError,
   type ResultSink,
   SINK_FORMATS,
+  type SinkCloseOptions,
   type SinkFormat,
   TO_DEAD_LETTER_DEFAULTS,
   TO_WRITABLE_DEFAULTS,

@@ -76,10 +76,15 @@ export async function prepareResume(
   ctx: CliContext,
   dify: { readonly baseUrl: string; readonly apiKey: string },
 ): Promise<ResumePlan> {
-  if (opts.input === '-' || opts.output === '-' || opts.errors === '-') {
+  // Only regular files can be cut back and continued; stdin, stdout, pipes and devices cannot.
+  const resumable =
+    (await kindOf(opts.input)) === 'file' &&
+    (await kindOf(opts.output)) !== 'other' &&
+    (opts.errors === undefined || (await kindOf(opts.errors)) !== 'other');
+  if (!resumable) {
     if (opts.resume === true) {
       throw new CliError(
-        '--resume needs a file --input and file --output/--errors (stdin/stdout cannot be resumed)',
+        '--resume needs a regular file as --input, --output and --errors (stdin/stdout, pipes and devices cannot be resumed)',
       );
     }
     return { checkpoint: undefined, finish: async () => {} };
@@ -224,6 +229,16 @@ function formatOf<T extends string | null>(path: string, fallback: T): string | 
   if (ext === 'ndjson' || ext === 'jsonl') return 'ndjson';
   if (ext === 'json' || ext === 'csv') return ext;
   return fallback;
+}
+
+/** `file` for a regular file, `missing` for none (yet), `other` for stdio (`-`), pipes, devices, directories. */
+async function kindOf(path: string): Promise<'file' | 'missing' | 'other'> {
+  if (path === '-') return 'other';
+  try {
+    return (await stat(path)).isFile() ? 'file' : 'other';
+  } catch {
+    return 'missing';
+  }
 }
 
 async function sizeOf(path: string): Promise<number> {

@@ -1,3 +1,6 @@
+// A type-only import: the summary is data the pipeline attaches, core does not depend on the pipeline.
+import type { RunSummary } from '../pipeline/RunSummary.js';
+
 /**
  * Stable error codes. Match on `error.code`, never on the message text.
  *
@@ -29,6 +32,8 @@ const kBrand = Symbol.for('dify-batch.error');
 export interface DifyBatchErrorOptions {
   readonly retryable?: boolean;
   readonly cause?: unknown;
+  /** How far a run got before this error ended it (set by `runBatch` on every rejection after it started). */
+  readonly summary?: RunSummary;
 }
 
 /**
@@ -42,6 +47,8 @@ export interface DifyBatchErrorOptions {
 export class DifyBatchError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
+  /** How far the run got, when this error ended a `runBatch` (records read, written, failed, …). */
+  declare readonly summary?: RunSummary;
 
   constructor(code: ErrorCode, message: string, options: DifyBatchErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -49,6 +56,10 @@ export class DifyBatchError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? false;
     Object.defineProperty(this, kBrand, { value: true });
+    // Not enumerable: a summary is context for the caller, not part of the error record sinks write.
+    if (options.summary !== undefined) {
+      Object.defineProperty(this, 'summary', { value: options.summary, configurable: true });
+    }
   }
 
   static override [Symbol.hasInstance](instance: unknown): boolean {

@@ -58,7 +58,7 @@ const base = () => ['-i', input, '-o', output, '-c', '4', '--no-progress', '--id
 
 async function interrupted(): Promise<void> {
   const first = await cli(base(), 150);
-  expect(first.code, first.stderr).toBe(0);
+  expect(first.code, first.stderr).toBe(130);
   expect(existsSync(checkpointPaths(output).checkpoint)).toBe(true);
 }
 
@@ -122,6 +122,6 @@ describe('run --resume', () => {
   it('refuses to resume from stdin', async () => {
     const resumed = await cli(['-i', '-', '-o', output, '--no-progress', '--resume']);
     expect(resumed.code).toBe(1);
-    expect(resumed.stderr).toContain('stdin/stdout cannot be resumed');
+    expect(resumed.stderr).toContain('stdin/stdout, pipes and devices cannot be resumed');
   });
 });
