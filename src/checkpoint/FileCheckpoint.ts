@@ -235,6 +235,17 @@ export class FileCheckpoint implements RunCheckpoint {
     });
   }
 
+  /**
+   * Adds fields to the recorded input fingerprint (the prefix hash of a run that stopped on an
+   * unreadable record) and rewrites the checkpoint.
+   */
+  async annotateInput(extra: Pick<InputFingerprint, 'prefixBytes' | 'prefixSha256'>): Promise<void> {
+    const last = this.#last;
+    if (last === undefined) return;
+    const { version: _v, updatedAt: _u, complete: _c, ...record } = last;
+    await guard('write', this.#path, () => this.#write({ ...record, input: { ...record.input, ...extra } }));
+  }
+
   /** Closes the journal; the files stay (a later `--resume` reads them). Idempotent. */
   close(): void {
     if (this.#fd === undefined) return;

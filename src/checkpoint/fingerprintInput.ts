@@ -16,6 +16,13 @@ export interface InputFingerprint {
   /** SHA-256 (hex) of the first `headBytes` bytes. */
   readonly headSha256: string;
   readonly headBytes: number;
+  /**
+   * Set when the run stopped on an unreadable record (a truncated JSON array, a broken CSV quote):
+   * the SHA-256 of every byte before the checkpointed record, so that a file fixed or completed
+   * after that point can still be resumed (the records before it are provably the same).
+   */
+  readonly prefixSha256?: string;
+  readonly prefixBytes?: number;
 }
 
 /** Defaults of {@link fingerprintInput}. */
@@ -37,22 +44,26 @@ export async function fingerprintInput(
 ): Promise<InputFingerprint> {
   const absolute = resolve(path);
   const info = await stat(absolute);
-  const hash = createHash('sha256');
-  if (headBytes > 0 && info.size > 0) {
-    const stream = createReadStream(absolute, {
-      start: 0,
-      end: headBytes - 1,
-      ...(signal ? { signal } : {}),
-    });
-    for await (const chunk of stream) hash.update(chunk as Buffer);
-  }
   return {
     path: absolute,
     size: info.size,
     mtimeMs: info.mtimeMs,
-    headSha256: hash.digest('hex'),
+    headSha256: await hashPrefix(absolute, info.size > 0 ? headBytes : 0, signal),
     headBytes,
   };
+}
+
+/**
+ * SHA-256 (hex) of the first `bytes` bytes of a file (all of it if it is shorter).
+ * @category checkpoint
+ */
+export async function hashPrefix(path: string, bytes: number, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  if (bytes > 0) {
+    const stream = createReadStream(path, { start: 0, end: bytes - 1, ...(signal ? { signal } : {}) });
+    for await (const chunk of stream) hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
 }
 
 /**

@@ -5,7 +5,12 @@ import { createInterface } from 'node:readline';
 import { parse as parseCsvStream } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import { type CheckpointRecord, checkpointPaths, FileCheckpoint } from '../checkpoint/FileCheckpoint.js';
-import { fingerprintInput, inputDifferences } from '../checkpoint/fingerprintInput.js';
+import {
+  fingerprintInput,
+  hashPrefix,
+  type InputFingerprint,
+  inputDifferences,
+} from '../checkpoint/fingerprintInput.js';
 import { recoverWorkflowRuns } from '../checkpoint/recoverWorkflowRuns.js';
 import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
@@ -43,10 +48,12 @@ export interface ResumePlan {
    */
   readonly alreadyComplete?: number;
   /**
-   * The run is over: `complete` (every record done) deletes the checkpoint and journal, otherwise
-   * they stay for the next `--resume`. Idempotent; the first call decides.
+   * The run is over: `complete` (every record done) marks the checkpoint complete and deletes the
+   * journal, otherwise both stay for the next `--resume`; after an unreadable record (`error` is
+   * ERR_SOURCE_READ) the bytes before the checkpoint are hashed, so that the file can be fixed after
+   * that point and still resumed. Idempotent; the first call decides.
    */
-  finish(complete: boolean): Promise<void>;
+  finish(complete: boolean, error?: unknown): Promise<void>;
 }
 
 /** The flag each result-shaping option comes from, for error messages. */
@@ -113,11 +120,15 @@ export async function prepareResume(
         `--resume: ${opts.output} exists but has no checkpoint (${paths.checkpoint}): nothing to resume from; use --overwrite to start over`,
       );
     }
-    return planOf(await FileCheckpoint.open({ header: fresh }), {});
+    return planOf(await FileCheckpoint.open({ header: fresh }), opts.input, {});
   }
 
   const changed = inputDifferences(record.input, input);
-  if (changed.length > 0) {
+  if (changed.length > 0 && (await prefixUnchanged(record.input, input, ctx.abortSignal))) {
+    ctx.stderr.write(
+      `resume: ${opts.input} changed after its first ${record.nextSeq} records (where the last run stopped reading), which are unchanged\n`,
+    );
+  } else if (changed.length > 0) {
     throw new CliError(
       `input changed since the checkpoint (${changed.join('/')} differ): ${opts.input}; resume needs the same file, or start over with --overwrite`,
     );
@@ -171,7 +182,7 @@ export async function prepareResume(
     opts.errors !== undefined && record.deadLetter !== null && record.deadLetter.format === 'csv'
       ? await csvHeader(opts.errors, record.deadLetter.bytes)
       : undefined;
-  return planOf(checkpoint, {
+  return planOf(checkpoint, opts.input, {
     resumeFrom: { seq: record.nextSeq, line: record.inputLine, offset: record.inputOffset },
     outputResumeAt: record.output.bytes,
     ...(record.deadLetter === null ? {} : { deadLetterResumeAt: record.deadLetter.bytes }),
@@ -180,16 +191,30 @@ export async function prepareResume(
   });
 }
 
-function planOf(checkpoint: FileCheckpoint, plan: Omit<ResumePlan, 'checkpoint' | 'finish'>): ResumePlan {
+function planOf(
+  checkpoint: FileCheckpoint,
+  inputPath: string,
+  plan: Omit<ResumePlan, 'checkpoint' | 'finish'>,
+): ResumePlan {
   let finished = false;
   return {
     ...plan,
     checkpoint,
-    async finish(complete) {
+    async finish(complete, error) {
       if (finished) return;
       finished = true;
-      if (complete) await checkpoint.complete();
-      else checkpoint.close();
+      if (complete) {
+        await checkpoint.complete();
+        return;
+      }
+      checkpoint.close();
+      const last = checkpoint.current;
+      const unreadable = (error as { code?: unknown } | null)?.code === 'ERR_SOURCE_READ';
+      // Decompressed offsets say nothing about the compressed bytes before them.
+      if (unreadable && last !== undefined && !/\.gz$/i.test(inputPath)) {
+        const prefixSha256 = await hashPrefix(inputPath, last.inputOffset);
+        await checkpoint.annotateInput({ prefixBytes: last.inputOffset, prefixSha256 });
+      }
     },
   };
 }
@@ -229,6 +254,17 @@ function formatOf<T extends string | null>(path: string, fallback: T): string | 
   if (ext === 'ndjson' || ext === 'jsonl') return 'ndjson';
   if (ext === 'json' || ext === 'csv') return ext;
   return fallback;
+}
+
+/** A run that stopped on an unreadable record recorded its prefix hash: is that prefix still the same? */
+async function prefixUnchanged(
+  then: InputFingerprint,
+  now: InputFingerprint,
+  signal: AbortSignal,
+): Promise<boolean> {
+  if (then.prefixSha256 === undefined || then.prefixBytes === undefined) return false;
+  if (now.size < then.prefixBytes) return false;
+  return (await hashPrefix(now.path, then.prefixBytes, signal)) === then.prefixSha256;
 }
 
 /** `file` for a regular file, `missing` for none (yet), `other` for stdio (`-`), pipes, devices, directories. */

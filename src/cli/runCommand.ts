@@ -207,6 +207,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   };
   let outcome: { summary: RunProgress & Partial<RunSummary>; error?: unknown };
   let completed = false;
+  let runError: unknown;
   try {
     const summary = await runBatch({
       source,
@@ -246,6 +247,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
     outcome = { summary };
     completed = !ctx.drainSignal.aborted;
   } catch (error) {
+    runError = error;
     const carried = (error as { summary?: RunSummary } | null)?.summary;
     // An option runBatch refused before starting is a configuration error: one line, exit 1.
     if (carried === undefined && error instanceof DifyBatchError && error.code === 'ERR_INVALID_OPTION') {
@@ -259,7 +261,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
     counting.abort();
     progress.stop();
     // Only a run that did every record completes its checkpoint; any other end keeps it for --resume.
-    await resume.finish(completed);
+    await resume.finish(completed, runError);
   }
   const report = toReport(opts, ctx, outcome.summary, outcome.error);
   if (report.reason === 'fatal') ctx.stderr.write(`dify-batch: ${report.message}\n`);

@@ -119,6 +119,32 @@ describe('run --resume', () => {
     expect((await readFile(join(dir, 'new.ndjson'), 'utf8')).trimEnd().split('\n')).toHaveLength(RECORDS);
   });
 
+  it('a run stopped by a truncated JSON array resumes once the file is completed, nothing called twice', async () => {
+    const json = join(dir, 'in.json');
+    const text = `[\n${Array.from({ length: RECORDS }, (_, i) => JSON.stringify({ id: `r${i}`, text: `t${i}` })).join(',\n')}\n]\n`;
+    await writeFile(json, text.slice(0, Math.floor(text.length / 2)));
+    const args = ['-i', json, '-o', output, '-c', '4', '--no-progress', '--id-field', 'id'];
+    const stopped = await cli(args);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain('--resume');
+    // A record before the stopping point changed: refused.
+    await writeFile(json, text.replace('"t1"', '"x1"'));
+    const refused = await cli([...args, '--resume']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('input changed since the checkpoint');
+    await writeFile(json, text); // the rest of the file arrives, the start as it was
+    const resumed = await cli([...args, '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(
+      /changed after its first \d+ records \(where the last run stopped reading\)/,
+    );
+    const lines = (await readFile(output, 'utf8')).trimEnd().split('\n');
+    expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(
+      Array.from({ length: RECORDS }, (_, i) => `r${i}`),
+    );
+    expect(Object.values(emulator.stats().callsPerInput ?? {}).every((n) => n === 1)).toBe(true);
+  });
+
   it('refuses to resume from stdin', async () => {
     const resumed = await cli(['-i', '-', '-o', output, '--no-progress', '--resume']);
     expect(resumed.code).toBe(1);
