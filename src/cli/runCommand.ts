@@ -190,7 +190,8 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   const counting = new AbortController();
   countRecords(opts.input, opts.inputFormat, counting.signal).then(
     (total) => {
-      if (total !== undefined) progress.setTotal(total);
+      // A resumed run has only the records after its checkpoint left to do.
+      if (total !== undefined) progress.setTotal(Math.max(0, total - (resume.firstSeq ?? 0)));
     },
     () => {},
   );
