@@ -1,9 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { DifyBatchError } from '../core/DifyBatchError.js';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
-import { readItems } from './internal/readItems.js';
+import { readCsvHeader } from './internal/parseCsv.js';
+import { type ReadContext, readItems } from './internal/readItems.js';
 import { checkFormat, resolveSourceOptions } from './internal/resolveSourceOptions.js';
 import type { SourceFormat } from './SourceFormat.js';
 import type { SourceOptions } from './SourceOptions.js';
@@ -21,9 +23,10 @@ export interface FromFileOptions extends SourceOptions {
   readonly format?: SourceFormat | undefined;
   /**
    * Continue after a checkpoint: the first item yielded has `seq`, and starts at byte `offset` (after
-   * `line` lines) — the `position` of the last item done. Uncompressed NDJSON seeks there (nothing
-   * before it is read again); JSON arrays, CSV and gzip re-read the file and drop the first `seq`
-   * records (as `skip` does). Not for stdin. Overrides `skip`.
+   * `line` lines) — the `position` of the last item done. Uncompressed NDJSON and CSV seek there
+   * (nothing before it is parsed again; CSV reads its header row from the start and counts the lines
+   * before `offset`); JSON arrays and gzip re-read the file and drop the first `seq` records (as
+   * `skip` does). Not for stdin. Overrides `skip`.
    * @defaultValue `undefined` (from the start)
    */
   readonly resumeFrom?: { readonly seq: number; readonly line: number; readonly offset: number } | undefined;
@@ -99,23 +102,50 @@ export function fromFile(path: string, options?: Readonly<FromFileOptions>): Asy
   const format =
     options?.format !== undefined ? checkFormat(options.format) : isStdin ? 'ndjson' : formatOf(path, gzip);
   const resumeFrom = checkResumeFrom(options?.resumeFrom, isStdin);
-  // Only NDJSON lines can be parsed from an arbitrary record boundary without the bytes before it.
-  const seek = resumeFrom !== undefined && format === 'ndjson' && !gzip;
+  // NDJSON lines parse from any record boundary; CSV rows too, given the header read from the start.
+  const seek = resumeFrom !== undefined && resumeFrom.seq > 0 && !gzip && format !== 'json';
   const ctx = {
     ...resolved,
     ...(resumeFrom === undefined ? {} : { skip: resumeFrom.seq }),
-    ...(seek ? { firstSeq: resumeFrom.seq, startAt: resumeFrom } : {}),
+    ...(seek ? { firstSeq: resumeFrom.seq, ...(format === 'ndjson' ? { startAt: resumeFrom } : {}) } : {}),
     format,
     partition: path,
     label: isStdin ? 'stdin' : path,
   };
   return {
     [Symbol.asyncIterator]: () => {
+      if (seek && format === 'csv') return resumeCsv(path, resumeFrom.offset, ctx);
       const input = isStdin ? stdinView() : createReadStream(path, seek ? { start: resumeFrom.offset } : {});
       const tail = gzip ? pipeline(input, createGunzip(), () => {}) : input;
       return readItems(tail, ctx);
     },
   };
+}
+
+/**
+ * CSV from a checkpoint: the header is read from the file's start (and nothing past it), the lines
+ * before `offset` are counted (a byte scan, no parsing), then the rows are parsed from `offset` on.
+ */
+async function* resumeCsv(path: string, offset: number, ctx: ReadContext): AsyncGenerator<Item> {
+  let header: readonly string[] | undefined;
+  let line = 0;
+  try {
+    header = await readCsvHeader(createReadStream(path, ctx.signal ? { signal: ctx.signal } : {}));
+    const prefix = createReadStream(path, { end: offset - 1, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    for await (const chunk of prefix) line += countNewlines(chunk as Buffer);
+  } catch (error) {
+    if (ctx.signal?.aborted) throw ctx.signal.reason;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new DifyBatchError('ERR_SOURCE_READ', `cannot read ${path}: ${message}`, { cause: error });
+  }
+  const input = createReadStream(path, { start: offset });
+  yield* readItems(input, header === undefined ? ctx : { ...ctx, csvResume: { header, line, offset } });
+}
+
+function countNewlines(buf: Buffer): number {
+  let n = 0;
+  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
+  return n;
 }
 
 function formatOf(path: string, gzip: boolean): SourceFormat {

@@ -9,6 +9,26 @@ interface CsvRow {
 }
 
 /**
+ * A CSV stream that starts mid-file (a resume seeks past the records already done): the file's
+ * header, and how many lines and bytes come before the stream.
+ */
+export interface CsvResume {
+  readonly header: readonly string[];
+  readonly line: number;
+  readonly offset: number;
+}
+
+/**
+ * The header row of a CSV stream (its first non-blank record), reading no further than needed;
+ * `undefined` for a stream without one. Used by fromFile to resume mid-file.
+ */
+export async function readCsvHeader(input: AsyncIterable<unknown>): Promise<readonly string[] | undefined> {
+  let header: readonly string[] | undefined;
+  for await (const _records of parseCsv(input, undefined, (h) => (header = h))) break;
+  return header;
+}
+
+/**
  * Parses CSV with a header row through csv-parse; header names become the record's keys, values
  * stay strings. Yields the records of one input chunk at a time.
  *
@@ -23,13 +43,17 @@ interface CsvRow {
  * CSV errors (a broken quote) are thrown: csv-parse cannot resynchronise after them. Blank lines are
  * skipped but counted, as in NDJSON.
  */
-export async function* parseCsv(input: AsyncIterable<unknown>): AsyncGenerator<ParsedRecord[]> {
+export async function* parseCsv(
+  input: AsyncIterable<unknown>,
+  resume?: CsvResume,
+  onHeader?: (header: readonly string[]) => void,
+): AsyncGenerator<ParsedRecord[]> {
   const parser = new Parser({ bom: true, raw: true, relax_column_count: true });
   // The error is read from `parser.errored` (set synchronously); the listener only keeps it handled.
   parser.on('error', () => {});
-  let header: string[] | undefined;
-  let line = 0;
-  let offset = -1;
+  let header: readonly string[] | undefined = resume?.header;
+  let line = resume?.line ?? 0;
+  let offset = resume === undefined ? -1 : resume.offset;
   const toParsed = ({ record, raw: partial }: CsvRow): ParsedRecord | undefined => {
     // The delimiter is auto-detected on the first record; complete a truncated `\r\n` from it.
     const delimiter = parser.options.record_delimiter[0]?.toString() ?? '\n';
@@ -41,6 +65,7 @@ export async function* parseCsv(input: AsyncIterable<unknown>): AsyncGenerator<P
     if (record.length === 1 && record[0] === '' && raw.trim() === '') return undefined;
     if (header === undefined) {
       header = record;
+      onHeader?.(record);
       return undefined;
     }
     if (record.length !== header.length) {
@@ -71,7 +96,8 @@ export async function* parseCsv(input: AsyncIterable<unknown>): AsyncGenerator<P
       if (offset === -1 && buf.length > 0) offset = bomLength(buf);
       parser.write(buf);
       const records = take(readAvailable(parser));
-      if (records.length > 0) yield records;
+      // A header probe (readCsvHeader) stops here; so does a caller that has what it needs.
+      if (records.length > 0 || (onHeader !== undefined && header !== undefined)) yield records;
       if (parser.errored) throw parser.errored;
     }
     parser.end();

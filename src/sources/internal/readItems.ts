@@ -4,7 +4,7 @@ import type { Item } from '../../core/Item.js';
 import type { SourceFormat } from '../SourceFormat.js';
 import { createItemizer, type ItemContext } from './createItemizer.js';
 import type { ParsedRecord } from './ParsedRecord.js';
-import { parseCsv } from './parseCsv.js';
+import { type CsvResume, parseCsv } from './parseCsv.js';
 import { parseJsonArray } from './parseJsonArray.js';
 import { parseNdjson } from './parseNdjson.js';
 
@@ -15,6 +15,8 @@ export interface ReadContext extends ItemContext {
   readonly label: string;
   /** NDJSON only: the stream starts mid-file, after this many lines and bytes (a seek to resume). */
   readonly startAt?: { readonly line: number; readonly offset: number } | undefined;
+  /** CSV only: the stream starts mid-file; the file's header and the lines and bytes before the stream. */
+  readonly csvResume?: CsvResume | undefined;
 }
 
 /**
@@ -65,6 +67,6 @@ function parse(input: Readable, ctx: ReadContext): AsyncIterable<ParsedRecord[]>
     case 'json':
       return parseJsonArray(input);
     case 'csv':
-      return parseCsv(input);
+      return parseCsv(input, ctx.csvResume);
   }
 }
