@@ -1,3 +1,4 @@
+import { hasBrand } from '../internal/hasBrand.js';
 import { DifyBatchError, type ErrorCode } from './DifyBatchError.js';
 import { redactSecrets } from './redactSecrets.js';
 
@@ -15,6 +16,8 @@ export interface DifyApiErrorInit {
   readonly retryAfterMs?: number | undefined;
   readonly cause?: unknown;
 }
+
+const kDifyApiError = Symbol.for('dify-batch.DifyApiError');
 
 /**
  * Every failure of a Dify call: HTTP errors, network errors, timeouts, broken streams and runs that
@@ -37,6 +40,15 @@ export class DifyApiError extends DifyBatchError {
     this.status = init.status;
     this.difyCode = init.difyCode;
     this.retryAfterMs = init.retryAfterMs;
+  }
+
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` names, a subclass included.
+    return hasBrand(this, DifyApiError, kDifyApiError, instance);
+  }
+
+  get [kDifyApiError](): true {
+    return true;
   }
 
   override toJSON(): Record<string, unknown> {
