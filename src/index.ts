@@ -30,7 +30,9 @@ export {
   type DifyResponseMode,
   type DifyResult,
   type DifyTransport,
+  FAILED_RUN_STATUSES,
   isConcurrencyLimitError,
+  isFailedRunStatus,
   parseRetryAfter,
 } from './dify/index.js';
 export {

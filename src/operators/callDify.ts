@@ -17,6 +17,7 @@ import type { ErrorRecord, Item } from '../core/Item.js';
 import type { ItemFailure, ItemResult, ItemSuccess } from '../core/ItemResult.js';
 import { toErrorRecord } from '../core/toErrorRecord.js';
 import type { DifyCallOptions, DifyRequest, DifyResult } from '../dify/DifyRequest.js';
+import { isFailedRunStatus } from '../dify/isFailedRunStatus.js';
 import { AdaptiveConcurrency, type CallOutcome } from './AdaptiveConcurrency.js';
 import { linkAbort } from './internal/abortable.js';
 import { checkFunction, checkInteger, checkScheduler, checkSignal } from './internal/validate.js';
@@ -355,9 +356,9 @@ function firstValue<T>(input: ObservableInput<T>, signal: AbortSignal): Promise<
   });
 }
 
-/** A run that ended `failed`/`stopped` is a failure, whatever layer reported it. */
+/** A run that ended without its outputs (isFailedRunStatus) is a failure, whatever transport reported it. */
 function checkRun(result: DifyResult): DifyResult {
-  if (result.status !== 'failed' && result.status !== 'stopped') return result;
+  if (!isFailedRunStatus(result.status)) return result;
   const run =
     result.workflowRunId === undefined ? 'the workflow run' : `workflow run ${result.workflowRunId}`;
   throw new DifyApiError({
