@@ -1,7 +1,9 @@
 import { concatMap, type Observable, type OperatorFunction, pipe, tap } from 'rxjs';
+import { DifyBatchError } from '../core/DifyBatchError.js';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
-import type { ItemFailure, ItemResult } from '../core/ItemResult.js';
+import type { ItemResult } from '../core/ItemResult.js';
+import { redactSecrets } from '../core/redactSecrets.js';
 import { DifyClient, type DifyClientOptions } from '../dify/DifyClient.js';
 import type { DifyTransport } from '../dify/DifyRequest.js';
 import { LatencyHistogram } from '../internal/LatencyHistogram.js';
@@ -56,7 +58,11 @@ export interface RunBatchOptions extends RequestMapping {
    * resolves with the summary of what was done (the CLI's first Ctrl-C).
    */
   readonly drainSignal?: AbortSignal;
-  /** Called after each written batch, at most every `progressIntervalMs`, and once at the end. */
+  /**
+   * Called after each written batch, at most every `progressIntervalMs`, and once at the end. If it
+   * throws, the run goes on: the first error is reported once as a process warning (`DifyBatchWarning`,
+   * code `DIFY_BATCH_ON_PROGRESS`; listen with `process.on('warning')`), later ones are ignored.
+   */
   readonly onProgress?: (progress: RunProgress) => void;
   /** @defaultValue 250 */
   readonly progressIntervalMs?: number;
@@ -92,7 +98,12 @@ function positiveInt(name: string, value: unknown): number {
  * - Exactly one result per item, in `seq` order unless `ordered: false`. Per-item failures are
  *   results (`ok: false`), never exceptions.
  * - Rejects only on fatal errors: bad options (synchronously checked, `ERR_INVALID_OPTION`), an
- *   unreadable source (`ERR_SOURCE_READ`), a failing sink (`ERR_SINK_WRITE`), or abort.
+ *   unreadable source (`ERR_SOURCE_READ`), a failing sink or dead-letter sink (`ERR_SINK_WRITE`, with
+ *   the sink's own error as `cause`), or abort (`signal.reason`).
+ * - Each batch's dead letters are written before its results, and a batch counts as written (summary,
+ *   progress, credits) only once both writes succeeded. On rejection the batch being written is
+ *   finished, no other starts, and the sinks are closed: nothing reaches a sink after the promise
+ *   rejected.
  *
  * @example
  * ```ts
@@ -184,28 +195,49 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
     inFlight,
     elapsedMs: performance.now() - startedAt,
   });
+  let progressThrew = false;
   const report = (force: boolean): void => {
     if (options.onProgress === undefined) return;
     const now = performance.now();
     if (!force && now - lastProgressAt < progressIntervalMs) return;
     lastProgressAt = now;
-    options.onProgress(progress());
+    try {
+      options.onProgress(progress());
+    } catch (error) {
+      // A bug in a progress display must not cost the run (and the calls already paid for).
+      if (!progressThrew) warnProgressThrew(error);
+      progressThrew = true;
+    }
   };
 
-  const writeBatch = async (results: readonly ItemResult[]): Promise<void> => {
-    await options.sink.write(results);
+  // Set once the run has failed or been aborted: no batch starts after that, and the rejection
+  // waits for the one in progress (`writing`), so nothing reaches a sink after runBatch rejected.
+  let stopped = false;
+  let writing: Promise<void> | undefined;
+  const writeBatch = (results: readonly ItemResult[]): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    writing = writeBoth(results);
+    return writing;
+  };
+  const writeBoth = async (results: readonly ItemResult[]): Promise<void> => {
     const entries: DeadLetterEntry[] = [];
+    if (pendingInputs !== undefined) {
+      for (const result of results) {
+        const item = pendingInputs.get(result.seq);
+        pendingInputs.delete(result.seq);
+        if (!result.ok && item !== undefined) entries.push({ item, result });
+      }
+    }
+    // Dead letters first: once the results are written the batch counts as done, so its dead
+    // letters must already be safe (a failure in between fails the run before either is counted).
+    if (entries.length > 0) await writeTo(options.deadLetter!, 'dead-letter sink', entries);
+    await writeTo(options.sink, 'sink', results);
     for (const result of results) {
       if (result.ok) succeeded++;
       else failed++;
       if (result.attempts > 1) retries += result.attempts - 1;
       latency.record(result.latencyMs);
-      if (pendingInputs === undefined) continue;
-      const item = pendingInputs.get(result.seq);
-      pendingInputs.delete(result.seq);
-      if (!result.ok && item !== undefined) entries.push({ item, result: result as ItemFailure });
     }
-    if (entries.length > 0) await options.deadLetter!.write(entries);
     written += results.length;
     gate.release(results.length);
     report(false);
@@ -261,6 +293,8 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       subscription.add(() => options.signal?.removeEventListener('abort', onAbort));
     });
   } catch (error) {
+    stopped = true;
+    await writing?.catch(() => {});
     await closeAll().catch(() => {});
     throw error;
   }
@@ -283,4 +317,30 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       ? {}
       : { concurrencyLimit: adaptive.limit, concurrencyDecreases: adaptive.decreases }),
   };
+}
+
+/** Writes one batch to `sink`; any failure becomes the documented fatal ERR_SINK_WRITE, cause attached. */
+async function writeTo<T>(sink: ResultSink<T>, name: string, batch: readonly T[]): Promise<void> {
+  try {
+    await sink.write(batch);
+  } catch (error) {
+    if (error instanceof DifyBatchError && error.code === 'ERR_SINK_WRITE') throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new DifyBatchError('ERR_SINK_WRITE', redactSecrets(`the ${name} failed: ${message}`), {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Reports the first error an `onProgress` callback throws as a process warning (`DifyBatchWarning`,
+ * code `DIFY_BATCH_ON_PROGRESS`, printed once on stderr unless the process listens for 'warning');
+ * later throws of the same run are ignored.
+ */
+function warnProgressThrew(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  process.emitWarning(
+    redactSecrets(`onProgress threw (the run goes on; later throws are ignored): ${message}`),
+    { type: 'DifyBatchWarning', code: 'DIFY_BATCH_ON_PROGRESS' },
+  );
 }
