@@ -130,7 +130,10 @@ function deadLetterEncoding(columns: readonly string[] | undefined): EncoderSpec
         ...(typeof _raw === 'string' ? { raw: _raw } : {}),
         ...(Object.keys(extra).length > 0 ? { extra } : {}),
       };
-      return cols.map((col) => (col === '_error' ? JSON.stringify(error) : (fields[col] ?? '')));
+      // Own fields only: a column named `constructor` must not pick up Object.prototype's.
+      return cols.map((col) =>
+        col === '_error' ? JSON.stringify(error) : Object.hasOwn(fields, col) ? (fields[col] ?? '') : '',
+      );
     },
   };
 }
