@@ -10,7 +10,8 @@ import { bomLength, countNewlines, toBuffer } from './toBuffer.js';
  * The parser works synchronously per chunk; the elements one chunk completes are yielded together
  * before the next chunk is read, so read-ahead is one chunk. Token offsets give each
  * element's end byte; newlines are counted as chunks pass to give its start line.
- * A syntax error is thrown (fatal): once the array structure is broken there is no safe place to
+ * A syntax error, invalid UTF-8 (the parser decodes strictly) or a truncated array is thrown (fatal),
+ * its message starting `line N:`: once the array structure is broken there is no safe place to
  * resume, unlike NDJSON where the next line starts afresh. Empty (or all-whitespace) input yields nothing.
  */
 export async function* parseJsonArray(input: AsyncIterable<unknown>): AsyncGenerator<ParsedRecord[]> {
@@ -32,10 +33,18 @@ export async function* parseJsonArray(input: AsyncIterable<unknown>): AsyncGener
     scanned = index;
   };
 
+  // A fatal error names the line of the last token read before it (or the last line, at the end).
+  let lastToken = 0;
+  const fail = (message: string): void => {
+    if (failure !== undefined) return;
+    countTo(lastToken - chunkStart);
+    failure = new Error(`line ${line}: ${message}`);
+  };
   parser.onToken = ({ token, offset }: ParsedTokenInfo) => {
+    lastToken = offset;
     if (!sawToken) {
       sawToken = true;
-      if (token !== TokenType.LEFT_BRACKET) failure ??= new Error('expected a JSON array at the top level');
+      if (token !== TokenType.LEFT_BRACKET) fail('expected a JSON array at the top level');
     }
     if (depth === 1 && token !== TokenType.COMMA && token !== TokenType.RIGHT_BRACKET) {
       // A token at depth 1 that is not a separator starts an element.
@@ -53,7 +62,7 @@ export async function* parseJsonArray(input: AsyncIterable<unknown>): AsyncGener
     ready.push({ value, line: elementLine, offset: elementEnd, ...(record ? { record } : {}) });
   };
   parser.onError = (error) => {
-    failure ??= error;
+    fail(describe(error));
   };
 
   let bom = -1;
@@ -84,4 +93,13 @@ function takeAll(ready: ParsedRecord[], bom: number): ParsedRecord[] {
   return bom <= 0
     ? records
     : records.map((r) => (r.offset === undefined ? r : { ...r, offset: r.offset + bom }));
+}
+
+/** The parser's messages, in the words of someone looking at the file. */
+function describe(error: Error): string {
+  if (/not valid for encoding utf-8/i.test(error.message)) return 'not valid UTF-8 text';
+  if (/ended in mid-parsing/i.test(error.message)) {
+    return 'the JSON array ends before it is closed (is the file truncated?)';
+  }
+  return error.message;
 }

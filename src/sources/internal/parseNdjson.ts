@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { ParsedRecord } from './ParsedRecord.js';
 import { bomLength, toBuffer } from './toBuffer.js';
 
@@ -10,6 +11,8 @@ import { bomLength, toBuffer } from './toBuffer.js';
  * position after each line, CRLF or not: that is the resume point. Only the current chunk and one
  * partial line are held, and the `for await` pauses the stream while the consumer is idle, so
  * read-ahead is one chunk (the stream's highWaterMark) and its records. Blank lines yield nothing but still count.
+ * A line that is not valid UTF-8 is an error record (`not valid UTF-8 text`), never silently
+ * decoded with U+FFFD in place of the bad bytes.
  */
 export async function* parseNdjson(input: AsyncIterable<unknown>): AsyncGenerator<ParsedRecord[]> {
   let partial: Buffer[] = [];
@@ -49,6 +52,10 @@ export async function* parseNdjson(input: AsyncIterable<unknown>): AsyncGenerato
 function parseLine(bytes: Buffer, line: number, offset: number): ParsedRecord | undefined {
   const end = bytes.length > 0 && bytes[bytes.length - 1] === 13 ? bytes.length - 1 : bytes.length;
   const text = bytes.toString('utf8', 0, end);
+  // toString replaces invalid UTF-8 with U+FFFD; only then is the (rarer) exact check worth its cost.
+  if (text.includes('\uFFFD') && !isUtf8(bytes.subarray(0, end))) {
+    return { error: 'not valid UTF-8 text', raw: text, line, offset };
+  }
   try {
     return { value: JSON.parse(text), line, offset };
   } catch (error) {
