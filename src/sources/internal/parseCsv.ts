@@ -20,9 +20,11 @@ interface CsvRow {
  * Rows come as arrays with their raw text (`columns: false, raw: true`) and are mapped to the header
  * here: csv-parse's `info` snapshots, which would give lines and byte counts, cost more than the
  * parsing itself, and counting them from `raw` is exact. A row with the wrong number of fields is a
- * per-row error carrying the raw row (`relax_column_count` keeps it from failing the stream). Other
- * CSV errors (a broken quote) are thrown: csv-parse cannot resynchronise after them. Blank lines are
- * skipped but counted, as in NDJSON.
+ * per-row error carrying the raw row (`relax_column_count` keeps it from failing the stream), and so
+ * is a row that is not valid UTF-8 (never decoded with U+FFFD in place of its bytes). Other CSV
+ * errors (a broken quote) are thrown, their message starting `line N:` (where the broken record
+ * starts): csv-parse cannot resynchronise after them. Blank lines are skipped but counted, as in NDJSON.
+ * Header names are plain keys, `__proto__` included.
  */
 export async function* parseCsv(input: AsyncIterable<unknown>): AsyncGenerator<ParsedRecord[]> {
   // latin1 maps each byte to one character, so `raw.length` is the record's size in bytes and
@@ -96,12 +98,16 @@ export async function* parseCsv(input: AsyncIterable<unknown>): AsyncGenerator<P
       parser.write(buf);
       const records = take(readAvailable(parser));
       if (records.length > 0) yield records;
-      if (parser.errored) throw parser.errored;
+      if (parser.errored) throw located(parser.errored, line + 1);
     }
     parser.end();
     // The last record (no trailing newline) and a flush-time error arrive after end(), asynchronously.
     const rest: CsvRow[] = [];
-    for await (const row of parser as AsyncIterable<CsvRow>) rest.push(row);
+    try {
+      for await (const row of parser as AsyncIterable<CsvRow>) rest.push(row);
+    } catch (error) {
+      throw located(error as Error, line + 1);
+    }
     const records = take(rest);
     if (records.length > 0) yield records;
   } finally {
@@ -122,4 +128,17 @@ function countChar(text: string, char: string): number {
 /** Whether a latin1 string holds only ASCII bytes (then it is already its own UTF-8 decoding). */
 function isAscii(text: string): boolean {
   return !/[\u0080-\u00ff]/.test(text);
+}
+
+/**
+ * A csv-parse error, named by the line where the broken record starts (csv-parse names the line where
+ * it gave up, which for a quote never closed is the end of the file).
+ */
+function located(error: Error, line: number): Error {
+  const code = (error as { code?: unknown }).code;
+  const message =
+    code === 'CSV_QUOTE_NOT_CLOSED'
+      ? 'a quoted field is opened in this record and never closed'
+      : error.message;
+  return new Error(`line ${line}: ${message}`, { cause: error });
 }
