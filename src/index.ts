@@ -104,6 +104,7 @@ export {
   fromAsyncIterable,
   fromFile,
   fromReadable,
+  MAX_RECORD_BYTES,
   SOURCE_DEFAULTS,
   SOURCE_FORMATS,
   type SourceFormat,

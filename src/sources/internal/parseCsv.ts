@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { Parser } from 'csv-parse';
+import { MAX_RECORD_BYTES } from '../MAX_RECORD_BYTES.js';
 import type { ParsedRecord } from './ParsedRecord.js';
 import { bomLength, toBuffer } from './toBuffer.js';
 
@@ -24,15 +25,24 @@ interface CsvRow {
  * is a row that is not valid UTF-8 (never decoded with U+FFFD in place of its bytes). Other CSV
  * errors (a broken quote) are thrown, their message starting `line N:` (where the broken record
  * starts): csv-parse cannot resynchronise after them. Blank lines are skipped but counted, as in NDJSON.
- * Header names are plain keys, `__proto__` included.
+ * Header names are plain keys, `__proto__` included. A record over `maxRecordBytes` is fatal too.
  */
-export async function* parseCsv(input: AsyncIterable<unknown>): AsyncGenerator<ParsedRecord[]> {
+export async function* parseCsv(
+  input: AsyncIterable<unknown>,
+  maxRecordBytes: number = MAX_RECORD_BYTES,
+): AsyncGenerator<ParsedRecord[]> {
   // latin1 maps each byte to one character, so `raw.length` is the record's size in bytes and
   // Buffer.from(raw, 'latin1') its exact bytes: invalid UTF-8 can be found per record instead of
   // being replaced by U+FFFD, and offsets stay exact. CSV's own characters are ASCII, which UTF-8
   // multi-byte sequences never contain, so the parse itself is unchanged. The BOM is skipped here:
   // csv-parse's `bom` option would switch the parser back to UTF-8.
-  const parser = new Parser({ bom: false, encoding: 'latin1', raw: true, relax_column_count: true });
+  const parser = new Parser({
+    bom: false,
+    encoding: 'latin1',
+    raw: true,
+    relax_column_count: true,
+    max_record_size: maxRecordBytes,
+  });
   // The error is read from `parser.errored` (set synchronously); the listener only keeps it handled.
   parser.on('error', () => {});
   let header: string[] | undefined;
@@ -98,7 +108,7 @@ export async function* parseCsv(input: AsyncIterable<unknown>): AsyncGenerator<P
       parser.write(buf);
       const records = take(readAvailable(parser));
       if (records.length > 0) yield records;
-      if (parser.errored) throw located(parser.errored, line + 1);
+      if (parser.errored) throw located(parser.errored, line + 1, maxRecordBytes);
     }
     parser.end();
     // The last record (no trailing newline) and a flush-time error arrive after end(), asynchronously.
@@ -106,7 +116,7 @@ export async function* parseCsv(input: AsyncIterable<unknown>): AsyncGenerator<P
     try {
       for await (const row of parser as AsyncIterable<CsvRow>) rest.push(row);
     } catch (error) {
-      throw located(error as Error, line + 1);
+      throw located(error as Error, line + 1, maxRecordBytes);
     }
     const records = take(rest);
     if (records.length > 0) yield records;
@@ -134,11 +144,13 @@ function isAscii(text: string): boolean {
  * A csv-parse error, named by the line where the broken record starts (csv-parse names the line where
  * it gave up, which for a quote never closed is the end of the file).
  */
-function located(error: Error, line: number): Error {
+function located(error: Error, line: number, maxRecordBytes: number): Error {
   const code = (error as { code?: unknown }).code;
   const message =
     code === 'CSV_QUOTE_NOT_CLOSED'
       ? 'a quoted field is opened in this record and never closed'
-      : error.message;
+      : code === 'CSV_MAX_RECORD_SIZE'
+        ? `a record longer than ${maxRecordBytes} bytes, the most one record may take`
+        : error.message;
   return new Error(`line ${line}: ${message}`, { cause: error });
 }

@@ -1,4 +1,5 @@
 import { JSONParser, type ParsedTokenInfo, TokenType } from '@streamparser/json';
+import { MAX_RECORD_BYTES } from '../MAX_RECORD_BYTES.js';
 import type { ParsedRecord } from './ParsedRecord.js';
 import { bomLength, countNewlines, toBuffer } from './toBuffer.js';
 
@@ -10,11 +11,15 @@ import { bomLength, countNewlines, toBuffer } from './toBuffer.js';
  * The parser works synchronously per chunk; the elements one chunk completes are yielded together
  * before the next chunk is read, so read-ahead is one chunk. Token offsets give each
  * element's end byte; newlines are counted as chunks pass to give its start line.
- * A syntax error, invalid UTF-8 (the parser decodes strictly) or a truncated array is thrown (fatal),
+ * A syntax error, invalid UTF-8 (the parser decodes strictly), an element over `maxRecordBytes` or a
+ * truncated array is thrown (fatal),
  * its message starting `line N:`: once the array structure is broken there is no safe place to
  * resume, unlike NDJSON where the next line starts afresh. Empty (or all-whitespace) input yields nothing.
  */
-export async function* parseJsonArray(input: AsyncIterable<unknown>): AsyncGenerator<ParsedRecord[]> {
+export async function* parseJsonArray(
+  input: AsyncIterable<unknown>,
+  maxRecordBytes: number = MAX_RECORD_BYTES,
+): AsyncGenerator<ParsedRecord[]> {
   const parser = new JSONParser({ paths: ['$.*'], keepStack: false });
   const ready: ParsedRecord[] = [];
   let failure: Error | undefined;
@@ -22,6 +27,7 @@ export async function* parseJsonArray(input: AsyncIterable<unknown>): AsyncGener
   let depth = 0;
   let elementLine = 1;
   let elementEnd = 0;
+  let elementStart = 0;
   // Line counting state: `line` is the line at byte `scanned` of the current chunk.
   let chunk: Buffer = Buffer.alloc(0);
   let chunkStart = 0;
@@ -50,6 +56,7 @@ export async function* parseJsonArray(input: AsyncIterable<unknown>): AsyncGener
       // A token at depth 1 that is not a separator starts an element.
       countTo(offset - chunkStart);
       elementLine = line;
+      elementStart = offset;
     }
     if (token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET) depth++;
     else if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) depth--;
@@ -77,6 +84,10 @@ export async function* parseJsonArray(input: AsyncIterable<unknown>): AsyncGener
     parser.write(buf);
     countTo(buf.length);
     chunkStart += buf.length;
+    // The element being built (or, between elements, one token: a long string) is held in memory.
+    if (chunkStart - (depth >= 2 ? elementStart : lastToken) > maxRecordBytes) {
+      fail(`a record longer than ${maxRecordBytes} bytes, the most one record may take`);
+    }
     // The elements before a syntax error are good, so they go out before the error, however chunks fall.
     if (ready.length > 0) yield takeAll(ready, bom);
     if (failure !== undefined) throw failure;
