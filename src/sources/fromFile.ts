@@ -3,10 +3,8 @@ import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
-import type { toDeadLetter } from '../sinks/toDeadLetter.js';
 import { readItems } from './internal/readItems.js';
 import { checkFormat, resolveSourceOptions } from './internal/resolveSourceOptions.js';
-import type { MAX_RECORD_BYTES } from './MAX_RECORD_BYTES.js';
 import type { SourceFormat } from './SourceFormat.js';
 import type { SourceOptions } from './SourceOptions.js';
 
