@@ -71,6 +71,7 @@ export {
   type TokenBucketOptions,
 } from './operators/index.js';
 export {
+  AckWatermark,
   createDifyTransform,
   type DifyResultsOptions,
   type DifyTransformOptions,
@@ -81,12 +82,14 @@ export {
   type RunProgress,
   type RunSummary,
   runBatch,
+  type Watermark,
 } from './pipeline/index.js';
 export {
   type DeadLetterEntry,
   type DeadLetterError,
   type ResultSink,
   SINK_FORMATS,
+  type SinkCloseOptions,
   type SinkFormat,
   TO_DEAD_LETTER_DEFAULTS,
   TO_WRITABLE_DEFAULTS,
@@ -98,12 +101,14 @@ export {
   toWritable,
 } from './sinks/index.js';
 export {
+  type CommittableSource,
   type FromAsyncIterableOptions,
   type FromFileOptions,
   type FromReadableOptions,
   fromAsyncIterable,
   fromFile,
   fromReadable,
+  isCommittable,
   MAX_RECORD_BYTES,
   SOURCE_DEFAULTS,
   SOURCE_FORMATS,

@@ -1,15 +1,19 @@
 import { hasBrand } from '../internal/hasBrand.js';
+// A type-only import: the summary is data the pipeline attaches, core does not depend on the pipeline.
+import type { RunSummary } from '../pipeline/RunSummary.js';
 
 /**
  * Stable error codes. Match on `error.code`, never on the message text.
  *
- * - Fatal (end a run): `ERR_INVALID_OPTION`, `ERR_ABORTED`, `ERR_SOURCE_READ`, `ERR_SINK_WRITE`.
+ * - Fatal (end a run): `ERR_INVALID_OPTION`, `ERR_ABORTED`, `ERR_SOURCE_READ`, `ERR_SOURCE_COMMIT`,
+ *   `ERR_SINK_WRITE`.
  * - Per item (become `ok: false` results): every other code.
  */
 export type ErrorCode =
   | 'ERR_INVALID_OPTION'
   | 'ERR_ABORTED'
   | 'ERR_SOURCE_READ'
+  | 'ERR_SOURCE_COMMIT'
   | 'ERR_SINK_WRITE'
   | 'ERR_SOURCE_PARSE'
   | 'ERR_INPUT_INVALID'
@@ -28,6 +32,8 @@ const kDifyBatchError = Symbol.for('dify-batch.DifyBatchError');
 export interface DifyBatchErrorOptions {
   readonly retryable?: boolean;
   readonly cause?: unknown;
+  /** How far a run got before this error ended it (set by `runBatch` on every rejection after it started). */
+  readonly summary?: RunSummary;
 }
 
 /**
@@ -44,12 +50,18 @@ export interface DifyBatchErrorOptions {
 export class DifyBatchError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
+  /** How far the run got, when this error ended a `runBatch` (records read, written, failed, …). */
+  declare readonly summary?: RunSummary;
 
   constructor(code: ErrorCode, message: string, options: DifyBatchErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DifyBatchError';
     this.code = code;
     this.retryable = options.retryable ?? false;
+    // Not enumerable: a summary is context for the caller, not part of the error record sinks write.
+    if (options.summary !== undefined) {
+      Object.defineProperty(this, 'summary', { value: options.summary, configurable: true });
+    }
   }
 
   static override [Symbol.hasInstance](instance: unknown): boolean {
