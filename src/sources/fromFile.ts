@@ -41,8 +41,8 @@ const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
  * - `csv`: a header row, then records whose keys are the header names and whose values are strings;
  *   blank lines are skipped; a row with the wrong number of fields is an error item, a broken quote is fatal.
  *
- * - Any format: a record that is not valid UTF-8 is an error item naming its line (CSV, NDJSON) or,
- *   in a JSON array, a fatal error naming it; the bytes are never silently replaced by U+FFFD. A record
+ * - Any format: a record that is not valid UTF-8 is an error item naming its line; the bytes are
+ *   never silently replaced by U+FFFD. A record
  *   over `MAX_RECORD_BYTES` (64 MiB) is an error item in NDJSON and fatal in CSV and JSON. Keys
  *   such as `__proto__` and `constructor` stay plain fields of the record.
  * - Dead-letter files read back (records with `_error` or `_raw`, as `toDeadLetter` writes

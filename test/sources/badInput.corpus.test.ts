@@ -104,9 +104,15 @@ const CASES: readonly Case[] = [
   },
   {
     file: 'invalid-utf8.json',
-    bytes: bytes('[{"q":"a"},\n{"q":"', [0xff], '"}]'),
-    records: [true],
-    fatal: /line 2: not valid UTF-8 text/,
+    // Bad bytes in a value, in a key, and a character cut off (E2 82 without its last byte).
+    bytes: bytes('[{"q":"a"},\n{"q":"', [0xff], '"},\n{"', [0xe2, 0x82], '":1},\n{"q":"é€𝄞"}]'),
+    records: [
+      true,
+      /^record 2 \(line 2\): not valid UTF-8 text$/,
+      /^record 3 \(line 3\): not valid UTF-8 text$/,
+      true,
+    ],
+    check: (items) => expect(items[3]!.inputs).toEqual({ q: 'é€𝄞' }),
   },
   {
     file: 'top-level-object.json',

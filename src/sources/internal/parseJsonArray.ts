@@ -1,7 +1,9 @@
+import { isUtf8 } from 'node:buffer';
 import { JSONParser, type ParsedTokenInfo, TokenType } from '@streamparser/json';
 import { MAX_RECORD_BYTES } from '../MAX_RECORD_BYTES.js';
 import type { ParsedRecord } from './ParsedRecord.js';
 import { bomLength, countNewlines, toBuffer } from './toBuffer.js';
+import { incompleteUtf8Tail, replaceInvalidUtf8 } from './utf8.js';
 
 /**
  * Streams the elements of one top-level JSON array with @streamparser/json
@@ -11,8 +13,8 @@ import { bomLength, countNewlines, toBuffer } from './toBuffer.js';
  * The parser works synchronously per chunk; the elements one chunk completes are yielded together
  * before the next chunk is read, so read-ahead is one chunk. Token offsets give each
  * element's end byte; newlines are counted as chunks pass to give its start line.
- * A syntax error, invalid UTF-8 (the parser decodes strictly), an element over `maxRecordBytes` or a
- * truncated array is thrown (fatal),
+ * An element holding bytes that are not UTF-8 is an error record (`not valid UTF-8 text`).
+ * A syntax error, an element over `maxRecordBytes` or a truncated array is thrown (fatal),
  * its message starting `line N:`: once the array structure is broken there is no safe place to
  * resume, unlike NDJSON where the next line starts afresh. Empty (or all-whitespace) input yields nothing.
  */
@@ -62,36 +64,64 @@ export async function* parseJsonArray(
     else if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) depth--;
     elementEnd = offset + 1;
   };
+  // File positions (after any BOM) of bytes that were not UTF-8 and reached the parser as `?`.
+  const invalidAt: number[] = [];
   parser.onValue = ({ value, key }) => {
     // Nothing after a failure is trusted (and a top-level object would emit its members here).
     if (failure !== undefined) return;
     const record = typeof key === 'number' ? key + 1 : undefined;
+    while (invalidAt.length > 0 && invalidAt[0]! < elementStart) invalidAt.shift();
+    if (invalidAt.length > 0 && invalidAt[0]! < elementEnd) {
+      const raw = JSON.stringify(value);
+      ready.push({
+        error: 'not valid UTF-8 text',
+        raw,
+        line: elementLine,
+        offset: elementEnd,
+        ...(record ? { record } : {}),
+      });
+      return;
+    }
     ready.push({ value, line: elementLine, offset: elementEnd, ...(record ? { record } : {}) });
   };
   parser.onError = (error) => {
     fail(describe(error));
   };
 
+  const feed = (buf: Buffer): void => {
+    // The parser decodes strictly and would fail the whole stream on one bad byte: bytes that are
+    // not UTF-8 go in as `?` (offsets unchanged) and the elements holding them become error records.
+    const checked = isUtf8(buf) ? buf : replaceInvalidUtf8(buf, chunkStart, invalidAt);
+    chunk = checked;
+    scanned = 0;
+    parser.write(checked);
+    countTo(checked.length);
+    chunkStart += checked.length;
+    // The element being built (or, between elements, one token: a long string) is held in memory.
+    if (chunkStart - (depth >= 2 ? elementStart : lastToken) > maxRecordBytes) {
+      fail(`a record longer than ${maxRecordBytes} bytes, the most one record may take`);
+    }
+  };
+
   let bom = -1;
+  // The start of a multi-byte character that the previous chunk cut off.
+  let carry: Buffer = Buffer.alloc(0);
   for await (const piece of input) {
     let buf = toBuffer(piece);
     if (bom === -1 && buf.length > 0) {
       bom = bomLength(buf);
       buf = buf.subarray(bom);
     }
-    chunk = buf;
-    scanned = 0;
-    parser.write(buf);
-    countTo(buf.length);
-    chunkStart += buf.length;
-    // The element being built (or, between elements, one token: a long string) is held in memory.
-    if (chunkStart - (depth >= 2 ? elementStart : lastToken) > maxRecordBytes) {
-      fail(`a record longer than ${maxRecordBytes} bytes, the most one record may take`);
-    }
+    if (carry.length > 0) buf = Buffer.concat([carry, buf]);
+    const cut = incompleteUtf8Tail(buf);
+    carry = Buffer.from(buf.subarray(buf.length - cut));
+    feed(buf.subarray(0, buf.length - cut));
     // The elements before a syntax error are good, so they go out before the error, however chunks fall.
     if (ready.length > 0) yield takeAll(ready, bom);
     if (failure !== undefined) throw failure;
   }
+  // A character still cut off at the end of the input is not UTF-8.
+  if (carry.length > 0) feed(carry);
   if (!sawToken) return;
   if (!parser.isEnded) parser.end();
   if (ready.length > 0) yield takeAll(ready, bom);
