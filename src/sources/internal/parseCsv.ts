@@ -59,8 +59,9 @@ export async function* parseCsv(
     if (record.length === 1 && record[0] === '' && raw.trim() === '') return undefined;
     const ascii = isAscii(raw);
     const bytes = ascii ? undefined : Buffer.from(raw, 'latin1');
+    // Only fields with non-ASCII bytes need decoding (most fields of most rows are ASCII).
     const text = (latin1: string): string =>
-      bytes === undefined ? latin1 : Buffer.from(latin1, 'latin1').toString('utf8');
+      bytes === undefined || isAscii(latin1) ? latin1 : Buffer.from(latin1, 'latin1').toString('utf8');
     const rowText = (): string => text(raw.endsWith(delimiter) ? raw.slice(0, -delimiter.length) : raw);
     if (bytes !== undefined && !isUtf8(bytes)) {
       if (header === undefined) throw new Error(`line ${start}: the header row is not valid UTF-8`);
