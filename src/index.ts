@@ -34,6 +34,15 @@ export {
   parseRetryAfter,
 } from './dify/index.js';
 export {
+  type BatchResult,
+  GATEWAY_DEFAULTS,
+  GATEWAY_REDACTED_LOG_PATHS,
+  type Gateway,
+  type GatewayOptions,
+  startGateway,
+} from './gateway/index.js';
+export { BATCH_METRICS_DEFAULTS, BatchMetrics, type BatchMetricsOptions } from './metrics/index.js';
+export {
   ADAPTIVE_CONCURRENCY_DEFAULTS,
   AdaptiveConcurrency,
   type AdaptiveConcurrencyOptions,

@@ -1,0 +1,1 @@
+export { BATCH_METRICS_DEFAULTS, BatchMetrics, type BatchMetricsOptions } from './BatchMetrics.js';
