@@ -52,12 +52,13 @@ const BEARER = /^bearer\s+\S+/i;
 
 /**
  * The gateway's request handler: `POST /v1/{workflows/run,completion-messages,chat-messages}/batch`,
- * `GET /healthz`, `GET /metrics`. See `startGateway` for the contract.
+ * `GET /healthz`, `GET /metrics`. See `startGateway` for the contract. The promise settles (never
+ * rejects) when the request is fully handled, so `close()` can wait for requests in progress.
  */
 export function createGatewayHandler(
   config: GatewayHandlerConfig,
-): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return (req, res) =>
     handle(config, req, res).catch((error: unknown) => {
       // Only a bug gets here (a throwing logger or tracer): answer if we still can, never crash.
       config.logger.error({ err: describe(error) }, 'gateway handler failed');
@@ -65,7 +66,6 @@ export function createGatewayHandler(
         sendError(res, { code: 'unknown', message: 'Internal Server Error', status: 500 });
       else res.destroy();
     });
-  };
 }
 
 async function handle(

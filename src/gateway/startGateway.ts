@@ -158,7 +158,12 @@ export async function startGateway(options: Readonly<GatewayOptions>): Promise<G
     logger,
     tracer: o.tracer ?? trace.getTracer('dify-batch'),
   });
-  const server = createServer({ noDelay: true, requestTimeout: 0 }, handler);
+  const inProgress = new Set<Promise<void>>();
+  const server = createServer({ noDelay: true, requestTimeout: 0 }, (req, res) => {
+    const handled = handler(req, res);
+    inProgress.add(handled);
+    handled.finally(() => inProgress.delete(handled));
+  });
   // Batches can take minutes; a keep-alive client should not see its idle connection cut first.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -180,10 +185,13 @@ export async function startGateway(options: Readonly<GatewayOptions>): Promise<G
   const close = (): Promise<void> => {
     closing ??= (async () => {
       o.signal?.removeEventListener('abort', onAbort);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Requests in progress finish; then no connection is worth keeping (a keep-alive one may not
+      // look idle to the server yet).
+      while (inProgress.size > 0) await Promise.all(inProgress);
+      server.closeAllConnections();
+      await closed;
       await upstream.close();
     })();
     return closing;
