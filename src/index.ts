@@ -41,7 +41,17 @@ export {
   type GatewayOptions,
   startGateway,
 } from './gateway/index.js';
-export { BATCH_METRICS_DEFAULTS, BatchMetrics, type BatchMetricsOptions } from './metrics/index.js';
+export {
+  BATCH_METRICS_DEFAULTS,
+  BatchMetrics,
+  type BatchMetricsOptions,
+  METRICS_SERVER_DEFAULTS,
+  type MetricsServer,
+  type MetricsServerOptions,
+  type RunMetrics,
+  startMetricsServer,
+  startRunMetrics,
+} from './metrics/index.js';
 export {
   ADAPTIVE_CONCURRENCY_DEFAULTS,
   AdaptiveConcurrency,

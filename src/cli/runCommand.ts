@@ -1,7 +1,9 @@
 import { access, constants } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
+import { startRunMetrics } from '../metrics/startRunMetrics.js';
 import type { RunSummary } from '../pipeline/RunSummary.js';
 import { runBatch } from '../pipeline/runBatch.js';
+import type { ResultSink } from '../sinks/ResultSink.js';
 import { toDeadLetter } from '../sinks/toDeadLetter.js';
 import { toFile } from '../sinks/toFile.js';
 import { fromFile } from '../sources/fromFile.js';
@@ -9,7 +11,7 @@ import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
 import { countRecords } from './countRecords.js';
 import { ProgressReporter } from './ProgressReporter.js';
-import { parseNonNegativeNumber, parsePositiveInt } from './parsers.js';
+import { parseNonNegativeNumber, parsePort, parsePositiveInt } from './parsers.js';
 
 /** The options `dify-batch run` parses (commander's camelCase of the flags). */
 export interface RunCommandOptions {
@@ -37,6 +39,7 @@ export interface RunCommandOptions {
   inputsField?: string;
   queryField?: string;
   progress: boolean;
+  metricsPort?: number;
 }
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
@@ -110,6 +113,11 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     .option('--inputs-field <name>', 'take the input variables from this field (default: the whole record)')
     .option('--query-field <name>', 'take the chat/completion query from this field (chat default: query)')
     .option('--no-progress', 'no progress bar or progress lines')
+    .option(
+      '--metrics-port <n>',
+      'serve Prometheus metrics at http://127.0.0.1:<n>/metrics during the run',
+      parsePort,
+    )
     .action(async (opts: RunCommandOptions) => {
       onExit(await runFromCli(opts, ctx));
     });
@@ -153,6 +161,9 @@ function printSummary(summary: RunSummary, ctx: CliContext): void {
 /** Runs `dify-batch run`; returns the exit code (0 all ok, 2 some records failed). Throws on fatal errors. */
 export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Promise<number> {
   const { baseUrl, apiKey } = await checkConfig(opts, ctx);
+  const metrics = opts.metricsPort === undefined ? undefined : await startRunMetrics(opts.metricsPort);
+  if (metrics !== undefined) ctx.stderr.write(`metrics: ${metrics.url}/metrics\n`);
+  const observe = (sink: ResultSink): ResultSink => metrics?.observe(sink) ?? sink;
   const progress = new ProgressReporter({ stream: ctx.stderr, quiet: !opts.progress });
   const counting = new AbortController();
   countRecords(opts.input, opts.inputFormat, counting.signal).then(
@@ -168,7 +179,9 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
         ...(opts.idField === undefined ? {} : { idField: opts.idField }),
         signal: ctx.abortSignal,
       }),
-      sink: toFile(opts.output, opts.outputFormat === undefined ? {} : { format: opts.outputFormat }),
+      sink: observe(
+        toFile(opts.output, opts.outputFormat === undefined ? {} : { format: opts.outputFormat }),
+      ),
       ...(opts.errors === undefined ? {} : { deadLetter: toDeadLetter(opts.errors) }),
       dify: {
         baseUrl,
@@ -194,7 +207,10 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
         : { rateLimit: opts.rps === undefined ? { perMinute: opts.rpm! } : { perSecond: opts.rps } }),
       signal: ctx.abortSignal,
       drainSignal: ctx.drainSignal,
-      onProgress: (p) => progress.update(p),
+      onProgress: (p) => {
+        progress.update(p);
+        metrics?.progress(p);
+      },
     });
     progress.stop();
     printSummary(summary, ctx);
@@ -204,5 +220,6 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   } finally {
     counting.abort();
     progress.stop();
+    await metrics?.close();
   }
 }
