@@ -73,7 +73,10 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     });
 }
 
-/** Runs `dify-batch serve` until the drain signal (first Ctrl-C), then closes gracefully. */
+/**
+ * Runs `dify-batch serve` until the drain signal (first Ctrl-C), then closes gracefully: no new requests,
+ * the ones in progress finish. The abort signal (second Ctrl-C) cancels those at once.
+ */
 export async function serveFromCli(opts: ServeCommandOptions, ctx: CliContext): Promise<void> {
   const upstream = opts.upstream ?? ctx.env.DIFY_BASE_URL;
   if (upstream === undefined || upstream === '') {
@@ -101,6 +104,8 @@ export async function serveFromCli(opts: ServeCommandOptions, ctx: CliContext): 
     queue: opts.queue,
     retry: { maxAttempts: opts.maxAttempts },
     logger,
+    // The second Ctrl-C (or the grace timeout): stop the batches still running.
+    signal: ctx.abortSignal,
   }).catch((error: unknown) => {
     const code = (error as { code?: unknown } | null)?.code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {

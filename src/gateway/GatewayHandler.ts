@@ -15,6 +15,7 @@ import { DifyBatchError } from '../core/DifyBatchError.js';
 import { redactSecrets } from '../core/redactSecrets.js';
 import type { DifyAppKind } from '../dify/DifyRequest.js';
 import type { BatchMetrics } from '../metrics/BatchMetrics.js';
+import { linkAbort } from '../operators/internal/abortable.js';
 import { type BatchElement, type GatewayErrorBody, parseBatchEnvelope } from './parseBatchEnvelope.js';
 import { readRequestBody } from './readRequestBody.js';
 import { type BatchResult, toBatchResult } from './toBatchResult.js';
@@ -32,6 +33,8 @@ export interface GatewayHandlerConfig {
   readonly maxBodyBytes: number;
   readonly logger: Logger;
   readonly tracer: Tracer;
+  /** Aborted on a hard shutdown: every batch in progress stops calling upstream at once. */
+  readonly shutdown: AbortSignal;
 }
 
 const BATCH_ROUTES: Readonly<Record<string, { readonly app: DifyAppKind; readonly route: string }>> = {
@@ -174,6 +177,7 @@ async function runBatch(
   res.once('close', () => {
     if (!res.writableFinished) abort.abort(new DifyBatchError('ERR_ABORTED', 'the client disconnected'));
   });
+  const unlink = linkAbort(config.shutdown, abort);
   const results: (BatchResult | undefined)[] = new Array(elements.length);
   const failedIndexes: number[] = [];
   let next = 0;
@@ -217,7 +221,11 @@ async function runBatch(
     }
   });
   await Promise.all(pending);
-  if (abort.signal.aborted || res.destroyed) return;
+  unlink();
+  if (abort.signal.aborted || res.destroyed) {
+    res.destroy();
+    return;
+  }
   const tail = { succeeded: summary.succeeded, failed: summary.failed, individual_errors: failedIndexes };
   if (streaming) {
     res.end(`${JSON.stringify(tail)}\n`);

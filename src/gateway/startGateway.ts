@@ -47,7 +47,10 @@ export interface GatewayOptions {
    * @defaultValue `trace.getTracer('dify-batch')` (a no-op until an OpenTelemetry provider is registered)
    */
   readonly tracer?: Tracer | undefined;
-  /** Aborting closes the gateway. @defaultValue undefined */
+  /**
+   * Aborting closes the gateway at once: batches in progress stop calling upstream and their
+   * connections are dropped (`close()` is the graceful way). @defaultValue undefined
+   */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -148,7 +151,9 @@ export async function startGateway(options: Readonly<GatewayOptions>): Promise<G
     { component: 'gateway' },
     { redact: [...GATEWAY_REDACTED_LOG_PATHS] },
   );
+  const shutdown = new AbortController();
   const handler = createGatewayHandler({
+    shutdown: shutdown.signal,
     upstream,
     scheduler,
     metrics,
@@ -184,7 +189,6 @@ export async function startGateway(options: Readonly<GatewayOptions>): Promise<G
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      o.signal?.removeEventListener('abort', onAbort);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Requests in progress finish; then no connection is worth keeping (a keep-alive one may not
@@ -193,10 +197,13 @@ export async function startGateway(options: Readonly<GatewayOptions>): Promise<G
       server.closeAllConnections();
       await closed;
       await upstream.close();
+      // Kept until now: an abort during a graceful close still cuts the batches in progress short.
+      o.signal?.removeEventListener('abort', onAbort);
     })();
     return closing;
   };
   const onAbort = (): void => {
+    shutdown.abort(o.signal?.reason);
     close().catch(() => {});
   };
   o.signal?.addEventListener('abort', onAbort, { once: true });

@@ -153,4 +153,31 @@ describe('gateway scheduling', () => {
     );
     expect(anonymous.status).toBe(200);
   });
+
+  it('close() lets a batch in progress finish; aborting the signal cuts batches short', async () => {
+    const emulator = await startEmulator({ latency: { kind: 'fixed', ms: 60 } });
+    open.push(emulator);
+    const graceful = await startGateway({ upstream: emulator.url, concurrency: 2 });
+    const batch = postBatch(`${graceful.url}/v1/workflows/run/batch`, {
+      inputs: inputsOf(4, 'g'),
+      user: 'u',
+    });
+    await waitFor(() => emulator.stats().active > 0);
+    const closed = graceful.close();
+    const { status, body } = await batch;
+    expect(status).toBe(200);
+    expect(body.succeeded).toBe(4);
+    await closed;
+    await expect(fetch(`${graceful.url}/healthz`)).rejects.toThrow();
+
+    emulator.reset();
+    const controller = new AbortController();
+    const hard = await startGateway({ upstream: emulator.url, concurrency: 2, signal: controller.signal });
+    const cut = postBatch(`${hard.url}/v1/workflows/run/batch`, { inputs: inputsOf(30, 'h'), user: 'u' });
+    await waitFor(() => emulator.stats().active === 2);
+    controller.abort();
+    await expect(cut).rejects.toThrow();
+    await hard.close();
+    expect(emulator.stats().requests).toBeLessThanOrEqual(4);
+  });
 });
