@@ -51,6 +51,9 @@ export {
   type RunMetrics,
   startMetricsServer,
   startRunMetrics,
+  type TraceTransportOptions,
+  traceHeaders,
+  traceTransport,
 } from './metrics/index.js';
 export {
   ADAPTIVE_CONCURRENCY_DEFAULTS,

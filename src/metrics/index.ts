@@ -6,3 +6,4 @@ export {
   startMetricsServer,
 } from './startMetricsServer.js';
 export { type RunMetrics, startRunMetrics } from './startRunMetrics.js';
+export { type TraceTransportOptions, traceHeaders, traceTransport } from './traceTransport.js';
