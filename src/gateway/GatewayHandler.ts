@@ -63,6 +63,10 @@ export function createGatewayHandler(
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return (req, res) =>
     handle(config, req, res).catch((error: unknown) => {
+      if ((error as { code?: unknown } | null)?.code === 'ERR_ABORTED') {
+        res.destroy();
+        return;
+      }
       // Only a bug gets here (a throwing logger or tracer): answer if we still can, never crash.
       config.logger.error({ err: describe(error) }, 'gateway handler failed');
       if (!res.headersSent)

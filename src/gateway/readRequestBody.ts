@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { DifyBatchError } from '../core/DifyBatchError.js';
 
 /** The body, or `undefined` when it went over the limit (reading stopped there). */
 export type RequestBody = { readonly text: string } | undefined;
@@ -6,7 +7,8 @@ export type RequestBody = { readonly text: string } | undefined;
 /**
  * Reads a request body as UTF-8, at most `maxBytes`. A declared `Content-Length` over the limit is
  * refused before reading anything; a chunked body is refused as soon as it goes over, and the rest is
- * never read (the caller answers 413 and closes the connection).
+ * never read (the caller answers 413 and closes the connection). Rejects with `ERR_ABORTED` when the
+ * client goes away before the end of its body.
  */
 export function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<RequestBody> {
   const declared = Number(req.headers['content-length']);
@@ -41,7 +43,7 @@ export function readRequestBody(req: IncomingMessage, maxBytes: number): Promise
     // The client went away before the end of its body: nothing to answer.
     const onClose = (): void => {
       cleanup();
-      reject(new Error('request closed before its body ended'));
+      reject(new DifyBatchError('ERR_ABORTED', 'the client closed the request before the end of its body'));
     };
     req.on('data', onData);
     req.on('end', onEnd);

@@ -267,6 +267,20 @@ describe('POST /v1/workflows/run/batch', () => {
     expect(emulator.stats().requests).toBe(0);
   });
 
+  it('survives a client that goes away in the middle of its body, calling nothing', async () => {
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(batchUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${WORKFLOW_KEY}`, 'content-length': '1000' },
+      });
+      req.on('error', () => resolve());
+      req.write('{"inputs": [{"id": 1}', () => setTimeout(() => req.destroy(), 20));
+    });
+    const health = await fetch(`${gateway.url}/healthz`);
+    expect(await health.json()).toEqual({ status: 'ok', queued: 0, inFlight: 0 });
+    expect(emulator.stats().requests).toBe(0);
+  });
+
   it('answers 404 for other paths and 405 for other methods', async () => {
     const notFound = await fetch(`${gateway.url}/v1/workflows/run`, { method: 'POST' });
     expect(notFound.status).toBe(404);
