@@ -4,9 +4,10 @@
 //
 // Phases, all bounded in time: (1) sustained load: batch latency p50/p99, items/s, gateway CPU per item;
 // (2) the same items through `dify-batch run` (file in, file out): its CPU per item; (3) a soak: memory
-// sampled from the gateway's own /metrics every 10 s. `--quick` shortens every phase (a smoke run).
+// sampled from the gateway's own /metrics every 10 s. A full run replaces the "## Batch gateway" section
+// of bench/RESULTS.md (which `npm run bench` keeps); `--quick` shortens every phase and writes nothing.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +108,23 @@ async function runCpu(emulatorUrl, dir, records) {
   return { cpuSeconds: seconds(user) + seconds(sys), wallMs };
 }
 
+/** Replaces the "## Batch gateway" section of RESULTS.md (up to the next `## `), or appends it. */
+function writeSection(path, section) {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const start = lines.indexOf('## Batch gateway');
+  let text;
+  if (start === -1) {
+    text = `${lines.join('\n').trimEnd()}\n\n${section}\n`;
+  } else {
+    let end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
+    if (end === -1) end = lines.length;
+    const after = lines.slice(end).join('\n');
+    text = `${lines.slice(0, start).join('\n')}\n${section}\n${after === '' ? '' : `\n${after}`}`;
+  }
+  writeFileSync(path, text.endsWith('\n') ? text : `${text}\n`);
+  console.error(`wrote the "Batch gateway" section of ${path}`);
+}
+
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 const cpuModel =
   (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m) ?? [])[1] ?? cpus()[0]?.model;
@@ -197,7 +215,9 @@ try {
     '',
     `RSS ${mb(first.rssBytes)} MB at ${first.t} s, ${mb(last.rssBytes)} MB at ${last.t} s (max ${mb(maxRss)} MB); heap used ${mb(first.heapUsedBytes)} → ${mb(last.heapUsedBytes)} MB.`,
   ];
-  console.log(lines.join('\n'));
+  const section = lines.join('\n');
+  console.log(section);
+  if (!quick) writeSection(join(import.meta.dirname, '../RESULTS.md'), section);
 } finally {
   await stop(gateway.child);
   await stop(emulator.child);

@@ -161,11 +161,11 @@ async function handle(
   }
   const streaming = (req.headers.accept ?? '').includes(NDJSON);
   const callContext = trace.setSpan(parent, span);
-  await runBatch(config, target.app, elements, authorization, callContext, res, streaming, summary);
+  await runElements(config, target.app, elements, authorization, callContext, res, streaming, summary);
 }
 
 /** Runs every element under the shared scheduler and writes the results in input order. */
-async function runBatch(
+async function runElements(
   config: GatewayHandlerConfig,
   app: DifyAppKind,
   elements: readonly BatchElement[],
