@@ -180,4 +180,28 @@ describe('gateway scheduling', () => {
     await hard.close();
     expect(emulator.stats().requests).toBeLessThanOrEqual(4);
   });
+
+  it('adapts its limit to the app concurrency limit (AIMD) and still answers every element', async () => {
+    const emulator = await startEmulator({ latency: { kind: 'fixed', ms: 10 }, maxActiveRequests: 3 });
+    open.push(emulator);
+    const gateway = await startGateway({
+      upstream: emulator.url,
+      concurrency: 12,
+      retry: { maxAttempts: 20, baseDelayMs: 5, maxDelayMs: 50 },
+    });
+    open.push(gateway);
+    const inputs = inputsOf(60, 'adapt');
+    const { status, body } = await postBatch(`${gateway.url}/v1/workflows/run/batch`, { inputs, user: 'u' });
+    expect(status).toBe(200);
+    expect(body.results.map((r) => r.data?.data?.outputs)).toEqual(
+      inputs.map((i) => emulatedOutputs('workflow', i)),
+    );
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    const limit = Number(/^dify_batch_concurrency_limit (\d+)/m.exec(metrics)?.[1]);
+    expect(emulator.stats().rejectedConcurrency).toBeGreaterThan(0);
+    expect(limit).toBeLessThan(12);
+    expect(Number(/^dify_batch_retries_total (\d+)/m.exec(metrics)?.[1])).toBe(
+      emulator.stats().rejectedConcurrency,
+    );
+  });
 });
