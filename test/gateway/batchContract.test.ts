@@ -111,6 +111,56 @@ describe('POST /v1/workflows/run/batch', () => {
     );
   });
 
+  it('individual_errors, counts and each status follow the elements exactly, for any mix (property)', async () => {
+    const kinds = ['ok', '500', 'failed', 'not-object'] as const;
+    const expectedStatus = { ok: 200, '500': 500, failed: 200, 'not-object': 400 } as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...kinds), { maxLength: 20 }),
+        fc.boolean(),
+        async (mix, ndjson) => {
+          const inputs = mix.map((kind, i) =>
+            kind === 'not-object' ? i : kind === 'ok' ? { id: `p${i}` } : { id: `p${i}`, __fault: kind },
+          );
+          const failed = mix.flatMap((kind, i) => (kind === 'ok' ? [] : [i]));
+          const response = await fetch(batchUrl, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${WORKFLOW_KEY}`,
+              'content-type': 'application/json',
+              ...(ndjson ? { accept: 'application/x-ndjson' } : {}),
+            },
+            body: JSON.stringify({ inputs, user: 'u' }),
+          });
+          const text = await response.text();
+          let results: { status: number; error?: unknown; index?: number }[];
+          let tail: { succeeded: number; failed: number; individual_errors: number[] };
+          if (ndjson) {
+            const lines = text
+              .trimEnd()
+              .split('\n')
+              .map((l) => JSON.parse(l));
+            results = lines.slice(0, -1);
+            tail = lines.at(-1);
+            expect(response.status).toBe(200);
+            expect(results.map((r) => r.index)).toEqual(mix.map((_, i) => i));
+          } else {
+            const body = JSON.parse(text);
+            results = body.results;
+            tail = body;
+            expect(response.status).toBe(failed.length > 0 ? 207 : 200);
+          }
+          expect(results.map((r) => r.status)).toEqual(mix.map((kind) => expectedStatus[kind]));
+          expect(results.map((r) => r.error !== undefined)).toEqual(mix.map((kind) => kind !== 'ok'));
+          expect(tail.individual_errors).toEqual(failed);
+          expect(tail.failed).toBe(failed.length);
+          expect(tail.succeeded).toBe(mix.length - failed.length);
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
   it('serves completion and chat batches, the element query as the query', async () => {
     const chat = await postBatch(
       `${gateway.url}/v1/chat-messages/batch`,
