@@ -36,6 +36,28 @@ export {
   parseRetryAfter,
 } from './dify/index.js';
 export {
+  type BatchResult,
+  GATEWAY_DEFAULTS,
+  GATEWAY_REDACTED_LOG_PATHS,
+  type Gateway,
+  type GatewayOptions,
+  startGateway,
+} from './gateway/index.js';
+export {
+  BATCH_METRICS_DEFAULTS,
+  BatchMetrics,
+  type BatchMetricsOptions,
+  METRICS_SERVER_DEFAULTS,
+  type MetricsServer,
+  type MetricsServerOptions,
+  type RunMetrics,
+  startMetricsServer,
+  startRunMetrics,
+  type TraceTransportOptions,
+  traceHeaders,
+  traceTransport,
+} from './metrics/index.js';
+export {
   ADAPTIVE_CONCURRENCY_DEFAULTS,
   AdaptiveConcurrency,
   type AdaptiveConcurrencyOptions,

@@ -2,6 +2,7 @@ import { access, constants, writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { redactSecrets } from '../core/redactSecrets.js';
+import { startRunMetrics } from '../metrics/startRunMetrics.js';
 import type { RunProgress, RunSummary } from '../pipeline/RunSummary.js';
 import { runBatch } from '../pipeline/runBatch.js';
 import { toDeadLetter } from '../sinks/toDeadLetter.js';
@@ -13,7 +14,7 @@ import { checkOutputPaths } from './checkOutputPaths.js';
 import { countRecords } from './countRecords.js';
 import { Interruption } from './Interruption.js';
 import { ProgressReporter } from './ProgressReporter.js';
-import { parseNonNegativeNumber, parsePositiveInt } from './parsers.js';
+import { parseNonNegativeNumber, parsePort, parsePositiveInt } from './parsers.js';
 import { countsOf, formatRunReport, type RunEndReason, type RunReport } from './RunReport.js';
 import { resumeCommand } from './resumeCommand.js';
 
@@ -46,6 +47,7 @@ export interface RunCommandOptions {
   overwrite?: boolean;
   resume?: boolean;
   summary?: string;
+  metricsPort?: number;
 }
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
@@ -122,6 +124,11 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     .option('--overwrite', 'replace an existing non-empty --output / --errors file')
     .option('--resume', 'continue an interrupted run from its checkpoint')
     .option('--summary <file>', 'write the run summary as JSON to this file at every exit (replaced)')
+    .option(
+      '--metrics-port <n>',
+      'serve Prometheus metrics at http://127.0.0.1:<n>/metrics during the run',
+      parsePort,
+    )
     .action(async (opts: RunCommandOptions) => {
       onExit(await runFromCli(opts, ctx));
     });
@@ -175,6 +182,8 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   });
   const sink = toFile(opts.output, opts.outputFormat === undefined ? {} : { format: opts.outputFormat });
   const deadLetter = opts.errors === undefined ? undefined : toDeadLetter(opts.errors);
+  const metrics = opts.metricsPort === undefined ? undefined : await startRunMetrics(opts.metricsPort);
+  if (metrics !== undefined) ctx.stderr.write(`metrics: ${metrics.url}/metrics\n`);
   const progress = new ProgressReporter({ stream: ctx.stderr, quiet: !opts.progress });
   const counting = new AbortController();
   countRecords(opts.input, opts.inputFormat, counting.signal).then(
@@ -198,7 +207,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   try {
     const summary = await runBatch({
       source,
-      sink,
+      sink: metrics?.observe(sink) ?? sink,
       ...(deadLetter === undefined ? {} : { deadLetter }),
       dify: {
         baseUrl,
@@ -227,6 +236,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       onProgress: (p) => {
         lastProgress = p;
         progress.update(p);
+        metrics?.progress(p);
       },
     });
     outcome = { summary };
@@ -243,6 +253,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   } finally {
     counting.abort();
     progress.stop();
+    await metrics?.close();
   }
   const report = toReport(opts, ctx, outcome.summary, outcome.error);
   if (report.reason === 'fatal') ctx.stderr.write(`dify-batch: ${report.message}\n`);

@@ -2,6 +2,7 @@ import { createParser } from 'eventsource-parser';
 import { type Dispatcher, Pool } from 'undici';
 import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
+import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import { CallAbort } from './CallAbort.js';
 import { classifyResponse } from './classifyResponse.js';
 import { classifyTransportError } from './classifyTransportError.js';
@@ -48,6 +49,12 @@ export interface DifyClientOptions {
    * @defaultValue undefined (the client creates and closes its own `Pool`)
    */
   readonly dispatcher?: Dispatcher;
+  /**
+   * Extra request headers, asked for at the start of each call (e.g. `traceHeaders` for OpenTelemetry's
+   * `traceparent`). They never replace `authorization`, `content-type` or `accept`.
+   * @defaultValue undefined
+   */
+  readonly headers?: ((request: DifyRequest) => Readonly<Record<string, string>> | undefined) | undefined;
 }
 
 /**
@@ -108,6 +115,7 @@ export class DifyClient {
   readonly #timeouts: Required<DifyClientTimeouts>;
   readonly #maxResponseBytes: number;
   readonly #scrub: (text: string) => string;
+  readonly #headers: DifyClientOptions['headers'];
   #closed = false;
 
   /** {@link DifyClient.run}, bound: pass it wherever a {@link DifyTransport} is expected. */
@@ -130,6 +138,10 @@ export class DifyClient {
         headersTimeout: resolved.timeouts.firstByteMs,
         bodyTimeout: resolved.timeouts.idleMs,
       });
+    if (options.headers !== undefined && typeof options.headers !== 'function') {
+      throw new InvalidOptionError('headers', 'a function or undefined', typeof options.headers);
+    }
+    this.#headers = options.headers;
     const key = this.#apiKey;
     this.#scrub = (text) => text.split(key).join('[REDACTED]');
   }
@@ -202,6 +214,7 @@ export class DifyClient {
       path,
       method: 'POST',
       headers: {
+        ...this.#headers?.(request),
         authorization: `Bearer ${this.#apiKey}`,
         'content-type': 'application/json',
         accept: streaming ? 'text/event-stream' : 'application/json',
