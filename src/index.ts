@@ -16,8 +16,10 @@ export {
 } from './core/index.js';
 export {
   type ClassifyOptions,
+  classifyOutage,
   classifyResponse,
   classifyStatus,
+  concurrencyLimitOf,
   DIFY_CLIENT_DEFAULTS,
   type DifyAppKind,
   type DifyCallOptions,
@@ -31,6 +33,7 @@ export {
   type DifyResult,
   type DifyTransport,
   isConcurrencyLimitError,
+  type OutageKind,
   parseRetryAfter,
 } from './dify/index.js';
 export {
@@ -39,6 +42,8 @@ export {
   type AdaptiveConcurrencyOptions,
   BATCH_DEFAULTS,
   type BatchOptions,
+  type BreakerOutcome,
+  type BreakerPass,
   batch,
   CALL_DIFY_DEFAULTS,
   type CallDifyAttemptEvent,
@@ -47,6 +52,9 @@ export {
   type CallDifySettledEvent,
   type CallDifyTransport,
   type CallOutcome,
+  CIRCUIT_BREAKER_DEFAULTS,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
   CREDIT_GATE_DEFAULTS,
   type CreditGate,
   type CreditGateOptions,
@@ -67,6 +75,7 @@ export {
   TOKEN_BUCKET_DEFAULTS,
   TokenBucket,
   type TokenBucketOptions,
+  type UncountedRetry,
 } from './operators/index.js';
 export {
   createDifyTransform,

@@ -7,6 +7,7 @@ import type { DifyTransport } from '../dify/DifyRequest.js';
 import { LatencyHistogram } from '../internal/LatencyHistogram.js';
 import { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from '../operators/AdaptiveConcurrency.js';
 import { batch } from '../operators/batch.js';
+import { CircuitBreaker } from '../operators/CircuitBreaker.js';
 import { callDify } from '../operators/callDify.js';
 import { creditGate } from '../operators/creditGate.js';
 import { reorder } from '../operators/reorder.js';
@@ -40,13 +41,26 @@ export interface RunBatchOptions extends RequestMapping {
   readonly ordered?: boolean;
   /** Results are written in batches of up to `size`, or whatever has gathered after `maxWaitMs`. @defaultValue `{ size: min(100, window), maxWaitMs: 50 }` */
   readonly batch?: { readonly size?: number; readonly maxWaitMs?: number };
-  /** Retry policy for retryable errors (network, timeouts, 429, 5xx, Dify's concurrency limit). */
+  /**
+   * Retry policy for retryable errors (network, timeouts, 429, 5xx, Dify's concurrency limit). Rate
+   * limits never use up `maxAttempts`; `maxRetryTimeMs` is the per-record deadline (attempts and backoff
+   * included, default 15 minutes), after which the record fails with `ERR_DIFY_TIMEOUT`.
+   */
   readonly retry?: RetryPolicy;
   /**
-   * Adapt concurrency to the server (AIMD): halve on rate-limit answers, grow back on success, never
-   * above `concurrency`. `true` uses {@link ADAPTIVE_CONCURRENCY_DEFAULTS}. @defaultValue false
+   * Adapt concurrency to the server (AIMD): halve on rate-limit answers (or drop straight to the limit
+   * Dify states in its concurrency-limit answer), grow back on success, never above `concurrency`.
+   * `true` uses {@link ADAPTIVE_CONCURRENCY_DEFAULTS}; `false` keeps a fixed `concurrency`.
+   * @defaultValue true
    */
   readonly adaptiveConcurrency?: boolean | Omit<AdaptiveConcurrencyOptions, 'max'>;
+  /**
+   * How long Dify may be unreachable (network failures or 5xx across the board) before the run stops.
+   * Meanwhile a circuit breaker pauses every call and probes one at a time, and failures it waits out
+   * do not use up any record's attempts. After it, runBatch rejects with `ERR_DIFY_UNREACHABLE`
+   * ("Dify unreachable since <ISO time>"). @defaultValue 300000
+   */
+  readonly maxOutageMs?: number;
   /** A token bucket shared by every call and retry. */
   readonly rateLimit?: { readonly perSecond?: number; readonly perMinute?: number; readonly burst?: number };
   /** Aborting cancels in-flight calls, closes the sinks and rejects with `signal.reason`. */
@@ -73,6 +87,8 @@ export const RUN_BATCH_DEFAULTS = Object.freeze({
   batchMaxWaitMs: 50,
   progressIntervalMs: 250,
   closeSinks: true,
+  adaptiveConcurrency: true,
+  maxOutageMs: 300_000,
 });
 
 function positiveInt(name: string, value: unknown): number {
@@ -92,7 +108,12 @@ function positiveInt(name: string, value: unknown): number {
  * - Exactly one result per item, in `seq` order unless `ordered: false`. Per-item failures are
  *   results (`ok: false`), never exceptions.
  * - Rejects only on fatal errors: bad options (synchronously checked, `ERR_INVALID_OPTION`), an
- *   unreadable source (`ERR_SOURCE_READ`), a failing sink (`ERR_SINK_WRITE`), or abort.
+ *   unreadable source (`ERR_SOURCE_READ`), a failing sink (`ERR_SINK_WRITE`), abort, and answers no
+ *   retry can fix, after at most `concurrency` calls: `ERR_DIFY_AUTH` (401/403: "the API key was
+ *   rejected (401 …)"), `ERR_DIFY_ROUTE` (a 404 from a route that does not exist: "404 from <url>: the
+ *   base URL probably lacks /v1"), `ERR_DIFY_UNREACHABLE` (down for longer than `maxOutageMs`).
+ * - Outages and limits are waited out, not turned into failures: see `maxOutageMs`,
+ *   `adaptiveConcurrency` and `retry`.
  *
  * @example
  * ```ts
@@ -142,13 +163,12 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
           ...(options.rateLimit.perMinute === undefined ? {} : { perMinute: options.rateLimit.perMinute }),
           ...(options.rateLimit.burst === undefined ? {} : { burst: options.rateLimit.burst }),
         });
+  const adaptiveOption = options.adaptiveConcurrency ?? RUN_BATCH_DEFAULTS.adaptiveConcurrency;
   const adaptive =
-    options.adaptiveConcurrency === undefined || options.adaptiveConcurrency === false
+    adaptiveOption === false
       ? undefined
-      : new AdaptiveConcurrency({
-          ...(options.adaptiveConcurrency === true ? {} : options.adaptiveConcurrency),
-          max: concurrency,
-        });
+      : new AdaptiveConcurrency({ ...(adaptiveOption === true ? {} : adaptiveOption), max: concurrency });
+  const breaker = new CircuitBreaker({ maxOutageMs: options.maxOutageMs ?? RUN_BATCH_DEFAULTS.maxOutageMs });
   const client =
     options.dify === undefined ? undefined : new DifyClient({ connections: concurrency, ...options.dify });
   const transport = options.transport ?? client!.transport;
@@ -163,6 +183,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
   let succeeded = 0;
   let failed = 0;
   let retries = 0;
+  let ambiguousRetries = 0;
   let inFlight = 0;
   let peakOutstanding = 0;
   let lastProgressAt = -Infinity;
@@ -181,6 +202,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
     succeeded,
     failed,
     retries,
+    ambiguousRetries,
     inFlight,
     elapsedMs: performance.now() - startedAt,
   });
@@ -199,6 +221,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       if (result.ok) succeeded++;
       else failed++;
       if (result.attempts > 1) retries += result.attempts - 1;
+      if (result.ambiguousRetries !== undefined) ambiguousRetries += result.ambiguousRetries;
       latency.record(result.latencyMs);
       if (pendingInputs === undefined) continue;
       const item = pendingInputs.get(result.seq);
@@ -226,6 +249,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(rateLimiter === undefined ? {} : { rateLimiter }),
       ...(adaptive === undefined ? {} : { adaptive }),
+      breaker,
       signal: calls.signal,
       onAttempt: () => {
         inFlight++;

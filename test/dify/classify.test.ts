@@ -66,9 +66,10 @@ describe('classifyStatus', () => {
     [429, 'rate_limit_error', 'Workflow execution quota limit reached', 'ERR_DIFY_RATE_LIMITED', true],
     [400, 'invalid_param', LIMIT_MESSAGE, 'ERR_DIFY_RATE_LIMITED', true],
     [400, 'invalid_param', 'Arg user must be provided.', 'ERR_DIFY_HTTP', false],
-    [401, 'unauthorized', 'Access token is invalid', 'ERR_DIFY_HTTP', false],
-    [403, 'forbidden', 'The app no longer exists.', 'ERR_DIFY_HTTP', false],
-    [404, undefined, undefined, 'ERR_DIFY_HTTP', false],
+    [401, 'unauthorized', 'Access token is invalid', 'ERR_DIFY_AUTH', false],
+    [403, 'forbidden', 'The app no longer exists.', 'ERR_DIFY_AUTH', false],
+    [404, undefined, undefined, 'ERR_DIFY_ROUTE', false],
+    [404, 'not_found', 'Conversation Not Exists.', 'ERR_DIFY_HTTP', false],
     [405, 'method_not_allowed', 'x', 'ERR_DIFY_HTTP', false],
     [415, 'unsupported_media_type', 'x', 'ERR_DIFY_HTTP', false],
     [500, 'internal_server_error', 'x', 'ERR_DIFY_HTTP', true],
@@ -89,13 +90,31 @@ describe('classifyResponse', () => {
     });
     expect(error).toBeInstanceOf(DifyApiError);
     expect(error).toMatchObject({
-      code: 'ERR_DIFY_HTTP',
+      code: 'ERR_DIFY_AUTH',
       status: 401,
       difyCode: 'unauthorized',
-      message: 'Access token is invalid',
+      message: 'the API key was rejected (401 unauthorized: Access token is invalid)',
       retryable: false,
       retryAfterMs: undefined,
     });
+    const forbidden = classifyResponse({
+      status: 403,
+      body: body('forbidden', "The app's API service has been disabled.", 403),
+    });
+    expect(forbidden.message).toBe(
+      "the app refused the API key (403 forbidden: The app's API service has been disabled.)",
+    );
+  });
+
+  it('names the URL of a 404 from a route that does not exist (a base URL without /v1)', () => {
+    const error = classifyResponse(
+      { status: 404, body: '<!doctype html><title>404 Not Found</title>' },
+      { url: 'http://127.0.0.1:5001/workflows/run' },
+    );
+    expect(error).toMatchObject({ code: 'ERR_DIFY_ROUTE', status: 404, retryable: false });
+    expect(error.message).toMatch(
+      /^404 from http:\/\/127\.0\.0\.1:5001\/workflows\/run: the base URL probably lacks \/v1 /,
+    );
   });
 
   it('reads Retry-After both ways', () => {
@@ -121,7 +140,7 @@ describe('classifyResponse', () => {
     );
     expect(error).toMatchObject({ status: 502, difyCode: undefined, retryable: true });
     expect(classifyResponse({ status: 404, body: '<p>Not Found</p>' }).message).toBe(
-      'HTTP 404 Not Found (non-JSON body: "<p>Not Found</p>")',
+      '404 from Dify: the base URL probably lacks /v1 (HTTP 404 Not Found (non-JSON body: "<p>Not Found</p>"))',
     );
     expect(classifyResponse({ status: 503, body: '' }).message).toBe(
       'HTTP 503 Service Unavailable (empty body)',
@@ -142,7 +161,9 @@ describe('classifyResponse', () => {
       },
       { scrub: (text) => text.split('sk-XYZ-secret').join('[REDACTED]') },
     );
-    expect(error.message).toBe('bad token [REDACTED] and [REDACTED]');
+    expect(error.message).toBe(
+      'the API key was rejected (401 unauthorized: bad token [REDACTED] and [REDACTED])',
+    );
   });
 });
 

@@ -115,16 +115,16 @@ describe('checklist: required fields', () => {
     });
   });
 
-  it.each(MODES)('an unknown key → final 401 ERR_DIFY_HTTP, all kinds (%s)', async (mode) => {
+  it.each(MODES)('an unknown key → final 401 ERR_DIFY_AUTH, all kinds (%s)', async (mode) => {
     const wrong = makeClients({ totalMs: 10_000 }, WRONG_KEY);
     extraClients.push(...Object.values(wrong));
     for (const app of KINDS) {
       const { error } = await fails(req(app, mode), wrong[app]);
       expect(error).toMatchObject({
-        code: 'ERR_DIFY_HTTP',
+        code: 'ERR_DIFY_AUTH',
         status: 401,
         difyCode: 'unauthorized',
-        message: 'Access token is invalid',
+        message: 'the API key was rejected (401 unauthorized: Access token is invalid)',
         retryable: false,
       });
     }
