@@ -107,8 +107,8 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     )
     .option(
       '--max-outage-ms <ms>',
-      'how long Dify may be unreachable (calls paused, one probe at a time) before the run stops with exit 1',
-      parsePositiveInt,
+      'how long Dify may be unreachable (calls paused, one probe at a time) before the run stops with exit 1; 0 = never pause',
+      parseNonNegativeNumber,
       300_000,
     )
     .option(

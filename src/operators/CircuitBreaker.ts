@@ -6,8 +6,9 @@ import { WaitQueue } from './internal/WaitQueue.js';
 /** Options of {@link CircuitBreaker}. */
 export interface CircuitBreakerOptions {
   /**
-   * Outage failures in a row (no call answered in between) that open the breaker: "across the board",
-   * not one record's trouble.
+   * Outage failures in a row (no call answered in between) that open the breaker. "Across the board",
+   * not one record's trouble: unless every failure of the streak was `unreachable` (the request never
+   * reached the server), they must come from at least two records.
    * @defaultValue 3
    */
   readonly failureThreshold?: number;
@@ -56,7 +57,8 @@ const PROBE: BreakerPass = Object.freeze({ probe: true });
  * answers, instead of letting every record burn its attempts against a dead server.
  *
  * @remarks
- * - **Closed** (normal): calls pass at once. `failureThreshold` outage failures in a row open it.
+ * - **Closed** (normal): calls pass at once. `failureThreshold` outage failures in a row open it,
+ *   from two records at least unless none of them reached the server.
  * - **Open**: calls wait in FIFO order. After `probeDelayMs` (doubling, capped at `maxProbeDelayMs`) the
  *   longest-waiting call goes through as the probe. Any answer from the server closes the breaker and
  *   releases every waiting call; a failed probe reopens it.
@@ -89,6 +91,9 @@ export class CircuitBreaker {
   readonly #queue = new WaitQueue<BreakerPass>();
   #state: 'closed' | 'open' | 'probing' | 'dead' = 'closed';
   #failures = 0;
+  /** Records (their keys) seen failing in the current streak, up to two: enough to tell "across the board". */
+  #streakKeys = new Set<unknown>();
+  #streakReachedServer = false;
   #downSince = 0;
   #probeDelayMs: number;
   #probeDue = false;
@@ -135,9 +140,10 @@ export class CircuitBreaker {
 
   /**
    * Reports how a call that `acquire` let through ended. Returns `true` when that call, if it failed,
-   * should not count against its record's attempts (see the class remarks).
+   * should not count against its record's attempts (see the class remarks). `key` names the record
+   * (any value), so a streak of failures from one record alone can be told from an outage.
    */
-  release(outcome: BreakerOutcome, pass: BreakerPass = PASS): boolean {
+  release(outcome: BreakerOutcome, pass: BreakerPass = PASS, key?: unknown): boolean {
     if (outcome === 'cancelled') {
       // A probe that never got an answer proves nothing: let the next waiting call probe.
       if (pass.probe && this.#state === 'probing') this.#reopen(false);
@@ -145,13 +151,18 @@ export class CircuitBreaker {
     }
     if (outcome === 'up') {
       this.#failures = 0;
+      this.#streakKeys.clear();
+      this.#streakReachedServer = false;
       if (this.#state === 'open' || this.#state === 'probing') this.#close();
       return false;
     }
     switch (this.#state) {
       case 'closed':
         if (this.#failures++ === 0) this.#downSince = this.#scheduler.now();
+        if (this.#streakKeys.size < 2) this.#streakKeys.add(key);
+        if (outcome === 'outage') this.#streakReachedServer = true;
         if (this.#failures < this.#threshold) return false;
+        if (this.#streakReachedServer && this.#streakKeys.size < 2) return false;
         this.#openings++;
         this.#reopen(false);
         return true;

@@ -301,7 +301,7 @@ export function callDify<I = Record<string, unknown>>(
             }
           } finally {
             // Runs before the retry predicate sees the error, so it knows the failure was the outage's.
-            if (pass !== undefined && breaker!.release(reach, pass) && isObject(failure)) {
+            if (pass !== undefined && breaker!.release(reach, pass, item.seq) && isObject(failure)) {
               waitedOut.add(failure);
             }
           }

@@ -58,7 +58,8 @@ export interface RunBatchOptions extends RequestMapping {
    * How long Dify may be unreachable (network failures or 5xx across the board) before the run stops.
    * Meanwhile a circuit breaker pauses every call and probes one at a time, and failures it waits out
    * do not use up any record's attempts. After it, runBatch rejects with `ERR_DIFY_UNREACHABLE`
-   * ("Dify unreachable since <ISO time>"). @defaultValue 300000
+   * ("Dify unreachable since <ISO time>"). `0` turns the breaker off: every failure then counts
+   * against `retry.maxAttempts`. @defaultValue 300000
    */
   readonly maxOutageMs?: number;
   /** A token bucket shared by every call and retry. */
@@ -168,7 +169,8 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
     adaptiveOption === false
       ? undefined
       : new AdaptiveConcurrency({ ...(adaptiveOption === true ? {} : adaptiveOption), max: concurrency });
-  const breaker = new CircuitBreaker({ maxOutageMs: options.maxOutageMs ?? RUN_BATCH_DEFAULTS.maxOutageMs });
+  const maxOutageMs = options.maxOutageMs ?? RUN_BATCH_DEFAULTS.maxOutageMs;
+  const breaker = maxOutageMs === 0 ? undefined : new CircuitBreaker({ maxOutageMs });
   const client =
     options.dify === undefined ? undefined : new DifyClient({ connections: concurrency, ...options.dify });
   const transport = options.transport ?? client!.transport;
@@ -249,7 +251,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(rateLimiter === undefined ? {} : { rateLimiter }),
       ...(adaptive === undefined ? {} : { adaptive }),
-      breaker,
+      ...(breaker === undefined ? {} : { breaker }),
       signal: calls.signal,
       onAttempt: () => {
         inFlight++;
