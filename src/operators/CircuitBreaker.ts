@@ -195,8 +195,8 @@ export class CircuitBreaker {
     }
     this.#state = 'open';
     this.#probeDue = false;
-    const wait = this.#probeDelayMs;
     if (probeFailed) this.#probeDelayMs = Math.min(this.#maxProbeDelayMs, this.#probeDelayMs * 2);
+    const wait = this.#probeDelayMs;
     // Never sleep past the end of the allowed outage: the last probe goes out at that moment.
     const untilDeadline = Math.max(0, this.#downSince + this.#maxOutageMs - now);
     this.#timer?.unsubscribe();

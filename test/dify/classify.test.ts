@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DifyApiError } from '../../src/core/DifyApiError.js';
+import type { ErrorCode } from '../../src/core/DifyBatchError.js';
+import { classifyOutage } from '../../src/dify/classifyOutage.js';
 import { classifyResponse, classifyStatus } from '../../src/dify/classifyResponse.js';
 import { classifyTransportError } from '../../src/dify/classifyTransportError.js';
+import { concurrencyLimitOf } from '../../src/dify/concurrencyLimitOf.js';
 import { isConcurrencyLimitError } from '../../src/dify/isConcurrencyLimitError.js';
 import { parseRetryAfter } from '../../src/dify/parseRetryAfter.js';
 
@@ -167,6 +170,43 @@ describe('classifyResponse', () => {
   });
 });
 
+describe('concurrencyLimitOf', () => {
+  it("reads N from Dify's concurrency-limit message, and nothing from other errors", () => {
+    const message = (n: string) =>
+      `Too many requests. Please try again later. The current maximum concurrent requests allowed for 0a1b-2c is ${n}.`;
+    expect(concurrencyLimitOf({ status: 400, difyCode: 'invalid_param', message: message('2') })).toBe(2);
+    expect(concurrencyLimitOf({ status: 429, difyCode: 'too_many_requests', message: message('10') })).toBe(
+      10,
+    );
+    expect(
+      concurrencyLimitOf({ status: 400, difyCode: 'invalid_param', message: message('0') }),
+    ).toBeUndefined();
+    expect(
+      concurrencyLimitOf({ status: 429, difyCode: 'too_many_requests', message: 'Too many requests.' }),
+    ).toBeUndefined();
+    expect(
+      concurrencyLimitOf({ status: 400, difyCode: 'invalid_param', message: 'x is 2.' }),
+    ).toBeUndefined();
+  });
+});
+
+describe('classifyOutage', () => {
+  const error = (code: ErrorCode, extra: { status?: number; ambiguous?: boolean } = {}) =>
+    new DifyApiError({ code, message: 'm', retryable: true, ...extra });
+  it.each([
+    [error('ERR_DIFY_NETWORK'), 'unreachable'],
+    [error('ERR_DIFY_NETWORK', { ambiguous: true }), 'outage'],
+    [error('ERR_DIFY_TIMEOUT', { ambiguous: true }), 'outage'],
+    [error('ERR_DIFY_STREAM', { ambiguous: true }), 'outage'],
+    [error('ERR_DIFY_HTTP', { status: 502 }), 'outage'],
+    [error('ERR_DIFY_HTTP', { status: 400 }), undefined],
+    [error('ERR_DIFY_RATE_LIMITED', { status: 429 }), undefined],
+    [new Error('not ours'), undefined],
+  ] as const)('%s → %s', (e, kind) => {
+    expect(classifyOutage(e)).toBe(kind);
+  });
+});
+
 describe('classifyTransportError', () => {
   const context = {
     phase: 'request' as const,
@@ -189,7 +229,10 @@ describe('classifyTransportError', () => {
       ...context,
       phase: 'body',
     });
-    expect(connect).toMatchObject({ code: 'ERR_DIFY_TIMEOUT', retryable: true });
+    expect(connect).toMatchObject({ code: 'ERR_DIFY_TIMEOUT', retryable: true, ambiguous: false });
+    // Waiting for headers or body: the request was sent, Dify may have run it.
+    expect(headers.ambiguous).toBe(true);
+    expect(body.ambiguous).toBe(true);
     expect(connect.message).toContain('timeouts.connectMs (11 ms)');
     expect(headers.message).toContain('timeouts.firstByteMs (22 ms)');
     expect(body.message).toContain('timeouts.idleMs (33 ms)');
@@ -200,8 +243,13 @@ describe('classifyTransportError', () => {
     expect(classifyTransportError(refused, context)).toMatchObject({
       code: 'ERR_DIFY_NETWORK',
       retryable: true,
+      ambiguous: false,
       message: 'Network error before a response: ECONNREFUSED',
     });
+    // A reset of a connected socket while waiting: sent, maybe run.
+    expect(classifyTransportError(undiciError('ECONNRESET', 'read ECONNRESET'), context).ambiguous).toBe(
+      true,
+    );
     const closed = undiciError('UND_ERR_SOCKET', 'other side closed');
     expect(classifyTransportError(closed, { ...context, phase: 'body' })).toMatchObject({
       code: 'ERR_DIFY_NETWORK',
@@ -210,6 +258,7 @@ describe('classifyTransportError', () => {
     expect(classifyTransportError(closed, { ...context, phase: 'body', streaming: true })).toMatchObject({
       code: 'ERR_DIFY_STREAM',
       retryable: true,
+      ambiguous: true,
     });
   });
 

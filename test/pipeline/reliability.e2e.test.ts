@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ItemResult } from '../../src/core/ItemResult.js';
+import { DIFY_CLIENT_DEFAULTS, DifyClient } from '../../src/dify/DifyClient.js';
+import { resolveDifyClientOptions } from '../../src/dify/resolveDifyClientOptions.js';
 import { EMULATOR_DEFAULT_APPS } from '../../src/emulator/EMULATOR_DEFAULT_APPS.js';
 import type { EmulatorOptions } from '../../src/emulator/EmulatorOptions.js';
 import { type Emulator, startEmulator } from '../../src/emulator/startEmulator.js';
@@ -154,6 +156,38 @@ describe("Dify's concurrency limit is backpressure, not failure", () => {
 });
 
 describe('never paid twice silently', () => {
+  it('a stream dropped mid-run is ambiguous and names the workflow run and task it had seen', async () => {
+    const emulator = await emulatorWith();
+    const client = new DifyClient({ baseUrl: emulator.url, apiKey: KEY });
+    try {
+      const error = await client
+        .run({ app: 'workflow', inputs: { id: 'x', __fault: 'drop' }, user: 'u', responseMode: 'streaming' })
+        .then(
+          () => undefined,
+          (e: unknown) => e as Record<string, unknown>,
+        );
+      expect(error).toMatchObject({ code: 'ERR_DIFY_STREAM', retryable: true, ambiguous: true });
+      expect(error?.workflowRunId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(error?.taskId).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('--timeout-ms bounds the first byte too: unset phase deadlines never outlast totalMs', () => {
+    const resolve = (timeouts: Record<string, number>) =>
+      resolveDifyClientOptions(
+        { baseUrl: 'http://127.0.0.1:1/v1', apiKey: KEY, timeouts },
+        DIFY_CLIENT_DEFAULTS,
+      ).timeouts;
+    expect(resolve({ totalMs: 2_000 })).toMatchObject({ firstByteMs: 2_000, idleMs: 2_000, totalMs: 2_000 });
+    expect(resolve({ totalMs: 2_000, firstByteMs: 5_000 })).toMatchObject({
+      firstByteMs: 5_000,
+      idleMs: 2_000,
+    });
+    expect(resolve({})).toMatchObject({ firstByteMs: 300_000, idleMs: 60_000, totalMs: 600_000 });
+  });
+
   it('a call that timed out after it was sent is retried and counted as ambiguous', async () => {
     const emulator = await emulatorWith();
     const { sink, results } = memorySink<ItemResult>();
