@@ -175,6 +175,16 @@ export class CircuitBreaker {
     }
   }
 
+  /**
+   * Cancels the pending probe timer (so it cannot keep a process alive after a run ended) and rejects
+   * every waiting call with `reason`. The breaker lets calls through again only after an answer.
+   */
+  dispose(reason: unknown = new DifyBatchError('ERR_ABORTED', 'CircuitBreaker disposed')): void {
+    this.#timer?.unsubscribe();
+    this.#timer = undefined;
+    this.#queue.rejectAll(reason);
+  }
+
   #close(): void {
     this.#state = 'closed';
     this.#probeDue = false;

@@ -266,6 +266,7 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
   );
 
   const closeAll = async (): Promise<void> => {
+    breaker?.dispose();
     const closing: Promise<void>[] = [];
     if (closeSinks) {
       closing.push(options.sink.close());

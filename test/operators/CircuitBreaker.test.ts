@@ -149,6 +149,16 @@ describe('CircuitBreaker', () => {
     );
   });
 
+  it('dispose cancels the probe timer and rejects waiting calls', async () => {
+    const { scheduler, breaker, failMany } = setup({ failureThreshold: 1 });
+    await failMany(1, 'unreachable');
+    const waiting = breaker.acquire();
+    expect(scheduler.actions).toHaveLength(1);
+    breaker.dispose(new Error('run over'));
+    await expect(waiting).rejects.toThrow('run over');
+    expect(scheduler.actions).toHaveLength(0);
+  });
+
   it('rejects bad options', () => {
     expect(() => new CircuitBreaker({ failureThreshold: 0 })).toThrow(/failureThreshold/);
     expect(() => new CircuitBreaker({ maxOutageMs: -1 })).toThrow(/maxOutageMs/);
