@@ -78,6 +78,7 @@ export {
   type UncountedRetry,
 } from './operators/index.js';
 export {
+  AckWatermark,
   createDifyTransform,
   type DifyResultsOptions,
   type DifyTransformOptions,
@@ -88,12 +89,14 @@ export {
   type RunProgress,
   type RunSummary,
   runBatch,
+  type Watermark,
 } from './pipeline/index.js';
 export {
   type DeadLetterEntry,
   type DeadLetterError,
   type ResultSink,
   SINK_FORMATS,
+  type SinkCloseOptions,
   type SinkFormat,
   TO_DEAD_LETTER_DEFAULTS,
   TO_WRITABLE_DEFAULTS,
@@ -105,12 +108,14 @@ export {
   toWritable,
 } from './sinks/index.js';
 export {
+  type CommittableSource,
   type FromAsyncIterableOptions,
   type FromFileOptions,
   type FromReadableOptions,
   fromAsyncIterable,
   fromFile,
   fromReadable,
+  isCommittable,
   SOURCE_DEFAULTS,
   SOURCE_FORMATS,
   type SourceFormat,

@@ -74,7 +74,8 @@ export function registerDemoCommand(program: Command, ctx: CliContext, onExit: (
             user: 'dify-batch-demo',
             progress: opts.progress,
           },
-          ctx,
+          // No resume command: the demo's argv is not a `run` command line.
+          { ...ctx, argv: [] },
         );
         const stats = emulator.stats();
         const lines = (await readFile(output, 'utf8')).trimEnd().split('\n');

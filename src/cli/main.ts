@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The process glue: argv, env, signals and the exit code live here and nowhere else.
 import { createRequire } from 'node:module';
+import { Interruption, type InterruptSignal } from './Interruption.js';
 import { runCli } from './runCli.js';
 
 const GRACE_MS = 30_000;
@@ -8,17 +9,22 @@ const GRACE_MS = 30_000;
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 const drain = new AbortController();
 const abort = new AbortController();
-let interrupts = 0;
-const onSignal = (): void => {
-  interrupts++;
-  if (interrupts === 1) {
+let first: InterruptSignal | undefined;
+const onSignal = (signal: InterruptSignal): void => {
+  if (first === undefined) {
+    first = signal;
+    const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'send SIGTERM or SIGINT again';
     process.stderr.write(
-      `\nstopping: finishing in-flight records (Ctrl-C again to cancel now, ${GRACE_MS / 1000} s grace)\n`,
+      `\nstopping (${signal}): finishing in-flight records (${again} to cancel now, ${GRACE_MS / 1000} s grace)\n`,
     );
-    drain.abort(new DOMException('Interrupted', 'AbortError'));
-    setTimeout(() => abort.abort(new DOMException('Grace period over', 'AbortError')), GRACE_MS).unref();
+    drain.abort(new Interruption(signal, `interrupted (${signal})`));
+    setTimeout(
+      () => abort.abort(new Interruption(signal, `grace period over after ${signal}`)),
+      GRACE_MS,
+    ).unref();
   } else {
-    abort.abort(new DOMException('Interrupted twice', 'AbortError'));
+    // The exit code stays that of the first signal: it says why the run stopped.
+    abort.abort(new Interruption(first, `interrupted twice (${first}, then ${signal})`));
   }
 };
 process.on('SIGINT', onSignal);

@@ -8,11 +8,12 @@ import { createProgram } from './createProgram.js';
 /**
  * Runs the CLI with `argv` (without node and script) and resolves with the exit code:
  * 0 all records succeeded, 2 the run finished with failed records, 1 a fatal or configuration error
- * (printed as one line, never a stack trace, never the API key).
+ * (printed as one line, never a stack trace, never the API key), 130 / 143 after SIGINT / SIGTERM
+ * (see `ctx.drainSignal`).
  */
 export async function runCli(argv: readonly string[], ctx: CliContext, version: string): Promise<number> {
   let code = 0;
-  const program = createProgram(ctx, version, (c) => {
+  const program = createProgram({ ...ctx, argv: ctx.argv ?? argv }, version, (c) => {
     code = c;
   });
   try {

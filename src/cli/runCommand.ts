@@ -1,15 +1,21 @@
-import { access, constants } from 'node:fs/promises';
+import { access, constants, writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
-import type { RunSummary } from '../pipeline/RunSummary.js';
+import { DifyBatchError } from '../core/DifyBatchError.js';
+import { redactSecrets } from '../core/redactSecrets.js';
+import type { RunProgress, RunSummary } from '../pipeline/RunSummary.js';
 import { runBatch } from '../pipeline/runBatch.js';
 import { toDeadLetter } from '../sinks/toDeadLetter.js';
 import { toFile } from '../sinks/toFile.js';
 import { fromFile } from '../sources/fromFile.js';
 import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
+import { checkOutputPaths } from './checkOutputPaths.js';
 import { countRecords } from './countRecords.js';
+import { Interruption } from './Interruption.js';
 import { ProgressReporter } from './ProgressReporter.js';
 import { parseNonNegativeNumber, parsePositiveInt } from './parsers.js';
+import { countsOf, formatRunReport, type RunEndReason, type RunReport } from './RunReport.js';
+import { resumeCommand } from './resumeCommand.js';
 
 /** The options `dify-batch run` parses (commander's camelCase of the flags). */
 export interface RunCommandOptions {
@@ -39,6 +45,9 @@ export interface RunCommandOptions {
   inputsField?: string;
   queryField?: string;
   progress: boolean;
+  overwrite?: boolean;
+  resume?: boolean;
+  summary?: string;
 }
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
@@ -129,6 +138,9 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     .option('--inputs-field <name>', 'take the input variables from this field (default: the whole record)')
     .option('--query-field <name>', 'take the chat/completion query from this field (chat default: query)')
     .option('--no-progress', 'no progress bar or progress lines')
+    .option('--overwrite', 'replace an existing non-empty --output / --errors file')
+    .option('--resume', 'continue an interrupted run from its checkpoint')
+    .option('--summary <file>', 'write the run summary as JSON to this file at every exit (replaced)')
     .action(async (opts: RunCommandOptions) => {
       onExit(await runFromCli(opts, ctx));
     });
@@ -155,24 +167,33 @@ async function checkConfig(
     throw new CliError(`--window (${opts.window}) must be ≥ --concurrency (${opts.concurrency})`);
   }
   if (opts.rps !== undefined && opts.rpm !== undefined) throw new CliError('give --rps or --rpm, not both');
-  if (opts.output === opts.input && opts.input !== '-')
-    throw new CliError('--output must differ from --input');
+  if (opts.overwrite === true && opts.resume === true) {
+    throw new CliError('give --overwrite (start over) or --resume (continue), not both');
+  }
+  await checkOutputPaths({
+    input: opts.input,
+    outputs: [
+      { flag: '--output', path: opts.output },
+      ...(opts.errors === undefined ? [] : [{ flag: '--errors', path: opts.errors }]),
+      ...(opts.summary === undefined ? [] : [{ flag: '--summary', path: opts.summary, isReport: true }]),
+    ],
+    overwrite: opts.overwrite === true,
+    resume: opts.resume === true,
+  });
   return { baseUrl, apiKey };
 }
 
-function printSummary(summary: RunSummary, ctx: CliContext): void {
-  const l = summary.latencyMs;
-  ctx.stderr.write(
-    `done: ${summary.written} records in ${(summary.elapsedMs / 1000).toFixed(1)} s (${summary.throughputPerSec.toFixed(1)}/s): ` +
-      `${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.retries} retries ` +
-      `(${summary.ambiguousRetries} ambiguous: possibly run twice); ` +
-      `latency p50 ${l.p50.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms\n`,
-  );
-}
-
-/** Runs `dify-batch run`; returns the exit code (0 all ok, 2 some records failed). Throws on fatal errors. */
+/** Runs `dify-batch run`; returns the exit code. Throws a CliError for configuration errors (before any call). */
 export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Promise<number> {
   const { baseUrl, apiKey } = await checkConfig(opts, ctx);
+  // Sources and sinks validate their options here and open nothing until the run needs them.
+  const source = fromFile(opts.input, {
+    ...(opts.inputFormat === undefined ? {} : { format: opts.inputFormat }),
+    ...(opts.idField === undefined ? {} : { idField: opts.idField }),
+    signal: ctx.abortSignal,
+  });
+  const sink = toFile(opts.output, opts.outputFormat === undefined ? {} : { format: opts.outputFormat });
+  const deadLetter = opts.errors === undefined ? undefined : toDeadLetter(opts.errors);
   const progress = new ProgressReporter({ stream: ctx.stderr, quiet: !opts.progress });
   const counting = new AbortController();
   countRecords(opts.input, opts.inputFormat, counting.signal).then(
@@ -181,15 +202,24 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
     },
     () => {},
   );
+  const startedAt = performance.now();
+  // The last progress seen: how far the run got if it ends with an error that carries no summary.
+  let lastProgress: RunProgress = {
+    read: 0,
+    written: 0,
+    succeeded: 0,
+    failed: 0,
+    retries: 0,
+    ambiguousRetries: 0,
+    inFlight: 0,
+    elapsedMs: 0,
+  };
+  let outcome: { summary: RunProgress & Partial<RunSummary>; error?: unknown };
   try {
     const summary = await runBatch({
-      source: fromFile(opts.input, {
-        ...(opts.inputFormat === undefined ? {} : { format: opts.inputFormat }),
-        ...(opts.idField === undefined ? {} : { idField: opts.idField }),
-        signal: ctx.abortSignal,
-      }),
-      sink: toFile(opts.output, opts.outputFormat === undefined ? {} : { format: opts.outputFormat }),
-      ...(opts.errors === undefined ? {} : { deadLetter: toDeadLetter(opts.errors) }),
+      source,
+      sink,
+      ...(deadLetter === undefined ? {} : { deadLetter }),
       dify: {
         baseUrl,
         apiKey,
@@ -218,15 +248,91 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
         : { rateLimit: opts.rps === undefined ? { perMinute: opts.rpm! } : { perSecond: opts.rps } }),
       signal: ctx.abortSignal,
       drainSignal: ctx.drainSignal,
-      onProgress: (p) => progress.update(p),
+      onProgress: (p) => {
+        lastProgress = p;
+        progress.update(p);
+      },
     });
-    progress.stop();
-    printSummary(summary, ctx);
-    if (ctx.drainSignal.aborted)
-      ctx.stderr.write('interrupted: stopped reading; every record read was written\n');
-    return summary.failed > 0 ? 2 : 0;
+    outcome = { summary };
+  } catch (error) {
+    const carried = (error as { summary?: RunSummary } | null)?.summary;
+    // An option runBatch refused before starting is a configuration error: one line, exit 1.
+    if (carried === undefined && error instanceof DifyBatchError && error.code === 'ERR_INVALID_OPTION') {
+      throw error;
+    }
+    outcome = {
+      summary: carried ?? { ...lastProgress, elapsedMs: performance.now() - startedAt },
+      error,
+    };
   } finally {
     counting.abort();
     progress.stop();
   }
+  const report = toReport(opts, ctx, outcome.summary, outcome.error);
+  if (report.reason === 'fatal') ctx.stderr.write(`dify-batch: ${report.message}\n`);
+  ctx.stderr.write(formatRunReport(report));
+  if (opts.summary !== undefined) {
+    await writeFile(opts.summary, `${JSON.stringify(report, null, 2)}\n`).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      ctx.stderr.write(`dify-batch: cannot write --summary: ${redactSecrets(message)}\n`);
+    });
+  }
+  return report.exitCode;
+}
+
+function toReport(
+  opts: RunCommandOptions,
+  ctx: CliContext,
+  summary: RunProgress & Partial<RunSummary>,
+  error: unknown,
+): RunReport {
+  const interruption = ctx.drainSignal.aborted ? ctx.drainSignal.reason : ctx.abortSignal.reason;
+  const signal = interruption instanceof Interruption ? interruption.signal : undefined;
+  let exitCode: number;
+  let reason: RunEndReason;
+  let message: string | undefined;
+  if (error !== undefined && ctx.abortSignal.aborted) {
+    exitCode = interruption instanceof Interruption ? interruption.exitCode : 130;
+    reason = 'cancelled';
+  } else if (error !== undefined) {
+    exitCode = 1;
+    reason = 'fatal';
+    message = redactSecrets(oneLine(error));
+  } else if (ctx.drainSignal.aborted) {
+    exitCode = interruption instanceof Interruption ? interruption.exitCode : 130;
+    reason = 'interrupted';
+  } else {
+    exitCode = summary.failed > 0 ? 2 : 0;
+    reason = summary.failed > 0 ? 'failed-records' : 'succeeded';
+  }
+  // Anything short of a finished run may have records left: say how to continue (stdin cannot be re-read).
+  const resume =
+    exitCode === 0 || exitCode === 2 || opts.input === '-' || ctx.argv === undefined || ctx.argv.length === 0
+      ? undefined
+      : resumeCommand(ctx.argv);
+  return {
+    exitCode,
+    reason,
+    ...(reason === 'cancelled' || reason === 'interrupted' ? { signal: signal ?? 'SIGINT' } : {}),
+    ...(message === undefined ? {} : { message }),
+    input: opts.input,
+    output: opts.output,
+    ...(opts.errors === undefined ? {} : { errors: opts.errors }),
+    counts: countsOf(summary),
+    ...(summary.latencyMs === undefined ? {} : { latencyMs: summary.latencyMs }),
+    elapsedMs: summary.elapsedMs,
+    throughputPerSec: summary.throughputPerSec ?? 0,
+    ...(resume === undefined ? {} : { resumeCommand: resume.command }),
+    ...(resume?.apiKeyDropped === true ? { resumeNote: 'API key from $DIFY_API_KEY or pass --api-key' } : {}),
+  };
+}
+
+function oneLine(error: unknown): string {
+  const message =
+    error instanceof CliError || error instanceof DifyBatchError
+      ? error.message
+      : error instanceof Error && error.name === 'AbortError'
+        ? 'aborted'
+        : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+  return message.split('\n')[0] ?? '';
 }

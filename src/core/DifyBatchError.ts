@@ -1,16 +1,20 @@
+// A type-only import: the summary is data the pipeline attaches, core does not depend on the pipeline.
+import type { RunSummary } from '../pipeline/RunSummary.js';
+
 /**
  * Stable error codes. Match on `error.code`, never on the message text.
  *
- * - Fatal (end a run): `ERR_INVALID_OPTION`, `ERR_ABORTED`, `ERR_SOURCE_READ`, `ERR_SINK_WRITE`, and
- *   what no retry can fix: `ERR_DIFY_AUTH` (401/403: the key or app is refused), `ERR_DIFY_ROUTE` (a 404
- *   from a route that does not exist: the base URL probably lacks `/v1`), `ERR_DIFY_UNREACHABLE` (Dify
- *   down for longer than the run's `maxOutageMs`).
+ * - Fatal (end a run): `ERR_INVALID_OPTION`, `ERR_ABORTED`, `ERR_SOURCE_READ`, `ERR_SOURCE_COMMIT`,
+ *   `ERR_SINK_WRITE`, and what no retry can fix: `ERR_DIFY_AUTH` (401/403: the key or app is refused),
+ *   `ERR_DIFY_ROUTE` (a 404 from a route that does not exist: the base URL probably lacks `/v1`),
+ *   `ERR_DIFY_UNREACHABLE` (Dify down for longer than the run's `maxOutageMs`).
  * - Per item (become `ok: false` results): every other code.
  */
 export type ErrorCode =
   | 'ERR_INVALID_OPTION'
   | 'ERR_ABORTED'
   | 'ERR_SOURCE_READ'
+  | 'ERR_SOURCE_COMMIT'
   | 'ERR_SINK_WRITE'
   | 'ERR_SOURCE_PARSE'
   | 'ERR_INPUT_INVALID'
@@ -32,6 +36,8 @@ const kBrand = Symbol.for('dify-batch.error');
 export interface DifyBatchErrorOptions {
   readonly retryable?: boolean;
   readonly cause?: unknown;
+  /** How far a run got before this error ended it (set by `runBatch` on every rejection after it started). */
+  readonly summary?: RunSummary;
 }
 
 /**
@@ -45,6 +51,8 @@ export interface DifyBatchErrorOptions {
 export class DifyBatchError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
+  /** How far the run got, when this error ended a `runBatch` (records read, written, failed, …). */
+  declare readonly summary?: RunSummary;
 
   constructor(code: ErrorCode, message: string, options: DifyBatchErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -52,6 +60,10 @@ export class DifyBatchError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? false;
     Object.defineProperty(this, kBrand, { value: true });
+    // Not enumerable: a summary is context for the caller, not part of the error record sinks write.
+    if (options.summary !== undefined) {
+      Object.defineProperty(this, 'summary', { value: options.summary, configurable: true });
+    }
   }
 
   static override [Symbol.hasInstance](instance: unknown): boolean {

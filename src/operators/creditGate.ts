@@ -17,10 +17,17 @@ export interface CreditGateOptions {
    * @defaultValue undefined
    */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * When the source fails, complete `items` instead of erroring it, and keep the error in
+   * {@link CreditGate.error}: downstream finishes and writes every item already read (calls already
+   * paid for), then the consumer reports the error.
+   * @defaultValue false
+   */
+  readonly completeOnError?: boolean;
 }
 
 /** Defaults of {@link CreditGateOptions}. */
-export const CREDIT_GATE_DEFAULTS = Object.freeze({ window: 64 });
+export const CREDIT_GATE_DEFAULTS = Object.freeze({ window: 64, completeOnError: false });
 
 /** A pull-based source turned into an Observable that reads only as fast as credits come back. */
 export interface CreditGate<T> {
@@ -35,6 +42,8 @@ export interface CreditGate<T> {
   readonly outstanding: number;
   /** Items read so far. */
   readonly pulled: number;
+  /** With `completeOnError`: the ERR_SOURCE_READ that ended reading, once it happened. */
+  readonly error: DifyBatchError | undefined;
 }
 
 /**
@@ -52,6 +61,7 @@ export interface CreditGate<T> {
  * - **Errors:** if the iterator throws or rejects, `items` errors with a fatal
  *   `DifyBatchError` `ERR_SOURCE_READ` whose `cause` is the original error (one that already has
  *   that code passes through unchanged). As with `for await`, `return()` is then not called.
+ *   With `completeOnError`, `items` completes instead and the error is kept in `error`.
  * - **Cancellation:** unsubscribing or aborting `signal` calls `iterator.return()` (not awaited, its
  *   errors ignored); a value still being read is dropped (never emitted, never counted). Abort
  *   completes `items` rather than erroring it, so the pipeline can drain in-flight work.
@@ -89,14 +99,18 @@ export function creditGate<T>(
   source: AsyncIterable<T>,
   options: Readonly<CreditGateOptions> = {},
 ): CreditGate<T> {
-  const { window, signal } = { ...CREDIT_GATE_DEFAULTS, ...options };
+  const { window, signal, completeOnError } = { ...CREDIT_GATE_DEFAULTS, ...options };
   checkInteger('window', window, 1);
   checkSignal(signal);
+  if (typeof completeOnError !== 'boolean') {
+    throw new InvalidOptionError('completeOnError', 'a boolean', completeOnError);
+  }
   if (typeof (source as Partial<AsyncIterable<T>> | null)?.[Symbol.asyncIterator] !== 'function') {
     throw new InvalidOptionError('source', 'an AsyncIterable', source);
   }
   let pulled = 0;
   let released = 0;
+  let sourceError: DifyBatchError | undefined;
   let subscribed = false;
   // The active subscription's pump, so release() can ask for more.
   let wake: (() => void) | undefined;
@@ -112,20 +126,24 @@ export function creditGate<T>(
       return;
     }
     let iterator: AsyncIterator<T>;
+    // Set once the iterator is finished for us: exhausted, failed, or closed by unsubscribe/abort.
+    let finished = false;
+    const fail = (error: unknown): void => {
+      finished = true;
+      if (!completeOnError) {
+        subscriber.error(readError(error));
+        return;
+      }
+      sourceError = readError(error);
+      subscriber.complete();
+    };
     try {
       iterator = source[Symbol.asyncIterator]();
     } catch (error) {
-      subscriber.error(readError(error));
+      fail(error);
       return;
     }
     let reading = false;
-    // Set once the iterator is finished for us: exhausted, failed, or closed by unsubscribe/abort.
-    let finished = false;
-
-    const fail = (error: unknown): void => {
-      finished = true;
-      subscriber.error(readError(error));
-    };
     const pump = (): void => {
       if (reading || finished || pulled - released >= window) return;
       reading = true;
@@ -199,6 +217,9 @@ export function creditGate<T>(
     },
     get pulled() {
       return pulled;
+    },
+    get error() {
+      return sourceError;
     },
   };
 }

@@ -1,3 +1,4 @@
+export { AckWatermark, type Watermark } from './AckWatermark.js';
 export type { RequestMapping } from './buildRequest.js';
 export { createDifyTransform, type DifyTransformOptions } from './createDifyTransform.js';
 export { type DifyResultsOptions, difyResults } from './difyResults.js';

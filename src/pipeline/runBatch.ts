@@ -1,9 +1,11 @@
 import { concatMap, type Observable, type OperatorFunction, pipe, tap } from 'rxjs';
+import { DifyBatchError } from '../core/DifyBatchError.js';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
 import type { ItemFailure, ItemResult } from '../core/ItemResult.js';
-import { DifyClient, type DifyClientOptions } from '../dify/DifyClient.js';
+import { DIFY_CLIENT_DEFAULTS, DifyClient, type DifyClientOptions } from '../dify/DifyClient.js';
 import type { DifyTransport } from '../dify/DifyRequest.js';
+import { resolveDifyClientOptions } from '../dify/resolveDifyClientOptions.js';
 import { LatencyHistogram } from '../internal/LatencyHistogram.js';
 import { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from '../operators/AdaptiveConcurrency.js';
 import { batch } from '../operators/batch.js';
@@ -15,12 +17,17 @@ import type { RetryPolicy } from '../operators/retryBackoff.js';
 import { TokenBucket } from '../operators/TokenBucket.js';
 import type { ResultSink } from '../sinks/ResultSink.js';
 import type { DeadLetterEntry } from '../sinks/toDeadLetter.js';
+import { isCommittable } from '../sources/CommittableSource.js';
+import { AckWatermark } from './AckWatermark.js';
 import { buildRequest, type RequestMapping } from './buildRequest.js';
 import type { RunProgress, RunSummary } from './RunSummary.js';
 
 /** Options of {@link runBatch}. Exactly one of `transport` and `dify` is required. */
 export interface RunBatchOptions extends RequestMapping {
-  /** Pull-based items (`fromFile`, `fromReadable`, `fromAsyncIterable`, or your own). */
+  /**
+   * Pull-based items (`fromFile`, `fromReadable`, `fromAsyncIterable`, or your own). A source with a
+   * `commit` method ({@link CommittableSource}) is told each partition's acknowledgement watermark.
+   */
   readonly source: AsyncIterable<Item>;
   /** Receives every result in batches; its `write()` promise is the backpressure signal. */
   readonly sink: ResultSink;
@@ -92,6 +99,8 @@ export const RUN_BATCH_DEFAULTS = Object.freeze({
   maxOutageMs: 300_000,
 });
 
+const APP_KINDS: readonly RunBatchOptions['app'][] = ['workflow', 'completion', 'chat'];
+
 function positiveInt(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new InvalidOptionError(name, 'an integer ≥ 1', value);
@@ -108,11 +117,18 @@ function positiveInt(name: string, value: unknown): number {
  *   results, whatever the input size or sink speed; the source is paused otherwise.
  * - Exactly one result per item, in `seq` order unless `ordered: false`. Per-item failures are
  *   results (`ok: false`), never exceptions.
- * - Rejects only on fatal errors: bad options (synchronously checked, `ERR_INVALID_OPTION`), an
- *   unreadable source (`ERR_SOURCE_READ`), a failing sink (`ERR_SINK_WRITE`), abort, and answers no
- *   retry can fix, after at most `concurrency` calls: `ERR_DIFY_AUTH` (401/403: "the API key was
- *   rejected (401 …)"), `ERR_DIFY_ROUTE` (a 404 from a route that does not exist: "404 from <url>: the
- *   base URL probably lacks /v1"), `ERR_DIFY_UNREACHABLE` (down for longer than `maxOutageMs`).
+ * - Rejects only on fatal errors: bad options (`ERR_INVALID_OPTION`, checked before anything is
+ *   opened or connected), an unreadable source (`ERR_SOURCE_READ`), a failing sink (`ERR_SINK_WRITE`),
+ *   abort (`signal.reason`), and answers no retry can fix, after at most `concurrency` calls:
+ *   `ERR_DIFY_AUTH` (401/403: "the API key was rejected (401 …)"), `ERR_DIFY_ROUTE` (a 404 from a
+ *   route that does not exist: "404 from <url>: the base URL probably lacks /v1"),
+ *   `ERR_DIFY_UNREACHABLE` (down for longer than `maxOutageMs`). Every rejection after the run started carries the partial
+ *   {@link RunSummary} as `error.summary` (non-enumerable), and the DifyClient pool and the sinks
+ *   are closed first (`close({ failed: true })`), whatever the path.
+ * - A source that fails part-way (a truncated JSON array or `.gz`, a broken CSV quote) stops reading
+ *   but does not waste what was paid for: every item already read finishes its call and is written
+ *   (dead letters too), then runBatch rejects with `ERR_SOURCE_READ` naming the last good record
+ *   (seq, line, byte offset).
  * - Outages and limits are waited out, not turned into failures: see `maxOutageMs`,
  *   `adaptiveConcurrency` and `retry`.
  *
@@ -131,6 +147,57 @@ function positiveInt(name: string, value: unknown): number {
  * @category pipeline
  */
 export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
+  const closeSinks = options.closeSinks ?? RUN_BATCH_DEFAULTS.closeSinks;
+  let run: PreparedRun;
+  try {
+    // Every option is checked before anything is opened or connected: a bad option leaks nothing.
+    run = prepareRun(options, closeSinks);
+  } catch (error) {
+    if (closeSinks) await closeSinksAfterFailure(options);
+    throw error;
+  }
+  return run.start();
+}
+
+interface PreparedRun {
+  start(): Promise<RunSummary>;
+}
+
+function checkSink(name: string, sink: unknown, required: boolean): void {
+  if (sink === undefined && !required) return;
+  const s = sink as Partial<ResultSink> | null | undefined;
+  if (typeof s?.write !== 'function' || typeof s.close !== 'function') {
+    throw new InvalidOptionError(name, 'a ResultSink (`write` and `close` functions)', sink);
+  }
+}
+
+async function closeSinksAfterFailure(options: RunBatchOptions): Promise<void> {
+  const closing: Promise<void>[] = [];
+  for (const sink of [options.sink, options.deadLetter]) {
+    if (typeof sink?.close === 'function') closing.push(Promise.resolve(sink.close({ failed: true })));
+  }
+  await Promise.allSettled(closing);
+}
+
+/** Gives `error` the run's summary (non-enumerable), unless it already carries one or cannot. */
+function withSummary(error: unknown, summary: RunSummary): unknown {
+  if (typeof error !== 'object' || error === null || !Object.isExtensible(error)) return error;
+  if ((error as { summary?: unknown }).summary !== undefined) return error;
+  Object.defineProperty(error, 'summary', { value: summary, configurable: true });
+  return error;
+}
+
+/** Where reading stopped: the last record read in full, for a source error's message. */
+function lastGoodRecord(last: Item | undefined): string {
+  if (last === undefined) return 'before the first record';
+  const where = [
+    last.position?.line === undefined ? undefined : `line ${last.position.line}`,
+    last.position?.offset === undefined ? undefined : `byte ${last.position.offset}`,
+  ].filter((part) => part !== undefined);
+  return `after the last good record (seq ${last.seq}${where.length > 0 ? `, ${where.join(', ')}` : ''})`;
+}
+
+function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun {
   const concurrency = positiveInt('concurrency', options.concurrency ?? RUN_BATCH_DEFAULTS.concurrency);
   const window = positiveInt(
     'window',
@@ -147,8 +214,26 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
     throw new InvalidOptionError('batch.maxWaitMs', 'a number ≥ 0', maxWaitMs);
   }
   const ordered = options.ordered ?? RUN_BATCH_DEFAULTS.ordered;
+  if (typeof ordered !== 'boolean') throw new InvalidOptionError('ordered', 'a boolean', ordered);
+  if (typeof closeSinks !== 'boolean') throw new InvalidOptionError('closeSinks', 'a boolean', closeSinks);
   const progressIntervalMs = options.progressIntervalMs ?? RUN_BATCH_DEFAULTS.progressIntervalMs;
-  const closeSinks = options.closeSinks ?? RUN_BATCH_DEFAULTS.closeSinks;
+  if (typeof progressIntervalMs !== 'number' || !(progressIntervalMs >= 0)) {
+    throw new InvalidOptionError('progressIntervalMs', 'a number ≥ 0', progressIntervalMs);
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new InvalidOptionError('onProgress', 'a function', options.onProgress);
+  }
+  if (!APP_KINDS.includes(options.app)) {
+    throw new InvalidOptionError('app', `one of ${APP_KINDS.map((a) => `'${a}'`).join(', ')}`, options.app);
+  }
+  for (const name of ['signal', 'drainSignal'] as const) {
+    const signal = options[name];
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new InvalidOptionError(name, 'an AbortSignal', signal);
+    }
+  }
+  checkSink('sink', options.sink, true);
+  checkSink('deadLetter', options.deadLetter, false);
   if ((options.transport === undefined) === (options.dify === undefined)) {
     throw new InvalidOptionError('transport', 'exactly one of `transport` or `dify` to be set', {
       transport: options.transport === undefined ? undefined : 'function',
@@ -171,15 +256,18 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       : new AdaptiveConcurrency({ ...(adaptiveOption === true ? {} : adaptiveOption), max: concurrency });
   const maxOutageMs = options.maxOutageMs ?? RUN_BATCH_DEFAULTS.maxOutageMs;
   const breaker = maxOutageMs === 0 ? undefined : new CircuitBreaker({ maxOutageMs });
-  const client =
-    options.dify === undefined ? undefined : new DifyClient({ connections: concurrency, ...options.dify });
-  const transport = options.transport ?? client!.transport;
-  options.signal?.throwIfAborted();
+  // Checked here, created in start(): the client's pool is the only resource runBatch opens.
+  const clientOptions =
+    options.dify === undefined ? undefined : { connections: concurrency, ...options.dify };
+  if (clientOptions !== undefined) resolveDifyClientOptions(clientOptions, DIFY_CLIENT_DEFAULTS);
+  let client: DifyClient | undefined;
+  const transport: DifyTransport =
+    options.transport ?? ((request, callOptions) => client!.transport(request, callOptions));
 
   // Aborted with the caller's reason before we unsubscribe, so in-flight calls see that reason.
   const calls = new AbortController();
 
-  const startedAt = performance.now();
+  let startedAt = performance.now();
   const latency = new LatencyHistogram();
   let written = 0;
   let succeeded = 0;
@@ -189,14 +277,21 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
   let inFlight = 0;
   let peakOutstanding = 0;
   let lastProgressAt = -Infinity;
+  let lastRead: Item | undefined;
 
   // The gate's signal means "stop reading, let the rest drain"; a hard abort unsubscribes below.
+  // A source that fails also only stops reading: what was read was paid for, so it is finished
+  // and written before runBatch rejects.
   const gate = creditGate(options.source, {
     window,
+    completeOnError: true,
     ...(options.drainSignal === undefined ? {} : { signal: options.drainSignal }),
   });
   // Inputs of items not yet written, for the dead-letter sink; bounded by `window` through the gate.
   const pendingInputs = options.deadLetter === undefined ? undefined : new Map<number, Item>();
+  // Sink acknowledgement → contiguous watermark → source commit; only tracked when someone listens.
+  const committable = isCommittable(options.source) ? options.source : undefined;
+  const watermark = committable === undefined ? undefined : new AckWatermark();
 
   const progress = (): RunProgress => ({
     read: gate.pulled,
@@ -208,6 +303,25 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
     inFlight,
     elapsedMs: performance.now() - startedAt,
   });
+  const summarize = (): RunSummary => {
+    const elapsedMs = performance.now() - startedAt;
+    return {
+      ...progress(),
+      elapsedMs,
+      throughputPerSec: elapsedMs > 0 ? (written * 1000) / elapsedMs : 0,
+      latencyMs: {
+        mean: latency.mean,
+        p50: latency.quantile(0.5),
+        p90: latency.quantile(0.9),
+        p99: latency.quantile(0.99),
+        max: latency.max,
+      },
+      peakOutstanding,
+      ...(adaptive === undefined
+        ? {}
+        : { concurrencyLimit: adaptive.limit, concurrencyDecreases: adaptive.decreases }),
+    };
+  };
   const report = (force: boolean): void => {
     if (options.onProgress === undefined) return;
     const now = performance.now();
@@ -231,6 +345,19 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
       if (!result.ok && item !== undefined) entries.push({ item, result: result as ItemFailure });
     }
     if (entries.length > 0) await options.deadLetter!.write(entries);
+    if (watermark !== undefined) {
+      for (const result of results) watermark.ack(result.seq);
+      const moved = watermark.takeAdvanced();
+      if (moved.length > 0) {
+        await committable!.commit(moved, calls.signal).catch((error: unknown) => {
+          throw new DifyBatchError(
+            'ERR_SOURCE_COMMIT',
+            `Committing the source watermark failed: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+        });
+      }
+    }
     written += results.length;
     gate.release(results.length);
     report(false);
@@ -242,7 +369,9 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
 
   const results$: Observable<void> = gate.items.pipe(
     tap((item) => {
+      lastRead = item;
       pendingInputs?.set(item.seq, item);
+      watermark?.track(item);
       if (gate.outstanding > peakOutstanding) peakOutstanding = gate.outstanding;
     }),
     callDify(transport, {
@@ -265,49 +394,63 @@ export async function runBatch(options: RunBatchOptions): Promise<RunSummary> {
     concatMap(writeBatch),
   );
 
-  const closeAll = async (): Promise<void> => {
+  const closeAll = async (failedRun: boolean): Promise<void> => {
     breaker?.dispose();
     const closing: Promise<void>[] = [];
     if (closeSinks) {
-      closing.push(options.sink.close());
-      if (options.deadLetter !== undefined) closing.push(options.deadLetter.close());
+      const closeOptions = failedRun ? { failed: true } : {};
+      closing.push(options.sink.close(closeOptions));
+      if (options.deadLetter !== undefined) closing.push(options.deadLetter.close(closeOptions));
     }
     if (client !== undefined) closing.push(client.close());
-    await Promise.all(closing);
+    // Every close is attempted (no descriptor or socket is left open), then the first failure wins.
+    const outcomes = await Promise.allSettled(closing);
+    const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (rejected !== undefined) throw rejected.reason;
   };
 
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const subscription = results$.subscribe({ complete: resolve, error: reject });
-      const onAbort = (): void => {
-        calls.abort(options.signal!.reason);
-        subscription.unsubscribe();
-        reject(options.signal!.reason);
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      subscription.add(() => options.signal?.removeEventListener('abort', onAbort));
-    });
-  } catch (error) {
-    await closeAll().catch(() => {});
-    throw error;
-  }
-  await closeAll();
-  report(true);
-  const elapsedMs = performance.now() - startedAt;
-  return {
-    ...progress(),
-    elapsedMs,
-    throughputPerSec: elapsedMs > 0 ? (written * 1000) / elapsedMs : 0,
-    latencyMs: {
-      mean: latency.mean,
-      p50: latency.quantile(0.5),
-      p90: latency.quantile(0.9),
-      p99: latency.quantile(0.99),
-      max: latency.max,
-    },
-    peakOutstanding,
-    ...(adaptive === undefined
-      ? {}
-      : { concurrencyLimit: adaptive.limit, concurrencyDecreases: adaptive.decreases }),
+  const start = async (): Promise<RunSummary> => {
+    try {
+      options.signal?.throwIfAborted();
+      if (clientOptions !== undefined) client = new DifyClient(clientOptions);
+    } catch (error) {
+      await closeAll(true).catch(() => {});
+      throw withSummary(error, summarize());
+    }
+    startedAt = performance.now();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const subscription = results$.subscribe({ complete: resolve, error: reject });
+        const onAbort = (): void => {
+          calls.abort(options.signal!.reason);
+          subscription.unsubscribe();
+          reject(options.signal!.reason);
+        };
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        subscription.add(() => options.signal?.removeEventListener('abort', onAbort));
+      });
+    } catch (error) {
+      await closeAll(true).catch(() => {});
+      throw withSummary(error, summarize());
+    }
+    const sourceError = gate.error;
+    if (sourceError !== undefined) {
+      // Everything read was written; the sinks still finish their documents (a JSON array's `]`).
+      await closeAll(true).catch(() => {});
+      const summary = summarize();
+      throw new DifyBatchError(
+        'ERR_SOURCE_READ',
+        `${sourceError.message} (stopped ${lastGoodRecord(lastRead)}; ${summary.read} records read, ${summary.written} written)`,
+        { cause: sourceError, summary },
+      );
+    }
+    try {
+      await closeAll(false);
+    } catch (error) {
+      throw withSummary(error, summarize());
+    }
+    report(true);
+    return summarize();
   };
+  return { start };
 }

@@ -1,6 +1,20 @@
 import type { ItemResult } from '../core/ItemResult.js';
 
 /**
+ * How a run ended, told to {@link ResultSink.close}.
+ * @category sinks
+ */
+export interface SinkCloseOptions {
+  /**
+   * The run ended with a fatal error. The sink still finishes what it wrote (a JSON array's `]`,
+   * a flush), but a file sink that was never written to creates or truncates nothing, so an existing
+   * file stays byte-for-byte untouched.
+   * @defaultValue false
+   */
+  readonly failed?: boolean;
+}
+
+/**
  * Where results go. The pipeline calls `write` once per batch and `close` once at the end.
  *
  * @remarks
@@ -14,6 +28,9 @@ import type { ItemResult } from '../core/ItemResult.js';
 export interface ResultSink<T = ItemResult> {
   /** Writes one batch; resolves once downstream has accepted it. */
   write(batch: readonly T[]): Promise<void>;
-  /** Writes any trailer (`]` of a JSON array), flushes, and ends what the sink owns. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Writes any trailer (`]` of a JSON array), flushes, and ends what the sink owns. Idempotent.
+   * `runBatch` passes `{ failed: true }` when the run ended with a fatal error.
+   */
+  close(options?: Readonly<SinkCloseOptions>): Promise<void>;
 }

@@ -1,4 +1,4 @@
-export type { ResultSink } from './ResultSink.js';
+export type { ResultSink, SinkCloseOptions } from './ResultSink.js';
 export { SINK_FORMATS, type SinkFormat } from './SinkFormat.js';
 export {
   type DeadLetterEntry,

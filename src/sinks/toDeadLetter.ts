@@ -69,7 +69,8 @@ export const TO_DEAD_LETTER_DEFAULTS = Object.freeze({ format: 'ndjson' as SinkF
  * and is written as `{ _raw, _error }`: fix the line, drop the wrapper, re-run.
  * CSV files get the input's columns (the `columns` option, or the first record's keys) plus an
  * `_error` column of JSON; a field outside the columns goes to `_error.extra` and `_raw` to
- * `_error.raw`, so nothing is dropped. Backpressure and errors are as in {@link toFile}.
+ * `_error.raw`, so nothing is dropped. Backpressure, errors and the lazy creation of the file
+ * (on the first entry, or at a successful `close()`) are as in {@link toFile}.
  *
  * @param path - The dead-letter file, or `-` for stdout.
  * @param options - Format, CSV columns and signal.

@@ -23,9 +23,12 @@ export interface ToFileOptions {
 }
 
 /**
- * Writes results to a file (created or truncated at once), or to stdout for `-`.
+ * Writes results to a file, or to stdout for `-`.
  *
  * @remarks
+ * The file is created (or truncated) only when the first result is written, so a run that fails before
+ * its first result leaves an existing file untouched; `close()` with nothing written writes the empty
+ * document (`[]`, the CSV header, an empty NDJSON file), `close({ failed: true })` creates nothing.
  * Same formats and backpressure as {@link toWritable}: a batch's promise resolves once the OS has the
  * bytes (the write callback), which is what hands credits back to the source. `close()` writes the JSON
  * trailer, ends the file and waits until it is closed; stdout is flushed but never closed.

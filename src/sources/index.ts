@@ -1,3 +1,4 @@
+export { type CommittableSource, isCommittable } from './CommittableSource.js';
 export { type FromAsyncIterableOptions, fromAsyncIterable } from './fromAsyncIterable.js';
 export { type FromFileOptions, fromFile } from './fromFile.js';
 export { type FromReadableOptions, fromReadable } from './fromReadable.js';

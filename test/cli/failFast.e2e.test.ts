@@ -39,7 +39,7 @@ async function cli(args: string[]) {
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
-describe('dify-batch run: what retries cannot fix is one line and exit 1', () => {
+describe('dify-batch run: what retries cannot fix is exit 1, the cause on the first line', () => {
   it('a base URL without /v1: at most --concurrency calls, then the URL and the likely cause', async () => {
     emulator.reset();
     const base = emulator.url.replace(/\/v1$/, '');
@@ -51,7 +51,7 @@ describe('dify-batch run: what retries cannot fix is one line and exit 1', () =>
         `^dify-batch: 404 from ${base.replaceAll('.', '\\.')}/workflows/run: the base URL probably lacks /v1 `,
       ),
     );
-    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr.split('\n')[1]).toMatch(/^stopped by a fatal error: /);
     expect(emulator.stats().requests).toBeLessThanOrEqual(4);
   });
 
@@ -74,9 +74,10 @@ describe('dify-batch run: what retries cannot fix is one line and exit 1', () =>
       '--no-progress',
     ]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(
-      /^dify-batch: Dify unreachable since \d{4}-\d\d-\d\dT[\d:.]+Z \(longer than maxOutageMs = 800 ms\)\n$/,
+    expect(stderr.split('\n')[0]).toMatch(
+      /^dify-batch: Dify unreachable since \d{4}-\d\d-\d\dT[\d:.]+Z \(longer than maxOutageMs = 800 ms\)$/,
     );
+    expect(stderr).toContain('stopped by a fatal error: ');
     expect(await readFile(output, 'utf8').catch(() => '')).toBe('');
   }, 20_000);
 

@@ -185,7 +185,7 @@ describe('dify-batch run (end to end against the emulator)', () => {
     expect(badFlag.stderr).toMatch(/integer/);
   });
 
-  it('a wrong API key stops the run with exit 1 and one line naming the cause, the key printed nowhere', async () => {
+  it('a wrong API key stops the run with exit 1, the cause on the first line, the key printed nowhere', async () => {
     const secret = 'app-ThisIsAWrongSecretKey00';
     const input = await writeInput('in.ndjson', ['{"a":1}']);
     const output = join(dir, 'out.ndjson');
@@ -200,7 +200,11 @@ describe('dify-batch run (end to end against the emulator)', () => {
       '--no-progress',
     ]);
     expect(code).toBe(1);
-    expect(stderr).toBe('dify-batch: the API key was rejected (401 unauthorized: Access token is invalid)\n');
+    // The cause first, on one line; then the summary of how far it got.
+    expect(stderr.split('\n')[0]).toBe(
+      'dify-batch: the API key was rejected (401 unauthorized: Access token is invalid)',
+    );
+    expect(stderr).toContain('stopped by a fatal error: ');
     const written = await readFile(output, 'utf8').catch(() => '');
     expect(written).toBe('');
     expect(stdout + stderr + written).not.toContain(secret);

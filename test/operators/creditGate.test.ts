@@ -123,6 +123,26 @@ describe('creditGate', () => {
     expect(probe.returned).toBe(0);
   });
 
+  it('completeOnError completes instead, keeping the error, so what was read can drain', async () => {
+    const { iterable, probe } = probeSource(10, { failAt: 3 });
+    const gate = creditGate(iterable, { window: 5, completeOnError: true });
+    expect(gate.error).toBeUndefined();
+    const seen: number[] = [];
+    await new Promise<void>((resolve, reject) =>
+      gate.items.subscribe({ next: (v) => seen.push(v), error: reject, complete: resolve }),
+    );
+    expect(seen).toEqual([0, 1, 2]);
+    expect(gate.error).toMatchObject({
+      code: 'ERR_SOURCE_READ',
+      message: 'Reading the source failed: disk error at 3',
+    });
+    expect(gate.outstanding).toBe(3);
+    expect(probe.returned).toBe(0);
+    expect(() => creditGate(iterable, { completeOnError: 'yes' as never })).toThrow(
+      /Expected `completeOnError` to be a boolean/,
+    );
+  });
+
   it('maps synchronous throws from the iterator, and passes an ERR_SOURCE_READ through unchanged', async () => {
     const own = new DifyBatchError('ERR_SOURCE_READ', 'cannot open rows.csv');
     const sources: AsyncIterable<number>[] = [

@@ -143,6 +143,15 @@ describe('toDeadLetter', () => {
     expect(await readFile(join(dir, 'none.json'), 'utf8')).toBe('[]\n');
   });
 
+  it('leaves an existing file untouched when a failed run closes it with nothing written', async () => {
+    const path = join(dir, 'dead.ndjson');
+    await writeFile(path, '{"kept":true}\n');
+    const dead = toDeadLetter(path);
+    await dead.write([]);
+    await dead.close({ failed: true });
+    expect(await readFile(path, 'utf8')).toBe('{"kept":true}\n');
+  });
+
   it('rejects bad options synchronously', () => {
     expect(() => toDeadLetter(join(dir, 'x.csv'), { columns: 'id' as unknown as string[] })).toThrow(
       /Expected `columns`/,

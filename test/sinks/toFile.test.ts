@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ItemResult } from '../../src/core/ItemResult.js';
@@ -80,7 +80,81 @@ describe('toFile', () => {
     expect(() => toFile('')).toThrow(/Expected `path`/);
   });
 
+  describe('lazy creation', () => {
+    it('leaves an existing file untouched until the first result is written', async () => {
+      const path = join(dir, 'out.json');
+      await writeFile(path, 'precious\n');
+      const before = await stat(path);
+      const sink = toFile(path);
+      await sink.write([]);
+      expect(await readFile(path, 'utf8')).toBe('precious\n');
+      expect((await stat(path)).mtimeMs).toBe(before.mtimeMs);
+      await sink.write([success(0)]);
+      await sink.close();
+      expect(JSON.parse(await readFile(path, 'utf8'))).toEqual([success(0)]);
+    });
+
+    it('a failed close with nothing written leaves an existing file intact and creates no missing one', async () => {
+      const existing = join(dir, 'out.csv');
+      await writeFile(existing, 'precious\n');
+      await toFile(existing).close({ failed: true });
+      expect(await readFile(existing, 'utf8')).toBe('precious\n');
+      const missing = join(dir, 'never.ndjson');
+      await toFile(missing).close({ failed: true });
+      await expect(access(missing)).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+
+    it('a successful close with nothing written writes the empty document, replacing what was there', async () => {
+      for (const [name, text] of [
+        ['empty.ndjson', ''],
+        ['empty.json', '[]\n'],
+        ['empty.csv', 'seq,id,ok,attempts,latencyMs,outputs,error_code,error_message\n'],
+      ] as const) {
+        const path = join(dir, name);
+        await writeFile(path, 'stale\n');
+        await toFile(path).close();
+        expect(await readFile(path, 'utf8')).toBe(text);
+      }
+    });
+
+    it('a failed close after results were written still finishes the document', async () => {
+      const path = join(dir, 'partial.json');
+      const sink = toFile(path);
+      await sink.write([success(0), success(1)]);
+      await sink.close({ failed: true });
+      expect(JSON.parse(await readFile(path, 'utf8'))).toEqual([success(0), success(1)]);
+    });
+
+    it('bad options throw at call time without touching the file', async () => {
+      const path = join(dir, 'out.ndjson');
+      await writeFile(path, 'precious\n');
+      expect(() => toFile(path, { format: 'xml' as never })).toThrow(/Expected `format`/);
+      expect(() => toFile(path, { signal: 'no' as never })).toThrow(/Expected `signal`/);
+      expect(await readFile(path, 'utf8')).toBe('precious\n');
+    });
+
+    it('an aborted sink never creates its file', async () => {
+      const path = join(dir, 'aborted.ndjson');
+      const controller = new AbortController();
+      const sink = toFile(path, { signal: controller.signal });
+      controller.abort(new Error('stop'));
+      await expect(sink.write([success(0)])).rejects.toThrow('stop');
+      await expect(sink.close()).rejects.toThrow('stop');
+      await expect(access(path)).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+  });
+
   describe.skipIf(!isLinux)('file handle', () => {
+    it('is not opened before the first write', async () => {
+      const path = join(dir, 'out.ndjson');
+      await writeFile(path, '');
+      const sink = toFile(path);
+      expect(await openDescriptors(path)).toEqual([]);
+      await sink.write([success(0)]);
+      expect(await openDescriptors(path)).toHaveLength(1);
+      await sink.close();
+    });
+
     it('is closed when close() resolves', async () => {
       const path = join(dir, 'out.ndjson');
       const sink = toFile(path);

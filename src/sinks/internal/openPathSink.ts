@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { DifyBatchError } from '../../core/DifyBatchError.js';
 import { InvalidOptionError } from '../../core/InvalidOptionError.js';
 import type { ResultSink } from '../ResultSink.js';
 import { SINK_FORMATS, type SinkFormat } from '../SinkFormat.js';
@@ -35,9 +36,14 @@ export function sinkFormatOf(path: string): SinkFormat | undefined {
 }
 
 /**
- * Opens a file (or stdout for `-`) and returns a sink over it. The file is created (truncated) at
- * once so a bad path fails the first write rather than the end of a long run; stdout is never ended.
- * Used by toFile and toDeadLetter.
+ * A sink over a file (or stdout for `-`) that opens it lazily. Used by toFile and toDeadLetter.
+ *
+ * @remarks
+ * Nothing is created or truncated until the first non-empty `write()`: a run that fails on bad
+ * options or before its first result leaves an existing file byte-for-byte untouched. A `close()`
+ * with nothing written creates the empty document (`[]`, a CSV header, an empty NDJSON file), because a
+ * finished run with zero records must still leave a valid output; `close({ failed: true })` with
+ * nothing written creates nothing. stdout is never ended.
  */
 export function openPathSink<T>(
   path: string,
@@ -49,10 +55,39 @@ export function openPathSink<T>(
     throw new InvalidOptionError('signal', 'an AbortSignal', signal);
   }
   const isStdout = path === '-';
-  const writable = isStdout ? process.stdout : createWriteStream(path);
-  return createStreamSink(writable, createEncoder(format, spec), {
-    label: isStdout ? 'stdout' : path,
-    end: !isStdout,
-    signal,
-  });
+  const label = isStdout ? 'stdout' : path;
+  let opened: ResultSink<T> | undefined;
+  const open = (): ResultSink<T> => {
+    opened ??= createStreamSink(
+      isStdout ? process.stdout : createWriteStream(path),
+      createEncoder(format, spec),
+      { label, end: !isStdout, signal },
+    );
+    return opened;
+  };
+  let closed = false;
+  return {
+    async write(batch) {
+      if (opened === undefined) {
+        // Neither an aborted nor a finished sink, nor an empty batch, is a reason to create the file.
+        if (signal?.aborted) throw signal.reason;
+        if (closed) {
+          throw new DifyBatchError('ERR_SINK_WRITE', `cannot write ${label}: the sink is already closed`);
+        }
+        if (batch.length === 0) return;
+      }
+      return open().write(batch);
+    },
+    async close(options) {
+      if (opened === undefined) {
+        if (signal?.aborted) throw signal.reason;
+        if (closed || options?.failed === true) {
+          closed = true;
+          return;
+        }
+      }
+      closed = true;
+      return open().close(options);
+    },
+  };
 }
