@@ -122,6 +122,11 @@ export class CircuitBreaker {
     return this.#openings;
   }
 
+  /** A pass at once while the breaker is closed (the common case: no Promise, no microtask), else undefined. */
+  passIfClosed(): BreakerPass | undefined {
+    return this.#state === 'closed' ? PASS : undefined;
+  }
+
   /**
    * Waits until a call may go out (at once while closed). Rejects with `signal.reason` on abort, or with
    * the `ERR_DIFY_UNREACHABLE` error once the breaker gave up.

@@ -269,7 +269,10 @@ export function callDify<I = Record<string, unknown>>(
       retryResolved(
         async ({ attempt, signal: attemptSignal }) => {
           // The breaker first: while Dify is down, waiting calls hold no adaptive slot or token.
-          const pass = breaker === undefined ? undefined : await breaker.acquire(attemptSignal);
+          const pass =
+            breaker === undefined
+              ? undefined
+              : (breaker.passIfClosed() ?? (await breaker.acquire(attemptSignal)));
           let reach: BreakerOutcome = 'cancelled';
           let failure: unknown;
           try {
