@@ -32,7 +32,9 @@ export {
   type DifyResponseMode,
   type DifyResult,
   type DifyTransport,
+  FAILED_RUN_STATUSES,
   isConcurrencyLimitError,
+  isFailedRunStatus,
   type OutageKind,
   parseRetryAfter,
 } from './dify/index.js';
@@ -116,6 +118,7 @@ export {
   fromFile,
   fromReadable,
   isCommittable,
+  MAX_RECORD_BYTES,
   SOURCE_DEFAULTS,
   SOURCE_FORMATS,
   type SourceFormat,

@@ -1,3 +1,4 @@
+import { hasBrand } from '../internal/hasBrand.js';
 import { DifyBatchError, type ErrorCode } from './DifyBatchError.js';
 import { redactSecrets } from './redactSecrets.js';
 
@@ -24,6 +25,8 @@ export interface DifyApiErrorInit {
   readonly taskId?: string | undefined;
   readonly cause?: unknown;
 }
+
+const kDifyApiError = Symbol.for('dify-batch.DifyApiError');
 
 /**
  * Every failure of a Dify call: HTTP errors, network errors, timeouts, broken streams and runs that
@@ -53,6 +56,15 @@ export class DifyApiError extends DifyBatchError {
     this.ambiguous = init.ambiguous === true;
     this.workflowRunId = init.workflowRunId;
     this.taskId = init.taskId;
+  }
+
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` names, a subclass included.
+    return hasBrand(this, DifyApiError, kDifyApiError, instance);
+  }
+
+  get [kDifyApiError](): true {
+    return true;
   }
 
   override toJSON(): Record<string, unknown> {

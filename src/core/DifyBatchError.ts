@@ -1,3 +1,4 @@
+import { hasBrand } from '../internal/hasBrand.js';
 // A type-only import: the summary is data the pipeline attaches, core does not depend on the pipeline.
 import type { RunSummary } from '../pipeline/RunSummary.js';
 
@@ -30,7 +31,7 @@ export type ErrorCode =
   | 'ERR_DIFY_UNREACHABLE'
   | 'ERR_INTERNAL';
 
-const kBrand = Symbol.for('dify-batch.error');
+const kDifyBatchError = Symbol.for('dify-batch.DifyBatchError');
 
 /** Context every error may carry; all of it is JSON-serialisable and free of secrets. */
 export interface DifyBatchErrorOptions {
@@ -44,7 +45,10 @@ export interface DifyBatchErrorOptions {
  * The base of every error dify-batch throws or records.
  *
  * @remarks
- * `instanceof` works across duplicate installs (a `Symbol.for` brand, as undici does).
+ * `instanceof` works across duplicate installs: each class has its own `Symbol.for('dify-batch.<Class>')`
+ * brand, as undici does, so `instanceof` tells {@link DifyApiError}, {@link InvalidOptionError} and a
+ * plain `DifyBatchError` apart, while every subclass instance is still `instanceof DifyBatchError`.
+ * Classes you derive yourself get the ordinary prototype check. Prefer matching on `code`.
  * `toJSON()` gives the plain record that result sinks write.
  * @category errors
  */
@@ -59,7 +63,6 @@ export class DifyBatchError extends Error {
     this.name = 'DifyBatchError';
     this.code = code;
     this.retryable = options.retryable ?? false;
-    Object.defineProperty(this, kBrand, { value: true });
     // Not enumerable: a summary is context for the caller, not part of the error record sinks write.
     if (options.summary !== undefined) {
       Object.defineProperty(this, 'summary', { value: options.summary, configurable: true });
@@ -67,7 +70,13 @@ export class DifyBatchError extends Error {
   }
 
   static override [Symbol.hasInstance](instance: unknown): boolean {
-    return typeof instance === 'object' && instance !== null && kBrand in instance;
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` names, a subclass included.
+    return hasBrand(this, DifyBatchError, kDifyBatchError, instance);
+  }
+
+  /** Inherited by every subclass instance, so they all pass the base class's brand check. */
+  get [kDifyBatchError](): true {
+    return true;
   }
 
   toJSON(): Record<string, unknown> {

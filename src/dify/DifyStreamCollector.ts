@@ -1,6 +1,7 @@
 import { DifyApiError } from '../core/DifyApiError.js';
 import { classifyStatus } from './classifyResponse.js';
 import type { DifyAppKind, DifyResult } from './DifyRequest.js';
+import { isFailedRunStatus } from './isFailedRunStatus.js';
 import { object, runFailed, string, toDifyResult } from './toDifyResult.js';
 
 type Json = Record<string, unknown>;
@@ -87,8 +88,8 @@ export class DifyStreamCollector {
     if (this.#app === 'workflow') {
       return toDifyResult('workflow', { ...event, data: { ...data, status } }, this.#scrub, this.#text);
     }
-    if (status === 'failed' || status === 'stopped' || status === 'paused') {
-      throw runFailed(data, status, this.#scrub);
+    if (isFailedRunStatus(status)) {
+      throw runFailed(data, status!, this.#scrub);
     }
     return toDifyResult(this.#app, { ...this.#ids, ...this.#messageEnd }, this.#scrub, this.#text);
   }

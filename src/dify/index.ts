@@ -21,4 +21,5 @@ export type {
   DifyTransport,
 } from './DifyRequest.js';
 export { type DifyErrorFields, isConcurrencyLimitError } from './isConcurrencyLimitError.js';
+export { FAILED_RUN_STATUSES, isFailedRunStatus } from './isFailedRunStatus.js';
 export { parseRetryAfter } from './parseRetryAfter.js';

@@ -19,6 +19,7 @@ import { toErrorRecord } from '../core/toErrorRecord.js';
 import { classifyOutage } from '../dify/classifyOutage.js';
 import { concurrencyLimitOf } from '../dify/concurrencyLimitOf.js';
 import type { DifyCallOptions, DifyRequest, DifyResult } from '../dify/DifyRequest.js';
+import { isFailedRunStatus } from '../dify/isFailedRunStatus.js';
 import { AdaptiveConcurrency, type CallOutcome } from './AdaptiveConcurrency.js';
 import { type BreakerOutcome, CircuitBreaker } from './CircuitBreaker.js';
 import { linkAbort } from './internal/abortable.js';
@@ -430,9 +431,9 @@ function firstValue<T>(input: ObservableInput<T>, signal: AbortSignal): Promise<
   });
 }
 
-/** A run that ended `failed`/`stopped` is a failure, whatever layer reported it. */
+/** A run that ended without its outputs (isFailedRunStatus) is a failure, whatever transport reported it. */
 function checkRun(result: DifyResult): DifyResult {
-  if (result.status !== 'failed' && result.status !== 'stopped') return result;
+  if (!isFailedRunStatus(result.status)) return result;
   const run =
     result.workflowRunId === undefined ? 'the workflow run' : `workflow run ${result.workflowRunId}`;
   throw new DifyApiError({
