@@ -106,6 +106,11 @@ describe('outages are waited out', () => {
     expect(results.map((r) => r.seq)).toEqual([...Array(1000).keys()]);
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(summary).toMatchObject({ written: 1000, succeeded: 1000, failed: 0 });
+    console.log(
+      `server down ~2 s: ${summary.retries} retries (${summary.ambiguousRetries} ambiguous), max attempts`,
+      Math.max(...results.map((r) => r.attempts)),
+      `, ${(summary.elapsedMs / 1000).toFixed(1)} s`,
+    );
     // Calls cut by the shutdown were sent (ambiguous) and are counted, not hidden.
     expect(summary.ambiguousRetries).toBe(results.reduce((n, r) => n + (r.ambiguousRetries ?? 0), 0));
   }, 30_000);
