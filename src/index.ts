@@ -16,8 +16,10 @@ export {
 } from './core/index.js';
 export {
   type ClassifyOptions,
+  classifyOutage,
   classifyResponse,
   classifyStatus,
+  concurrencyLimitOf,
   DIFY_CLIENT_DEFAULTS,
   type DifyAppKind,
   type DifyCallOptions,
@@ -33,6 +35,7 @@ export {
   FAILED_RUN_STATUSES,
   isConcurrencyLimitError,
   isFailedRunStatus,
+  type OutageKind,
   parseRetryAfter,
 } from './dify/index.js';
 export {
@@ -63,6 +66,8 @@ export {
   type AdaptiveConcurrencyOptions,
   BATCH_DEFAULTS,
   type BatchOptions,
+  type BreakerOutcome,
+  type BreakerPass,
   batch,
   CALL_DIFY_DEFAULTS,
   type CallDifyAttemptEvent,
@@ -71,6 +76,9 @@ export {
   type CallDifySettledEvent,
   type CallDifyTransport,
   type CallOutcome,
+  CIRCUIT_BREAKER_DEFAULTS,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
   CREDIT_GATE_DEFAULTS,
   type CreditGate,
   type CreditGateOptions,
@@ -91,6 +99,7 @@ export {
   TOKEN_BUCKET_DEFAULTS,
   TokenBucket,
   type TokenBucketOptions,
+  type UncountedRetry,
 } from './operators/index.js';
 export {
   AckWatermark,

@@ -36,6 +36,8 @@ export interface RunCommandOptions {
   ordered: boolean;
   adaptive?: boolean;
   maxAttempts: number;
+  maxOutageMs?: number;
+  recordTimeoutMs?: number;
   batchSize?: number;
   batchWaitMs?: number;
   timeoutMs?: number;
@@ -105,17 +107,34 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     .option('--no-ordered', 'write results as they complete instead of in input order')
     .option(
       '--adaptive',
-      'adapt concurrency to rate limits (AIMD): halve on 429/Too many requests, grow back on success',
+      'adapt concurrency to rate limits (AIMD): halve on 429/Too many requests, grow back on success (default)',
     )
+    .option('--no-adaptive', 'keep a fixed --concurrency, even against rate limits')
     .option(
       '--max-attempts <n>',
-      'attempts per record, the first included (retryable errors only)',
+      'attempts per record, the first included (network/5xx failures; rate limits and outages waited out do not count)',
       parsePositiveInt,
       5,
     )
+    .option(
+      '--max-outage-ms <ms>',
+      'how long Dify may be unreachable (calls paused, one probe at a time) before the run stops with exit 1; 0 = never pause',
+      parseNonNegativeNumber,
+      300_000,
+    )
+    .option(
+      '--record-timeout-ms <ms>',
+      "one record's deadline, attempts and backoff included; then it fails with ERR_DIFY_TIMEOUT",
+      parsePositiveInt,
+      900_000,
+    )
     .option('--batch-size <n>', 'results per sink write at most', parsePositiveInt)
     .option('--batch-wait-ms <ms>', 'longest wait to fill a sink batch', parseNonNegativeNumber)
-    .option('--timeout-ms <ms>', 'deadline of one call, body included (default 600000)', parsePositiveInt)
+    .option(
+      '--timeout-ms <ms>',
+      'deadline of one call, first byte and body included (default 600000)',
+      parsePositiveInt,
+    )
     .option('--id-field <name>', "use this record field as the result's id")
     .option('--user <name>', 'Dify `user` sent with every call', 'dify-batch')
     .option('--inputs-field <name>', 'take the input variables from this field (default: the whole record)')
@@ -200,6 +219,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
     succeeded: 0,
     failed: 0,
     retries: 0,
+    ambiguousRetries: 0,
     inFlight: 0,
     elapsedMs: 0,
   };
@@ -222,12 +242,16 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       concurrency: opts.concurrency,
       ...(opts.window === undefined ? {} : { window: opts.window }),
       ordered: opts.ordered,
-      adaptiveConcurrency: opts.adaptive === true,
+      adaptiveConcurrency: opts.adaptive !== false,
+      ...(opts.maxOutageMs === undefined ? {} : { maxOutageMs: opts.maxOutageMs }),
       batch: {
         ...(opts.batchSize === undefined ? {} : { size: opts.batchSize }),
         ...(opts.batchWaitMs === undefined ? {} : { maxWaitMs: opts.batchWaitMs }),
       },
-      retry: { maxAttempts: opts.maxAttempts },
+      retry: {
+        maxAttempts: opts.maxAttempts,
+        ...(opts.recordTimeoutMs === undefined ? {} : { maxRetryTimeMs: opts.recordTimeoutMs }),
+      },
       ...(opts.rps === undefined && opts.rpm === undefined
         ? {}
         : { rateLimit: opts.rps === undefined ? { perMinute: opts.rpm! } : { perSecond: opts.rps } }),

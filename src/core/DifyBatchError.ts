@@ -6,7 +6,9 @@ import type { RunSummary } from '../pipeline/RunSummary.js';
  * Stable error codes. Match on `error.code`, never on the message text.
  *
  * - Fatal (end a run): `ERR_INVALID_OPTION`, `ERR_ABORTED`, `ERR_SOURCE_READ`, `ERR_SOURCE_COMMIT`,
- *   `ERR_SINK_WRITE`.
+ *   `ERR_SINK_WRITE`, and what no retry can fix: `ERR_DIFY_AUTH` (401/403: the key or app is refused),
+ *   `ERR_DIFY_ROUTE` (a 404 from a route that does not exist: the base URL probably lacks `/v1`),
+ *   `ERR_DIFY_UNREACHABLE` (Dify down for longer than the run's `maxOutageMs`).
  * - Per item (become `ok: false` results): every other code.
  */
 export type ErrorCode =
@@ -24,6 +26,9 @@ export type ErrorCode =
   | 'ERR_DIFY_STREAM'
   | 'ERR_DIFY_BAD_RESPONSE'
   | 'ERR_DIFY_RUN_FAILED'
+  | 'ERR_DIFY_AUTH'
+  | 'ERR_DIFY_ROUTE'
+  | 'ERR_DIFY_UNREACHABLE'
   | 'ERR_INTERNAL';
 
 const kDifyBatchError = Symbol.for('dify-batch.DifyBatchError');

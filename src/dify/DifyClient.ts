@@ -18,13 +18,15 @@ export interface DifyClientTimeouts {
   readonly connectMs?: number;
   /**
    * From sending the request to the response headers (undici `headersTimeout`). In blocking mode Dify
-   * sends its headers only when the run is over, so this bounds the whole blocking run.
+   * sends its headers only when the run is over, so this bounds the whole blocking run. Unset, it is
+   * min(300000, `totalMs`), so `totalMs` bounds the wait for the first byte too.
    * @defaultValue 300000
    */
   readonly firstByteMs?: number;
   /**
    * Longest silence while reading a body (undici `bodyTimeout`): between SSE chunks, pings included.
-   * Dify pings about every 10 s while a run works and closes idle streams after 300 s.
+   * Dify pings about every 10 s while a run works and closes idle streams after 300 s. Unset, it is
+   * min(60000, `totalMs`).
    * @defaultValue 60000
    */
   readonly idleMs?: number;
@@ -173,21 +175,28 @@ export class DifyClient {
             call.abort();
           }, totalMs)
         : undefined;
-    const phase: { current: 'request' | 'body' } = { current: 'request' };
+    const phase: CallState = { current: 'request' };
     try {
       return await this.#send(request, path, body, call, phase);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (timedOut) {
         const message = `Dify call did not finish within timeouts.totalMs (${totalMs} ms)`;
-        throw new DifyApiError({ code: 'ERR_DIFY_TIMEOUT', message, retryable: true });
+        // We cannot tell whether the request got out before the deadline: assume it did.
+        throw withRunIds(
+          new DifyApiError({ code: 'ERR_DIFY_TIMEOUT', message, retryable: true, ambiguous: true }),
+          phase,
+        );
       }
-      throw classifyTransportError(error, {
-        phase: phase.current,
-        streaming,
-        timeouts: this.#timeouts,
-        scrub: this.#scrub,
-      });
+      throw withRunIds(
+        classifyTransportError(error, {
+          phase: phase.current,
+          streaming,
+          timeouts: this.#timeouts,
+          scrub: this.#scrub,
+        }),
+        phase,
+      );
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -206,7 +215,7 @@ export class DifyClient {
     path: string,
     body: string,
     signal: CallAbort,
-    phase: { current: 'request' | 'body' },
+    phase: CallState,
   ): Promise<DifyResult> {
     const streaming = request.responseMode === 'streaming';
     const response = await this.#dispatcher.request({
@@ -232,10 +241,13 @@ export class DifyClient {
         Math.min(ERROR_BODY_LIMIT, this.#maxResponseBytes),
         headers['content-length'],
       );
-      throw classifyResponse({ status, headers, body: text, truncated }, { scrub: this.#scrub });
+      throw classifyResponse(
+        { status, headers, body: text, truncated },
+        { scrub: this.#scrub, url: this.#origin + path },
+      );
     }
     if (streaming && String(headers['content-type']).includes('text/event-stream')) {
-      return this.#readStream(request, response.body);
+      return this.#readStream(request, response.body, phase);
     }
     // Blocking, or a stream request that Dify answered with one JSON body.
     const { text, truncated } = await readLimitedText(
@@ -248,8 +260,13 @@ export class DifyClient {
     return toDifyResult(request.app, json, this.#scrub);
   }
 
-  async #readStream(request: DifyRequest, body: Dispatcher.ResponseData['body']): Promise<DifyResult> {
+  async #readStream(
+    request: DifyRequest,
+    body: Dispatcher.ResponseData['body'],
+    state: CallState,
+  ): Promise<DifyResult> {
     const collector = new DifyStreamCollector(request.app, this.#scrub);
+    state.collector = collector;
     let outcome: { readonly result: DifyResult } | { readonly error: unknown } | undefined;
     const parser = createParser({
       maxBufferSize: this.#maxResponseBytes,
@@ -280,7 +297,7 @@ export class DifyClient {
     }
     if (outcome === undefined) {
       const message = `Dify stream ended before a terminal event (${size} bytes in ${chunks} chunks)`;
-      throw new DifyApiError({ code: 'ERR_DIFY_STREAM', message, retryable: true });
+      throw new DifyApiError({ code: 'ERR_DIFY_STREAM', message, retryable: true, ambiguous: true });
     }
     if ('error' in outcome) {
       // Dify 1.13 never closes a stream after an `error` event: close it ourselves, now.
@@ -295,6 +312,34 @@ export class DifyClient {
     const message = `Dify response exceeded maxResponseBytes (${this.#maxResponseBytes} bytes)`;
     return new DifyApiError({ code: 'ERR_DIFY_BAD_RESPONSE', message, retryable: false });
   }
+}
+
+/** Where one call got to: the phase, and for a stream, what it has seen so far. */
+interface CallState {
+  current: 'request' | 'body';
+  collector?: DifyStreamCollector;
+}
+
+/**
+ * The error with the run and task ids the stream showed before it failed (dify-api.md: a workflow run
+ * goes on after the client is gone, and `GET /workflows/run/{id}` can recover its result).
+ */
+function withRunIds(error: DifyApiError, state: CallState): DifyApiError {
+  const ids = state.collector?.ids;
+  if (ids === undefined || (ids.workflowRunId === undefined && ids.taskId === undefined)) return error;
+  if (error.workflowRunId !== undefined || error.taskId !== undefined) return error;
+  return new DifyApiError({
+    code: error.code,
+    message: error.message,
+    status: error.status,
+    difyCode: error.difyCode,
+    retryable: error.retryable,
+    retryAfterMs: error.retryAfterMs,
+    ambiguous: error.ambiguous,
+    workflowRunId: ids.workflowRunId,
+    taskId: ids.taskId,
+    cause: error.cause,
+  });
 }
 
 /**

@@ -26,6 +26,8 @@ export class DifyStreamCollector {
   #messageEnd: Json | undefined;
   /** IDs seen on message events, for a chatflow whose terminal event is `workflow_finished`. */
   #ids: Json = {};
+  #workflowRunId: string | undefined;
+  #taskId: string | undefined;
 
   constructor(app: DifyAppKind, scrub: (text: string) => string) {
     this.#app = app;
@@ -38,6 +40,9 @@ export class DifyStreamCollector {
    */
   push(event: Json): DifyResult | undefined {
     const data = object(event.data);
+    // Every workflow event carries both ids at the top level, message events `task_id`.
+    if (this.#taskId === undefined) this.#taskId = string(event.task_id);
+    if (this.#workflowRunId === undefined) this.#workflowRunId = string(event.workflow_run_id);
     switch (event.event) {
       case 'error':
         throw this.#errorEvent(event);
@@ -71,6 +76,11 @@ export class DifyStreamCollector {
       default:
         return undefined;
     }
+  }
+
+  /** The `workflow_run_id` and `task_id` seen so far, to recover a run whose stream broke. */
+  get ids(): { readonly workflowRunId: string | undefined; readonly taskId: string | undefined } {
+    return { workflowRunId: this.#workflowRunId, taskId: this.#taskId };
   }
 
   #workflowEnd(event: Json, data: Json): DifyResult {

@@ -1,9 +1,11 @@
+export { classifyOutage, type OutageKind } from './classifyOutage.js';
 export {
   type ClassifyOptions,
   classifyResponse,
   classifyStatus,
   type DifyErrorResponse,
 } from './classifyResponse.js';
+export { concurrencyLimitOf } from './concurrencyLimitOf.js';
 export {
   DIFY_CLIENT_DEFAULTS,
   DifyClient,

@@ -85,7 +85,11 @@ export class UpstreamClient {
       const limit = status >= 200 && status < 300 ? this.#maxResponseBytes : ERROR_BODY_LIMIT;
       const { text, truncated } = await readLimitedText(response.body, limit, headers['content-length']);
       if (status < 200 || status >= 300) {
-        throw classifyResponse({ status, headers, body: text, truncated }, { scrub });
+        throw withDifyMessage(
+          classifyResponse({ status, headers, body: text, truncated }, { scrub }),
+          text,
+          scrub,
+        );
       }
       if (truncated) {
         const message = `Dify response exceeded ${this.#maxResponseBytes} bytes`;
@@ -117,4 +121,26 @@ function parseBody(text: string, status: number, scrub: (text: string) => string
     throw new DifyApiError({ code: 'ERR_DIFY_BAD_RESPONSE', message, status, retryable: false });
   }
   return json as UpstreamBody;
+}
+
+/**
+ * The gateway passes Dify's own error message through: `classifyResponse` rewords run-fatal answers
+ * (401/403, unknown routes) for a CLI user, but a gateway caller expects Dify's body, code and message.
+ */
+function withDifyMessage(error: DifyApiError, body: string, scrub: (text: string) => string): DifyApiError {
+  let message: unknown;
+  try {
+    message = (JSON.parse(body) as { message?: unknown } | null)?.message;
+  } catch {
+    return error;
+  }
+  if (typeof message !== 'string' || message === error.message) return error;
+  return new DifyApiError({
+    code: error.code,
+    message: scrub(message),
+    status: error.status,
+    difyCode: error.difyCode,
+    retryable: error.retryable,
+    retryAfterMs: error.retryAfterMs,
+  });
 }

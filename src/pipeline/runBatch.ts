@@ -10,6 +10,7 @@ import { resolveDifyClientOptions } from '../dify/resolveDifyClientOptions.js';
 import { LatencyHistogram } from '../internal/LatencyHistogram.js';
 import { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from '../operators/AdaptiveConcurrency.js';
 import { batch } from '../operators/batch.js';
+import { CircuitBreaker } from '../operators/CircuitBreaker.js';
 import { callDify } from '../operators/callDify.js';
 import { creditGate } from '../operators/creditGate.js';
 import { reorder } from '../operators/reorder.js';
@@ -48,13 +49,27 @@ export interface RunBatchOptions extends RequestMapping {
   readonly ordered?: boolean;
   /** Results are written in batches of up to `size`, or whatever has gathered after `maxWaitMs`. @defaultValue `{ size: min(100, window), maxWaitMs: 50 }` */
   readonly batch?: { readonly size?: number; readonly maxWaitMs?: number };
-  /** Retry policy for retryable errors (network, timeouts, 429, 5xx, Dify's concurrency limit). */
+  /**
+   * Retry policy for retryable errors (network, timeouts, 429, 5xx, Dify's concurrency limit). Rate
+   * limits never use up `maxAttempts`; `maxRetryTimeMs` is the per-record deadline (attempts and backoff
+   * included, default 15 minutes), after which the record fails with `ERR_DIFY_TIMEOUT`.
+   */
   readonly retry?: RetryPolicy;
   /**
-   * Adapt concurrency to the server (AIMD): halve on rate-limit answers, grow back on success, never
-   * above `concurrency`. `true` uses {@link ADAPTIVE_CONCURRENCY_DEFAULTS}. @defaultValue false
+   * Adapt concurrency to the server (AIMD): halve on rate-limit answers (or drop straight to the limit
+   * Dify states in its concurrency-limit answer), grow back on success, never above `concurrency`.
+   * `true` uses {@link ADAPTIVE_CONCURRENCY_DEFAULTS}; `false` keeps a fixed `concurrency`.
+   * @defaultValue true
    */
   readonly adaptiveConcurrency?: boolean | Omit<AdaptiveConcurrencyOptions, 'max'>;
+  /**
+   * How long Dify may be unreachable (network failures or 5xx across the board) before the run stops.
+   * Meanwhile a circuit breaker pauses every call and probes one at a time, and failures it waits out
+   * do not use up any record's attempts. After it, runBatch rejects with `ERR_DIFY_UNREACHABLE`
+   * ("Dify unreachable since <ISO time>"). `0` turns the breaker off: every failure then counts
+   * against `retry.maxAttempts`. @defaultValue 300000
+   */
+  readonly maxOutageMs?: number;
   /** A token bucket shared by every call and retry. */
   readonly rateLimit?: { readonly perSecond?: number; readonly perMinute?: number; readonly burst?: number };
   /** Aborting cancels in-flight calls, closes the sinks and rejects with `signal.reason`. */
@@ -85,6 +100,8 @@ export const RUN_BATCH_DEFAULTS = Object.freeze({
   batchMaxWaitMs: 50,
   progressIntervalMs: 250,
   closeSinks: true,
+  adaptiveConcurrency: true,
+  maxOutageMs: 300_000,
 });
 
 const APP_KINDS: readonly RunBatchOptions['app'][] = ['workflow', 'completion', 'chat'];
@@ -107,9 +124,12 @@ function positiveInt(name: string, value: unknown): number {
  *   results (`ok: false`), never exceptions.
  * - Rejects only on fatal errors: bad options (`ERR_INVALID_OPTION`, checked before anything is
  *   opened or connected), an unreadable source (`ERR_SOURCE_READ`), a failing sink or dead-letter
- *   sink (`ERR_SINK_WRITE`, with the sink's own error as `cause`), or abort (`signal.reason`). Every
- *   rejection after the run started carries the partial {@link RunSummary} as `error.summary`
- *   (non-enumerable), and the DifyClient pool and the sinks are closed first
+ *   sink (`ERR_SINK_WRITE`, with the sink's own error as `cause`), abort (`signal.reason`), and
+ *   answers no retry can fix, after at most `concurrency` calls: `ERR_DIFY_AUTH` (401/403: "the API
+ *   key was rejected (401 …)"), `ERR_DIFY_ROUTE` (a 404 from a route that does not exist: "404 from
+ *   <url>: the base URL probably lacks /v1"), `ERR_DIFY_UNREACHABLE` (down for longer than
+ *   `maxOutageMs`). Every rejection after the run started carries the partial {@link RunSummary} as
+ *   `error.summary` (non-enumerable), and the DifyClient pool and the sinks are closed first
  *   (`close({ failed: true })`), whatever the path.
  * - Each batch's dead letters are written before its results, and a batch counts as written (summary,
  *   progress, credits, source commit) only once both writes succeeded. On rejection the batch being
@@ -119,6 +139,8 @@ function positiveInt(name: string, value: unknown): number {
  *   but does not waste what was paid for: every item already read finishes its call and is written
  *   (dead letters too), then runBatch rejects with `ERR_SOURCE_READ` naming the last good record
  *   (seq, line, byte offset).
+ * - Outages and limits are waited out, not turned into failures: see `maxOutageMs`,
+ *   `adaptiveConcurrency` and `retry`.
  *
  * @example
  * ```ts
@@ -237,13 +259,13 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
           ...(options.rateLimit.perMinute === undefined ? {} : { perMinute: options.rateLimit.perMinute }),
           ...(options.rateLimit.burst === undefined ? {} : { burst: options.rateLimit.burst }),
         });
+  const adaptiveOption = options.adaptiveConcurrency ?? RUN_BATCH_DEFAULTS.adaptiveConcurrency;
   const adaptive =
-    options.adaptiveConcurrency === undefined || options.adaptiveConcurrency === false
+    adaptiveOption === false
       ? undefined
-      : new AdaptiveConcurrency({
-          ...(options.adaptiveConcurrency === true ? {} : options.adaptiveConcurrency),
-          max: concurrency,
-        });
+      : new AdaptiveConcurrency({ ...(adaptiveOption === true ? {} : adaptiveOption), max: concurrency });
+  const maxOutageMs = options.maxOutageMs ?? RUN_BATCH_DEFAULTS.maxOutageMs;
+  const breaker = maxOutageMs === 0 ? undefined : new CircuitBreaker({ maxOutageMs });
   // Checked here, created in start(): the client's pool is the only resource runBatch opens.
   const clientOptions =
     options.dify === undefined ? undefined : { connections: concurrency, ...options.dify };
@@ -261,6 +283,7 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
   let succeeded = 0;
   let failed = 0;
   let retries = 0;
+  let ambiguousRetries = 0;
   let inFlight = 0;
   let peakOutstanding = 0;
   let lastProgressAt = -Infinity;
@@ -286,6 +309,7 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     succeeded,
     failed,
     retries,
+    ambiguousRetries,
     inFlight,
     elapsedMs: performance.now() - startedAt,
   });
@@ -349,6 +373,7 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
       if (result.ok) succeeded++;
       else failed++;
       if (result.attempts > 1) retries += result.attempts - 1;
+      if (result.ambiguousRetries !== undefined) ambiguousRetries += result.ambiguousRetries;
       latency.record(result.latencyMs);
     }
     if (watermark !== undefined) {
@@ -386,6 +411,7 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(rateLimiter === undefined ? {} : { rateLimiter }),
       ...(adaptive === undefined ? {} : { adaptive }),
+      ...(breaker === undefined ? {} : { breaker }),
       signal: calls.signal,
       onAttempt: () => {
         inFlight++;
@@ -400,6 +426,7 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
   );
 
   const closeAll = async (failedRun: boolean): Promise<void> => {
+    breaker?.dispose();
     const closing: Promise<void>[] = [];
     if (closeSinks) {
       const closeOptions = failedRun ? { failed: true } : {};
