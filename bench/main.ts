@@ -18,6 +18,7 @@ import { type BenchParams, FULL_PARAMS, QUICK_PARAMS } from './BenchParams.js';
 import { type BenchResults, machineInfo } from './BenchResults.js';
 import { BenchRunner } from './BenchRunner.js';
 import { evaluateGoals } from './evaluateGoals.js';
+import { keepSections } from './keepSections.js';
 import { printProfiles, printSummary } from './printSummary.js';
 import type { ScenarioName } from './protocol.js';
 import { renderResultsMarkdown } from './renderResultsMarkdown.js';
@@ -121,7 +122,8 @@ async function main(): Promise<number> {
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   if (only === undefined) {
     const command = values.quick ? 'npm run bench:quick' : 'npm run bench';
-    writeFileSync(join(root, 'bench', 'RESULTS.md'), renderResultsMarkdown(results, command));
+    const resultsPath = join(root, 'bench', 'RESULTS.md');
+    writeFileSync(resultsPath, keepSections(renderResultsMarkdown(results, command), resultsPath));
     writeFileSync(
       join(root, 'bench', 'throughput.svg'),
       renderThroughputSvg(runner.rows, params.littlesLaw.latencyMs),
@@ -140,7 +142,8 @@ async function main(): Promise<number> {
 
 function writeReport(root: string, results: BenchResults): void {
   const command = results.mode === 'quick' ? 'npm run bench:quick' : 'npm run bench';
-  writeFileSync(join(root, 'bench', 'RESULTS.md'), renderResultsMarkdown(results, command));
+  const resultsPath = join(root, 'bench', 'RESULTS.md');
+  writeFileSync(resultsPath, keepSections(renderResultsMarkdown(results, command), resultsPath));
   const svg = renderThroughputSvg(results.scenarios, results.params.littlesLaw.latencyMs);
   writeFileSync(join(root, 'bench', 'throughput.svg'), svg);
 }

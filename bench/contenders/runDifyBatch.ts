@@ -44,7 +44,8 @@ export async function runDifyBatch(ctx: ContenderContext, ordered: boolean): Pro
     ordered,
     ...(spec.maxAttempts === undefined ? {} : { retry: { maxAttempts: spec.maxAttempts } }),
     ...(spec.rateLimitPerSecond === undefined ? {} : { rateLimit: { perSecond: spec.rateLimitPerSecond } }),
-    ...(spec.adaptiveConcurrency === true ? { adaptiveConcurrency: true } : {}),
+    // Explicit either way: runBatch adapts by default, the scenarios compare fixed and adaptive.
+    adaptiveConcurrency: spec.adaptiveConcurrency === true,
   });
   return { retries: summary.retries, peakOutstanding: summary.peakOutstanding };
 }

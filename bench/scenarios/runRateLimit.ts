@@ -8,7 +8,12 @@ import type { BenchRunner, Measured } from '../BenchRunner.js';
  */
 export async function runRateLimit(runner: BenchRunner): Promise<void> {
   const { rps, count, concurrency, latencyMs } = runner.params.rateLimit;
-  await (await runner.emulator()).configure({ latency: { kind: 'fixed', ms: latencyMs }, rateLimitRps: rps });
+  // Retry-After is an opt-in knob of the emulator (Dify's /v1 never sends it); this scenario measures it.
+  await (await runner.emulator()).configure({
+    latency: { kind: 'fixed', ms: latencyMs },
+    rateLimitRps: rps,
+    rateLimitRetryAfter: true,
+  });
   const source = { kind: 'generated', count, payloadBytes: runner.params.payloadBytes } as const;
   const runs: [Measured, string][] = [];
   for (const contender of ['dify-batch-ordered', 'dify-batch-unordered'] as const) {
@@ -33,7 +38,7 @@ export async function runRateLimit(runner: BenchRunner): Promise<void> {
   runs.push([await runner.node('rate-limit', 'p-map+dify-client', { source, concurrency }), 'SDK, no retry']);
   const benthos = await runner.benthos('rate-limit', false, count, concurrency);
   if (benthos !== undefined) runs.push([benthos, 'backoff_on 429, 5 retries']);
-  await (await runner.emulator()).configure({ rateLimitRps: 0 });
+  await (await runner.emulator()).configure({ rateLimitRps: 0, rateLimitRetryAfter: false });
 
   for (const [run, note] of runs) {
     const requests = run.emulator?.requests ?? 0;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
 import type { ItemResult } from '../core/ItemResult.js';
+import { isFailedRunStatus } from '../dify/isFailedRunStatus.js';
 
 /**
  * Options of {@link recoverWorkflowRuns}.
@@ -32,8 +33,9 @@ const UNFINISHED = new Set(['running', 'pending']);
  * the call would have given, so the run is not paid for twice.
  *
  * @remarks
- * A run that finished `failed` or `stopped` becomes an `ERR_DIFY_RUN_FAILED` failure, as a live call
- * would; any other finished status is a success with its `outputs`. A run that is unknown (404), cannot
+ * A run that ended without its outputs (`failed`, `stopped`, `paused`: isFailedRunStatus) becomes an
+ * `ERR_DIFY_RUN_FAILED` failure, as a live call would; any other finished status is a success with
+ * its `outputs`. A run that is unknown (404), cannot
  * be fetched, or is still running after `maxWaitMs` is left out: the caller runs that item again.
  * Never throws for a run; rejects only with `signal.reason`.
  *
@@ -100,7 +102,7 @@ function toResult(
   run: Record<string, unknown>,
   latencyMs: number,
 ): ItemResult {
-  if (status === 'failed' || status === 'stopped') {
+  if (isFailedRunStatus(status)) {
     return {
       seq,
       id,

@@ -25,6 +25,8 @@ export interface RunReport {
     readonly succeeded: number;
     readonly failed: number;
     readonly retries: number;
+    /** Retries after a failure once the request was sent: Dify may have run (and billed) those twice. */
+    readonly ambiguousRetries: number;
   };
   /** Per-record latency; absent when the run ended before any summary existed. */
   readonly latencyMs?: RunSummary['latencyMs'];
@@ -38,15 +40,17 @@ export interface RunReport {
 
 /** The counts of a summary, or of the last progress seen when the run ended without one. */
 export function countsOf(progress: RunProgress): RunReport['counts'] {
-  const { read, written, succeeded, failed, retries } = progress;
-  return { read, written, succeeded, failed, retries };
+  const { read, written, succeeded, failed, retries, ambiguousRetries } = progress;
+  return { read, written, succeeded, failed, retries, ambiguousRetries };
 }
 
 /** The human lines of a report, for stderr. */
 export function formatRunReport(report: RunReport): string {
   const { counts } = report;
   const seconds = (report.elapsedMs / 1000).toFixed(1);
-  const tally = `${counts.succeeded} succeeded, ${counts.failed} failed, ${counts.retries} retries`;
+  const tally =
+    `${counts.succeeded} succeeded, ${counts.failed} failed, ${counts.retries} retries ` +
+    `(${counts.ambiguousRetries} ambiguous: possibly run twice)`;
   const latency =
     report.latencyMs === undefined
       ? ''

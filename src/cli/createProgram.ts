@@ -3,6 +3,7 @@ import type { CliContext } from './CliContext.js';
 import { registerDemoCommand } from './demoCommand.js';
 import { registerEmulatorCommand } from './emulatorCommand.js';
 import { registerRunCommand } from './runCommand.js';
+import { registerServeCommand } from './serveCommand.js';
 
 /** Builds the `dify-batch` commander program; `onExit` receives each command's exit code. */
 export function createProgram(ctx: CliContext, version: string, onExit: (code: number) => void): Command {
@@ -15,6 +16,7 @@ export function createProgram(ctx: CliContext, version: string, onExit: (code: n
     })
     .exitOverride();
   registerRunCommand(program, ctx, onExit);
+  registerServeCommand(program, ctx);
   registerEmulatorCommand(program, ctx);
   registerDemoCommand(program, ctx, onExit);
   return program;

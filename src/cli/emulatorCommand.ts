@@ -15,6 +15,7 @@ interface EmulatorCommandOptions {
   maxActive?: number;
   concurrencyLimitStatus: '400' | '429';
   rps?: number;
+  rateLimitRetryAfter?: boolean;
   faultRate?: number;
   faultsPerInput?: number;
   seed?: number;
@@ -59,9 +60,10 @@ export function registerEmulatorCommand(program: Command, ctx: CliContext): void
     )
     .option(
       '--rps <n>',
-      'requests per second allowed; excess gets 429 + Retry-After (0 = off)',
+      'requests per second allowed (token bucket starting full); excess gets 429 (0 = off)',
       parseNonNegativeNumber,
     )
+    .option('--rate-limit-retry-after', "send Retry-After with 429s (Dify's /v1 never does; off by default)")
     .option('--fault-rate <p>', 'probability of each of 429 / 500 / HTML 502 per call', parseProbability)
     .option(
       '--faults-per-input <n>',
@@ -77,6 +79,7 @@ export function registerEmulatorCommand(program: Command, ctx: CliContext): void
         concurrencyLimitStatus: opts.concurrencyLimitStatus === '429' ? 429 : 400,
         ...(opts.maxActive === undefined ? {} : { maxActiveRequests: opts.maxActive }),
         ...(opts.rps === undefined ? {} : { rateLimitRps: opts.rps }),
+        ...(opts.rateLimitRetryAfter === true ? { rateLimitRetryAfter: true } : {}),
         ...(opts.faultRate === undefined
           ? {}
           : { faults: { rate429: opts.faultRate, rate500: opts.faultRate, rate502Html: opts.faultRate } }),

@@ -2,6 +2,7 @@ import { access, constants, writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { redactSecrets } from '../core/redactSecrets.js';
+import { startRunMetrics } from '../metrics/startRunMetrics.js';
 import type { RunProgress, RunSummary } from '../pipeline/RunSummary.js';
 import { runBatch } from '../pipeline/runBatch.js';
 import { toDeadLetter } from '../sinks/toDeadLetter.js';
@@ -13,7 +14,7 @@ import { checkOutputPaths } from './checkOutputPaths.js';
 import { countRecords } from './countRecords.js';
 import { Interruption } from './Interruption.js';
 import { ProgressReporter } from './ProgressReporter.js';
-import { parseNonNegativeNumber, parsePositiveInt } from './parsers.js';
+import { parseNonNegativeNumber, parsePort, parsePositiveInt } from './parsers.js';
 import { countsOf, formatRunReport, type RunEndReason, type RunReport } from './RunReport.js';
 import { resumeCommand } from './resumeCommand.js';
 import { prepareResume } from './resumeRun.js';
@@ -36,6 +37,8 @@ export interface RunCommandOptions {
   ordered: boolean;
   adaptive?: boolean;
   maxAttempts: number;
+  maxOutageMs?: number;
+  recordTimeoutMs?: number;
   batchSize?: number;
   batchWaitMs?: number;
   timeoutMs?: number;
@@ -47,6 +50,7 @@ export interface RunCommandOptions {
   overwrite?: boolean;
   resume?: boolean;
   summary?: string;
+  metricsPort?: number;
 }
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
@@ -104,17 +108,34 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     .option('--no-ordered', 'write results as they complete instead of in input order')
     .option(
       '--adaptive',
-      'adapt concurrency to rate limits (AIMD): halve on 429/Too many requests, grow back on success',
+      'adapt concurrency to rate limits (AIMD): halve on 429/Too many requests, grow back on success (default)',
     )
+    .option('--no-adaptive', 'keep a fixed --concurrency, even against rate limits')
     .option(
       '--max-attempts <n>',
-      'attempts per record, the first included (retryable errors only)',
+      'attempts per record, the first included (network/5xx failures; rate limits and outages waited out do not count)',
       parsePositiveInt,
       5,
     )
+    .option(
+      '--max-outage-ms <ms>',
+      'how long Dify may be unreachable (calls paused, one probe at a time) before the run stops with exit 1; 0 = never pause',
+      parseNonNegativeNumber,
+      300_000,
+    )
+    .option(
+      '--record-timeout-ms <ms>',
+      "one record's deadline, attempts and backoff included; then it fails with ERR_DIFY_TIMEOUT",
+      parsePositiveInt,
+      900_000,
+    )
     .option('--batch-size <n>', 'results per sink write at most', parsePositiveInt)
     .option('--batch-wait-ms <ms>', 'longest wait to fill a sink batch', parseNonNegativeNumber)
-    .option('--timeout-ms <ms>', 'deadline of one call, body included (default 600000)', parsePositiveInt)
+    .option(
+      '--timeout-ms <ms>',
+      'deadline of one call, first byte and body included (default 600000)',
+      parsePositiveInt,
+    )
     .option('--id-field <name>', "use this record field as the result's id")
     .option('--user <name>', 'Dify `user` sent with every call', 'dify-batch')
     .option('--inputs-field <name>', 'take the input variables from this field (default: the whole record)')
@@ -123,6 +144,11 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     .option('--overwrite', 'replace an existing non-empty --output / --errors file')
     .option('--resume', 'continue an interrupted run from its checkpoint')
     .option('--summary <file>', 'write the run summary as JSON to this file at every exit (replaced)')
+    .option(
+      '--metrics-port <n>',
+      'serve Prometheus metrics at http://127.0.0.1:<n>/metrics during the run',
+      parsePort,
+    )
     .action(async (opts: RunCommandOptions) => {
       onExit(await runFromCli(opts, ctx));
     });
@@ -186,6 +212,8 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
     opts.errors === undefined
       ? undefined
       : toDeadLetter(opts.errors, { resumeAt: resume.deadLetterResumeAt, columns: resume.deadLetterColumns });
+  const metrics = opts.metricsPort === undefined ? undefined : await startRunMetrics(opts.metricsPort);
+  if (metrics !== undefined) ctx.stderr.write(`metrics: ${metrics.url}/metrics\n`);
   const progress = new ProgressReporter({ stream: ctx.stderr, quiet: !opts.progress });
   const counting = new AbortController();
   countRecords(opts.input, opts.inputFormat, counting.signal).then(
@@ -203,6 +231,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
     succeeded: 0,
     failed: 0,
     retries: 0,
+    ambiguousRetries: 0,
     inFlight: 0,
     elapsedMs: 0,
   };
@@ -212,7 +241,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   try {
     const summary = await runBatch({
       source,
-      sink,
+      sink: metrics?.observe(sink) ?? sink,
       ...(deadLetter === undefined ? {} : { deadLetter }),
       dify: {
         baseUrl,
@@ -227,12 +256,16 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       concurrency: opts.concurrency,
       ...(opts.window === undefined ? {} : { window: opts.window }),
       ordered: opts.ordered,
-      adaptiveConcurrency: opts.adaptive === true,
+      adaptiveConcurrency: opts.adaptive !== false,
+      ...(opts.maxOutageMs === undefined ? {} : { maxOutageMs: opts.maxOutageMs }),
       batch: {
         ...(opts.batchSize === undefined ? {} : { size: opts.batchSize }),
         ...(opts.batchWaitMs === undefined ? {} : { maxWaitMs: opts.batchWaitMs }),
       },
-      retry: { maxAttempts: opts.maxAttempts },
+      retry: {
+        maxAttempts: opts.maxAttempts,
+        ...(opts.recordTimeoutMs === undefined ? {} : { maxRetryTimeMs: opts.recordTimeoutMs }),
+      },
       ...(opts.rps === undefined && opts.rpm === undefined
         ? {}
         : { rateLimit: opts.rps === undefined ? { perMinute: opts.rpm! } : { perSecond: opts.rps } }),
@@ -243,6 +276,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       onProgress: (p) => {
         lastProgress = p;
         progress.update(p);
+        metrics?.progress(p);
       },
     });
     outcome = { summary };
@@ -261,6 +295,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   } finally {
     counting.abort();
     progress.stop();
+    await metrics?.close();
     // Only a run that did every record completes its checkpoint; any other end keeps it for --resume.
     await resume.finish(completed, runError);
   }

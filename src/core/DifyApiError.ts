@@ -1,3 +1,4 @@
+import { hasBrand } from '../internal/hasBrand.js';
 import { DifyBatchError, type ErrorCode } from './DifyBatchError.js';
 import { redactSecrets } from './redactSecrets.js';
 
@@ -13,8 +14,19 @@ export interface DifyApiErrorInit {
   readonly retryable: boolean;
   /** The server's `Retry-After`, in milliseconds, when it sent one. */
   readonly retryAfterMs?: number | undefined;
+  /**
+   * The call failed after the request was fully sent (no answer in time, reset after sending, a stream
+   * cut mid-body): Dify may have run it, so a retry may be paid twice.
+   */
+  readonly ambiguous?: boolean | undefined;
+  /** The `workflow_run_id` the client saw before the failure (a stream cut mid-run), for recovery. */
+  readonly workflowRunId?: string | undefined;
+  /** The `task_id` the client saw before the failure. */
+  readonly taskId?: string | undefined;
   readonly cause?: unknown;
 }
+
+const kDifyApiError = Symbol.for('dify-batch.DifyApiError');
 
 /**
  * Every failure of a Dify call: HTTP errors, network errors, timeouts, broken streams and runs that
@@ -30,6 +42,10 @@ export class DifyApiError extends DifyBatchError {
   readonly status: number | undefined;
   readonly difyCode: string | undefined;
   readonly retryAfterMs: number | undefined;
+  /** See {@link DifyApiErrorInit.ambiguous}. */
+  readonly ambiguous: boolean;
+  readonly workflowRunId: string | undefined;
+  readonly taskId: string | undefined;
 
   constructor(init: DifyApiErrorInit) {
     super(init.code, redactSecrets(init.message), { retryable: init.retryable, cause: init.cause });
@@ -37,6 +53,18 @@ export class DifyApiError extends DifyBatchError {
     this.status = init.status;
     this.difyCode = init.difyCode;
     this.retryAfterMs = init.retryAfterMs;
+    this.ambiguous = init.ambiguous === true;
+    this.workflowRunId = init.workflowRunId;
+    this.taskId = init.taskId;
+  }
+
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` names, a subclass included.
+    return hasBrand(this, DifyApiError, kDifyApiError, instance);
+  }
+
+  get [kDifyApiError](): true {
+    return true;
   }
 
   override toJSON(): Record<string, unknown> {
@@ -45,6 +73,9 @@ export class DifyApiError extends DifyBatchError {
       ...(this.status === undefined ? {} : { status: this.status }),
       ...(this.difyCode === undefined ? {} : { difyCode: this.difyCode }),
       ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+      ...(this.ambiguous ? { ambiguous: true } : {}),
+      ...(this.workflowRunId === undefined ? {} : { workflowRunId: this.workflowRunId }),
+      ...(this.taskId === undefined ? {} : { taskId: this.taskId }),
     };
   }
 }

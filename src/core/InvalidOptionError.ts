@@ -1,4 +1,7 @@
+import { hasBrand } from '../internal/hasBrand.js';
 import { DifyBatchError } from './DifyBatchError.js';
+
+const kInvalidOptionError = Symbol.for('dify-batch.InvalidOptionError');
 
 /**
  * A configuration mistake, found before anything runs. The message quotes the value and its type
@@ -12,6 +15,15 @@ export class InvalidOptionError extends DifyBatchError {
     super('ERR_INVALID_OPTION', `Expected \`${option}\` to be ${expected}, got ${describe(value)}`);
     this.name = 'InvalidOptionError';
     this.option = option;
+  }
+
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` names, a subclass included.
+    return hasBrand(this, InvalidOptionError, kInvalidOptionError, instance);
+  }
+
+  get [kInvalidOptionError](): true {
+    return true;
   }
 }
 

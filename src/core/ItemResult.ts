@@ -7,6 +7,11 @@ interface ResultBase {
   readonly attempts: number;
   /** From the first attempt's start to the final outcome, backoff included. */
   readonly latencyMs: number;
+  /**
+   * Retries after an ambiguous failure (the request was sent, the answer lost: Dify may have run it and
+   * billed it twice). Present only when > 0.
+   */
+  readonly ambiguousRetries?: number;
 }
 
 /** A successful call. Completion and chat outputs are `{ answer }`; chat adds `conversationId`. */

@@ -2,6 +2,7 @@ import { createParser } from 'eventsource-parser';
 import { type Dispatcher, Pool } from 'undici';
 import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
+import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import { CallAbort } from './CallAbort.js';
 import { classifyResponse } from './classifyResponse.js';
 import { classifyTransportError } from './classifyTransportError.js';
@@ -17,13 +18,15 @@ export interface DifyClientTimeouts {
   readonly connectMs?: number;
   /**
    * From sending the request to the response headers (undici `headersTimeout`). In blocking mode Dify
-   * sends its headers only when the run is over, so this bounds the whole blocking run.
+   * sends its headers only when the run is over, so this bounds the whole blocking run. Unset, it is
+   * min(300000, `totalMs`), so `totalMs` bounds the wait for the first byte too.
    * @defaultValue 300000
    */
   readonly firstByteMs?: number;
   /**
    * Longest silence while reading a body (undici `bodyTimeout`): between SSE chunks, pings included.
-   * Dify pings about every 10 s while a run works and closes idle streams after 300 s.
+   * Dify pings about every 10 s while a run works and closes idle streams after 300 s. Unset, it is
+   * min(60000, `totalMs`).
    * @defaultValue 60000
    */
   readonly idleMs?: number;
@@ -48,6 +51,12 @@ export interface DifyClientOptions {
    * @defaultValue undefined (the client creates and closes its own `Pool`)
    */
   readonly dispatcher?: Dispatcher;
+  /**
+   * Extra request headers, asked for at the start of each call (e.g. `traceHeaders` for OpenTelemetry's
+   * `traceparent`). They never replace `authorization`, `content-type` or `accept`.
+   * @defaultValue undefined
+   */
+  readonly headers?: ((request: DifyRequest) => Readonly<Record<string, string>> | undefined) | undefined;
 }
 
 /**
@@ -108,6 +117,7 @@ export class DifyClient {
   readonly #timeouts: Required<DifyClientTimeouts>;
   readonly #maxResponseBytes: number;
   readonly #scrub: (text: string) => string;
+  readonly #headers: DifyClientOptions['headers'];
   #closed = false;
 
   /** {@link DifyClient.run}, bound: pass it wherever a {@link DifyTransport} is expected. */
@@ -130,6 +140,10 @@ export class DifyClient {
         headersTimeout: resolved.timeouts.firstByteMs,
         bodyTimeout: resolved.timeouts.idleMs,
       });
+    if (options.headers !== undefined && typeof options.headers !== 'function') {
+      throw new InvalidOptionError('headers', 'a function or undefined', typeof options.headers);
+    }
+    this.#headers = options.headers;
     const key = this.#apiKey;
     this.#scrub = (text) => text.split(key).join('[REDACTED]');
   }
@@ -161,21 +175,28 @@ export class DifyClient {
             call.abort();
           }, totalMs)
         : undefined;
-    const phase: { current: 'request' | 'body' } = { current: 'request' };
+    const phase: CallState = { current: 'request', onWorkflowStarted: options.onWorkflowStarted };
     try {
-      return await this.#send(request, path, body, call, phase, options.onWorkflowStarted);
+      return await this.#send(request, path, body, call, phase);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (timedOut) {
         const message = `Dify call did not finish within timeouts.totalMs (${totalMs} ms)`;
-        throw new DifyApiError({ code: 'ERR_DIFY_TIMEOUT', message, retryable: true });
+        // We cannot tell whether the request got out before the deadline: assume it did.
+        throw withRunIds(
+          new DifyApiError({ code: 'ERR_DIFY_TIMEOUT', message, retryable: true, ambiguous: true }),
+          phase,
+        );
       }
-      throw classifyTransportError(error, {
-        phase: phase.current,
-        streaming,
-        timeouts: this.#timeouts,
-        scrub: this.#scrub,
-      });
+      throw withRunIds(
+        classifyTransportError(error, {
+          phase: phase.current,
+          streaming,
+          timeouts: this.#timeouts,
+          scrub: this.#scrub,
+        }),
+        phase,
+      );
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -194,8 +215,7 @@ export class DifyClient {
     path: string,
     body: string,
     signal: CallAbort,
-    phase: { current: 'request' | 'body' },
-    onWorkflowStarted: ((workflowRunId: string) => void) | undefined,
+    phase: CallState,
   ): Promise<DifyResult> {
     const streaming = request.responseMode === 'streaming';
     const response = await this.#dispatcher.request({
@@ -203,6 +223,7 @@ export class DifyClient {
       path,
       method: 'POST',
       headers: {
+        ...this.#headers?.(request),
         authorization: `Bearer ${this.#apiKey}`,
         'content-type': 'application/json',
         accept: streaming ? 'text/event-stream' : 'application/json',
@@ -220,10 +241,13 @@ export class DifyClient {
         Math.min(ERROR_BODY_LIMIT, this.#maxResponseBytes),
         headers['content-length'],
       );
-      throw classifyResponse({ status, headers, body: text, truncated }, { scrub: this.#scrub });
+      throw classifyResponse(
+        { status, headers, body: text, truncated },
+        { scrub: this.#scrub, url: this.#origin + path },
+      );
     }
     if (streaming && String(headers['content-type']).includes('text/event-stream')) {
-      return this.#readStream(request, response.body, onWorkflowStarted);
+      return this.#readStream(request, response.body, phase);
     }
     // Blocking, or a stream request that Dify answered with one JSON body.
     const { text, truncated } = await readLimitedText(
@@ -239,9 +263,10 @@ export class DifyClient {
   async #readStream(
     request: DifyRequest,
     body: Dispatcher.ResponseData['body'],
-    onWorkflowStarted: ((workflowRunId: string) => void) | undefined,
+    state: CallState,
   ): Promise<DifyResult> {
     const collector = new DifyStreamCollector(request.app, this.#scrub);
+    state.collector = collector;
     let outcome: { readonly result: DifyResult } | { readonly error: unknown } | undefined;
     const parser = createParser({
       maxBufferSize: this.#maxResponseBytes,
@@ -250,8 +275,8 @@ export class DifyClient {
         try {
           const event = parseJsonObject(message.data, 'An SSE event from Dify', this.#scrub);
           // The run id is known from here on: a crashed caller can poll the run instead of re-running it.
-          if (onWorkflowStarted !== undefined && event.event === 'workflow_started') {
-            if (typeof event.workflow_run_id === 'string') onWorkflowStarted(event.workflow_run_id);
+          if (state.onWorkflowStarted !== undefined && event.event === 'workflow_started') {
+            if (typeof event.workflow_run_id === 'string') state.onWorkflowStarted(event.workflow_run_id);
           }
           const result = collector.push(event);
           if (result) outcome = { result };
@@ -277,7 +302,7 @@ export class DifyClient {
     }
     if (outcome === undefined) {
       const message = `Dify stream ended before a terminal event (${size} bytes in ${chunks} chunks)`;
-      throw new DifyApiError({ code: 'ERR_DIFY_STREAM', message, retryable: true });
+      throw new DifyApiError({ code: 'ERR_DIFY_STREAM', message, retryable: true, ambiguous: true });
     }
     if ('error' in outcome) {
       // Dify 1.13 never closes a stream after an `error` event: close it ourselves, now.
@@ -292,6 +317,36 @@ export class DifyClient {
     const message = `Dify response exceeded maxResponseBytes (${this.#maxResponseBytes} bytes)`;
     return new DifyApiError({ code: 'ERR_DIFY_BAD_RESPONSE', message, retryable: false });
   }
+}
+
+/** Where one call got to: the phase, and for a stream, what it has seen so far. */
+interface CallState {
+  current: 'request' | 'body';
+  collector?: DifyStreamCollector;
+  /** DifyCallOptions.onWorkflowStarted, told at the `workflow_started` event. */
+  readonly onWorkflowStarted?: ((workflowRunId: string) => void) | undefined;
+}
+
+/**
+ * The error with the run and task ids the stream showed before it failed (dify-api.md: a workflow run
+ * goes on after the client is gone, and `GET /workflows/run/{id}` can recover its result).
+ */
+function withRunIds(error: DifyApiError, state: CallState): DifyApiError {
+  const ids = state.collector?.ids;
+  if (ids === undefined || (ids.workflowRunId === undefined && ids.taskId === undefined)) return error;
+  if (error.workflowRunId !== undefined || error.taskId !== undefined) return error;
+  return new DifyApiError({
+    code: error.code,
+    message: error.message,
+    status: error.status,
+    difyCode: error.difyCode,
+    retryable: error.retryable,
+    retryAfterMs: error.retryAfterMs,
+    ambiguous: error.ambiguous,
+    workflowRunId: ids.workflowRunId,
+    taskId: ids.taskId,
+    cause: error.cause,
+  });
 }
 
 /**

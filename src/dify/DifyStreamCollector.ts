@@ -1,6 +1,7 @@
 import { DifyApiError } from '../core/DifyApiError.js';
 import { classifyStatus } from './classifyResponse.js';
 import type { DifyAppKind, DifyResult } from './DifyRequest.js';
+import { isFailedRunStatus } from './isFailedRunStatus.js';
 import { object, runFailed, string, toDifyResult } from './toDifyResult.js';
 
 type Json = Record<string, unknown>;
@@ -25,6 +26,8 @@ export class DifyStreamCollector {
   #messageEnd: Json | undefined;
   /** IDs seen on message events, for a chatflow whose terminal event is `workflow_finished`. */
   #ids: Json = {};
+  #workflowRunId: string | undefined;
+  #taskId: string | undefined;
 
   constructor(app: DifyAppKind, scrub: (text: string) => string) {
     this.#app = app;
@@ -37,6 +40,9 @@ export class DifyStreamCollector {
    */
   push(event: Json): DifyResult | undefined {
     const data = object(event.data);
+    // Every workflow event carries both ids at the top level, message events `task_id`.
+    if (this.#taskId === undefined) this.#taskId = string(event.task_id);
+    if (this.#workflowRunId === undefined) this.#workflowRunId = string(event.workflow_run_id);
     switch (event.event) {
       case 'error':
         throw this.#errorEvent(event);
@@ -72,13 +78,18 @@ export class DifyStreamCollector {
     }
   }
 
+  /** The `workflow_run_id` and `task_id` seen so far, to recover a run whose stream broke. */
+  get ids(): { readonly workflowRunId: string | undefined; readonly taskId: string | undefined } {
+    return { workflowRunId: this.#workflowRunId, taskId: this.#taskId };
+  }
+
   #workflowEnd(event: Json, data: Json): DifyResult {
     const status = event.event === 'workflow_paused' ? 'paused' : string(data.status);
     if (this.#app === 'workflow') {
       return toDifyResult('workflow', { ...event, data: { ...data, status } }, this.#scrub, this.#text);
     }
-    if (status === 'failed' || status === 'stopped' || status === 'paused') {
-      throw runFailed(data, status, this.#scrub);
+    if (isFailedRunStatus(status)) {
+      throw runFailed(data, status!, this.#scrub);
     }
     return toDifyResult(this.#app, { ...this.#ids, ...this.#messageEnd }, this.#scrub, this.#text);
   }

@@ -21,6 +21,8 @@ export interface ClassifyOptions {
   readonly nowMs?: number;
   /** Removes secrets the caller knows of (the client's own key) from server-supplied text. @defaultValue identity */
   readonly scrub?: (text: string) => string;
+  /** The URL that was called, quoted when a 404 says the route does not exist. @defaultValue undefined */
+  readonly url?: string | undefined;
 }
 
 /** Dify answers 5xx for transient trouble (overload, proxy timeouts); these are worth another try. */
@@ -41,6 +43,10 @@ export function classifyStatus(
   if (status === 429 || isConcurrencyLimitError({ status, difyCode, message })) {
     return { code: 'ERR_DIFY_RATE_LIMITED', retryable: true };
   }
+  if (status === 401 || status === 403) return { code: 'ERR_DIFY_AUTH', retryable: false };
+  // Dify answers routes it does not know with Flask's HTML 404; its own 404s (a conversation, a
+  // workflow version) are JSON with a `code` and concern one record.
+  if (status === 404 && difyCode === undefined) return { code: 'ERR_DIFY_ROUTE', retryable: false };
   return { code: 'ERR_DIFY_HTTP', retryable: RETRYABLE_STATUSES.has(status) };
 }
 
@@ -52,6 +58,9 @@ export function classifyStatus(
  *   other body (an nginx HTML 502, a Cloudflare page) it is `HTTP 502 Bad Gateway (non-JSON body: "…")`.
  * - Retryable: 429 and the app concurrency limit (400 `invalid_param` / 429 `too_many_requests`,
  *   message `Too many requests.…`) as `ERR_DIFY_RATE_LIMITED`; 500/502/503/504 as `ERR_DIFY_HTTP`.
+ * - Fatal for a whole run (no retry can fix them): 401/403 as `ERR_DIFY_AUTH` ("the API key was
+ *   rejected (401 …)"), a 404 without Dify's JSON body (a route that does not exist) as
+ *   `ERR_DIFY_ROUTE` ("404 from <url>: the base URL probably lacks /v1").
  *   Every other status is a final `ERR_DIFY_HTTP`.
  * - `retryAfterMs` comes from `Retry-After` (seconds or an HTTP date), whatever the status.
  * @since 0.1.0
@@ -66,11 +75,19 @@ export function classifyResponse(response: DifyErrorResponse, options: ClassifyO
   const json = tryParseObject(response.body);
   const difyCode = typeof json?.code === 'string' ? json.code : undefined;
   const difyMessage = typeof json?.message === 'string' ? json.message : undefined;
-  const message = json
+  const classified = classifyStatus(status, difyCode, difyMessage);
+  const detail = json
     ? (difyMessage ?? statusLine)
     : `${statusLine} (${describeBody(response.body, response.truncated === true)})`;
+  let message = detail;
+  if (classified.code === 'ERR_DIFY_AUTH') {
+    const what = status === 401 ? 'the API key was rejected' : 'the app refused the API key';
+    message = `${what} (${status} ${difyCode ?? STATUS_CODES[status]}: ${difyMessage ?? detail})`;
+  } else if (classified.code === 'ERR_DIFY_ROUTE') {
+    message = `404 from ${options.url ?? 'Dify'}: the base URL probably lacks /v1 (${detail})`;
+  }
   return new DifyApiError({
-    ...classifyStatus(status, difyCode, difyMessage),
+    ...classified,
     message: scrub(message),
     status,
     difyCode,

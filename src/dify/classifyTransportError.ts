@@ -27,10 +27,27 @@ const NETWORK_CODES = new Set([
   'EHOSTDOWN',
 ]);
 
+// Failures before the request could reach Dify: never run there, never billed.
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
 /**
  * Maps what undici throws to a {@link DifyApiError}: its three timeouts to a retryable
  * `ERR_DIFY_TIMEOUT`, connection failures to a retryable `ERR_DIFY_NETWORK` (or `ERR_DIFY_STREAM` when an
  * SSE body breaks), anything else to a final `ERR_INTERNAL`.
+ *
+ * Every failure that may have struck after the request was sent (waiting for headers, a reset or a
+ * close of a connected socket, any failure while reading the body) is `ambiguous`: Dify may have run
+ * the call. Only connect failures (refused, unresolvable, connect timeout, a write that failed) are not.
  *
  * @remarks
  * The undici error is never attached as-is: some carry the request (headers included, so the API key)
@@ -42,8 +59,9 @@ export function classifyTransportError(error: unknown, context: TransportErrorCo
   const code = errorCode(error);
   const text = scrub(errorText(error, code));
   const cause = { name: error instanceof Error ? error.name : typeof error, code, message: text };
+  const ambiguous = phase === 'body' || code === undefined || !NOT_SENT_CODES.has(code);
   const timeout = (message: string) =>
-    new DifyApiError({ code: 'ERR_DIFY_TIMEOUT', message, retryable: true, cause });
+    new DifyApiError({ code: 'ERR_DIFY_TIMEOUT', message, retryable: true, ambiguous, cause });
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return timeout(`Could not connect to Dify within timeouts.connectMs (${timeouts.connectMs} ms)`);
@@ -62,6 +80,7 @@ export function classifyTransportError(error: unknown, context: TransportErrorCo
         code: 'ERR_DIFY_STREAM',
         message: `Stream broke before a terminal event: ${text}`,
         retryable: true,
+        ambiguous,
         cause,
       });
     }
@@ -70,6 +89,7 @@ export function classifyTransportError(error: unknown, context: TransportErrorCo
       code: 'ERR_DIFY_NETWORK',
       message: `Network error ${where}: ${text}`,
       retryable: true,
+      ambiguous,
       cause,
     });
   }

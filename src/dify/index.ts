@@ -1,9 +1,11 @@
+export { classifyOutage, type OutageKind } from './classifyOutage.js';
 export {
   type ClassifyOptions,
   classifyResponse,
   classifyStatus,
   type DifyErrorResponse,
 } from './classifyResponse.js';
+export { concurrencyLimitOf } from './concurrencyLimitOf.js';
 export {
   DIFY_CLIENT_DEFAULTS,
   DifyClient,
@@ -19,4 +21,5 @@ export type {
   DifyTransport,
 } from './DifyRequest.js';
 export { type DifyErrorFields, isConcurrencyLimitError } from './isConcurrencyLimitError.js';
+export { FAILED_RUN_STATUSES, isFailedRunStatus } from './isFailedRunStatus.js';
 export { parseRetryAfter } from './parseRetryAfter.js';

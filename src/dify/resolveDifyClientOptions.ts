@@ -39,7 +39,14 @@ export function resolveDifyClientOptions(
     throw new InvalidOptionError('timeouts', 'an object', options.timeouts);
   }
   const merged = { ...defaults, ...definedOnly(options) };
-  const timeouts = { ...defaults.timeouts, ...definedOnly(options.timeouts ?? {}) };
+  const given = definedOnly(options.timeouts ?? {});
+  const timeouts = { ...defaults.timeouts, ...given };
+  // A total deadline bounds every phase: unset phase deadlines never outlast it.
+  if (Number.isInteger(timeouts.totalMs) && timeouts.totalMs > 0) {
+    if (given.firstByteMs === undefined)
+      timeouts.firstByteMs = Math.min(defaults.timeouts.firstByteMs, timeouts.totalMs);
+    if (given.idleMs === undefined) timeouts.idleMs = Math.min(defaults.timeouts.idleMs, timeouts.totalMs);
+  }
   positiveInteger('connections', merged.connections);
   positiveInteger('maxResponseBytes', merged.maxResponseBytes);
   for (const name of TIMEOUT_NAMES) {

@@ -1,10 +1,8 @@
 import { DifyApiError } from '../core/DifyApiError.js';
 import type { DifyAppKind, DifyResult } from './DifyRequest.js';
+import { isFailedRunStatus } from './isFailedRunStatus.js';
 
 type Json = Record<string, unknown>;
-
-/** Run statuses that mean the workflow did not produce its outputs. */
-const UNFINISHED_STATUSES = new Set(['failed', 'stopped', 'paused']);
 
 /**
  * Builds the {@link DifyResult} from a blocking body or from the terminal SSE event, which share their
@@ -26,7 +24,7 @@ export function toDifyResult(
   if (app === 'workflow') {
     const data = object(body.data);
     const status = string(data.status);
-    if (status !== undefined && UNFINISHED_STATUSES.has(status)) throw runFailed(data, status, scrub);
+    if (isFailedRunStatus(status)) throw runFailed(data, status!, scrub);
     const outputs = isObject(data.outputs) ? data.outputs : streamed ? { text: streamed } : {};
     return compact({
       outputs,

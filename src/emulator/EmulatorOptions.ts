@@ -10,7 +10,7 @@ export type LatencyDistribution =
 
 /** Probabilities in [0, 1] of each injected fault, drawn per request. */
 export interface FaultRates {
-  /** 429 `too_many_requests` with `Retry-After` (seconds). */
+  /** 429 `too_many_requests` (with `Retry-After` only when `rateLimitRetryAfter` is on). */
   readonly rate429?: number;
   /** 500 `internal_server_error` JSON. */
   readonly rate500?: number;
@@ -67,8 +67,18 @@ export interface EmulatorOptions {
   readonly maxActiveRequests?: number;
   /** How the concurrency limit answers: 400 `invalid_param` (Dify's code path) or 429 `too_many_requests` (its docs). @defaultValue 400 */
   readonly concurrencyLimitStatus?: 400 | 429;
-  /** Requests per second allowed (token bucket, burst = rps); excess gets 429 + `Retry-After`. 0 = off. @defaultValue 0 */
+  /**
+   * Requests per second allowed per app key: a token bucket holding one second's worth (burst = rps),
+   * which **starts full**; the excess gets 429 `too_many_requests`. Not a Dify /v1 feature (Cloud
+   * billing quotas answer 429 much like this). 0 = off. @defaultValue 0
+   */
   readonly rateLimitRps?: number;
+  /**
+   * Send `Retry-After` with the rate limit's 429s (seconds until the next token) and with injected 429
+   * faults (`faultRetryAfterSeconds`). Dify's `/v1` never sends it (dify-api.md §5), so it is off: an
+   * explicit knob for clients that want to test the header. @defaultValue false
+   */
+  readonly rateLimitRetryAfter?: boolean;
   /** @defaultValue all 0 */
   readonly faults?: FaultRates;
   /**
@@ -89,7 +99,7 @@ export interface EmulatorOptions {
   readonly trackCallsPerInput?: boolean;
   /** Seed for latency and fault draws; {@link Emulator.reset} re-seeds. @defaultValue 1 */
   readonly seed?: number;
-  /** `Retry-After` (whole seconds) sent with injected 429 faults. @defaultValue 1 */
+  /** `Retry-After` (whole seconds) sent with injected 429 faults when `rateLimitRetryAfter` is on. @defaultValue 1 */
   readonly faultRetryAfterSeconds?: number;
   /**
    * About how many workflow runs and chat conversations are remembered for `GET /workflows/run/{id}`,
@@ -109,6 +119,7 @@ export const EMULATOR_DEFAULTS: Readonly<Required<EmulatorOptions>> = Object.fre
   maxActiveRequests: 0,
   concurrencyLimitStatus: 400,
   rateLimitRps: 0,
+  rateLimitRetryAfter: false,
   faults: Object.freeze({}),
   faultsPerInputMax: Number.POSITIVE_INFINITY,
   countBy: 'id',

@@ -380,7 +380,9 @@ export class EmulatorServer implements ExchangeHost {
       const wait = app.bucket.take(performance.now());
       if (wait > 0) {
         this.counters.rejectedRateLimit++;
-        sendError(ex, 429, 'too_many_requests', MSG.tooManyRequests, { 'Retry-After': String(wait) });
+        // Dify's /v1 sends no Retry-After (dify-api.md §5); the header is an opt-in knob.
+        const headers = this.options.rateLimitRetryAfter ? { 'Retry-After': String(wait) } : undefined;
+        sendError(ex, 429, 'too_many_requests', MSG.tooManyRequests, headers);
         return false;
       }
     }
@@ -443,9 +445,15 @@ export class EmulatorServer implements ExchangeHost {
   #answerFault(ex: Exchange, fault: FaultKind): boolean {
     switch (fault) {
       case '429':
-        sendError(ex, 429, 'too_many_requests', MSG.tooManyRequests, {
-          'Retry-After': String(this.options.faultRetryAfterSeconds),
-        });
+        sendError(
+          ex,
+          429,
+          'too_many_requests',
+          MSG.tooManyRequests,
+          this.options.rateLimitRetryAfter
+            ? { 'Retry-After': String(this.options.faultRetryAfterSeconds) }
+            : undefined,
+        );
         return true;
       case '500':
         sendError(ex, 500, 'internal_server_error', MSG.internalError);

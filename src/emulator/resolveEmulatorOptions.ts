@@ -54,6 +54,12 @@ export function resolveEmulatorOptions(
     o.concurrencyLimitStatus,
   );
   check(isNonNegative(o.rateLimitRps), 'rateLimitRps', 'a finite number ≥ 0', o.rateLimitRps);
+  check(
+    typeof o.rateLimitRetryAfter === 'boolean',
+    'rateLimitRetryAfter',
+    'a boolean',
+    o.rateLimitRetryAfter,
+  );
   checkFaults(o.faults);
   check(
     o.faultsPerInputMax === Number.POSITIVE_INFINITY || isCount(o.faultsPerInputMax),

@@ -46,6 +46,9 @@ export type CallOutcome = 'ok' | 'rate-limited' | 'other';
  *   answers as 400 `Too many requests.`) multiplies the limit by `decreaseFactor`, never below
  *   `min` — once per "generation": only a call that started after the last decrease can cause the
  *   next one, so a burst of rejections from one overload halves the limit once, not thirty times.
+ * - **A stated limit:** when the rejection says the server's limit (Dify's concurrency-limit message
+ *   ends "… is N."; callDify passes N to `release`), the limit drops to N at once and never grows above
+ *   N again in this run: probing above a limit the server told us costs a rejection per probe.
  * - Callers `acquire()` a slot before each attempt (FIFO, abortable; it resolves with the current
  *   generation) and `release()` it with the outcome and that generation. Calls are admitted while
  *   `inFlight < floor(limit)`.
@@ -71,6 +74,8 @@ export class AdaptiveConcurrency {
   readonly #scheduler: SchedulerLike;
   readonly #queue = new WaitQueue<number>();
   #limit: number;
+  /** `max`, or lower once the server stated its limit. */
+  #ceiling: number;
   #inFlight = 0;
   #lastDecreaseAt = Number.NEGATIVE_INFINITY;
   #decreases = 0;
@@ -86,6 +91,7 @@ export class AdaptiveConcurrency {
     if (initial > this.#max)
       throw new InvalidOptionError('initial', `an integer ≤ max (${this.#max})`, initial);
     this.#limit = initial;
+    this.#ceiling = this.#max;
     this.#factor = checkNumber('decreaseFactor', o.decreaseFactor, 0, { exclusive: true });
     if (this.#factor >= 1)
       throw new InvalidOptionError('decreaseFactor', 'a number in (0, 1)', o.decreaseFactor);
@@ -122,14 +128,24 @@ export class AdaptiveConcurrency {
     return this.#queue.wait(signal);
   }
 
-  /** Gives a slot back and adapts the limit to how the call ended. */
-  release(outcome: CallOutcome, generation: number = this.#decreases): void {
+  /**
+   * Gives a slot back and adapts the limit to how the call ended. `serverLimit`: the limit the server
+   * stated in its rate-limit answer, if it did.
+   */
+  release(outcome: CallOutcome, generation: number = this.#decreases, serverLimit?: number): void {
     this.#inFlight = Math.max(0, this.#inFlight - 1);
     if (outcome === 'ok') {
-      this.#limit = Math.min(this.#max, this.#limit + 1 / this.#limit);
+      this.#limit = Math.min(this.#ceiling, this.#limit + 1 / this.#limit);
     } else if (outcome === 'rate-limited') {
       const now = this.#scheduler.now();
-      if (generation === this.#decreases && now - this.#lastDecreaseAt >= this.#cooldownMs) {
+      if (serverLimit !== undefined && serverLimit < this.#ceiling) {
+        this.#ceiling = Math.max(this.#min, Math.floor(serverLimit));
+        if (this.#limit > this.#ceiling) {
+          this.#limit = this.#ceiling;
+          this.#lastDecreaseAt = now;
+          this.#decreases++;
+        }
+      } else if (generation === this.#decreases && now - this.#lastDecreaseAt >= this.#cooldownMs) {
         this.#lastDecreaseAt = now;
         this.#limit = Math.max(this.#min, this.#limit * this.#factor);
         this.#decreases++;

@@ -16,8 +16,12 @@ import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { ErrorRecord, Item } from '../core/Item.js';
 import type { ItemFailure, ItemResult, ItemSuccess } from '../core/ItemResult.js';
 import { toErrorRecord } from '../core/toErrorRecord.js';
+import { classifyOutage } from '../dify/classifyOutage.js';
+import { concurrencyLimitOf } from '../dify/concurrencyLimitOf.js';
 import type { DifyCallOptions, DifyRequest, DifyResult } from '../dify/DifyRequest.js';
+import { isFailedRunStatus } from '../dify/isFailedRunStatus.js';
 import { AdaptiveConcurrency, type CallOutcome } from './AdaptiveConcurrency.js';
+import { type BreakerOutcome, CircuitBreaker } from './CircuitBreaker.js';
 import { linkAbort } from './internal/abortable.js';
 import { checkFunction, checkInteger, checkScheduler, checkSignal } from './internal/validate.js';
 import {
@@ -27,6 +31,7 @@ import {
   type RetryPolicy,
   resolveRetryOptions,
   retryResolved,
+  type UncountedRetry,
 } from './retryBackoff.js';
 import { TokenBucket } from './TokenBucket.js';
 
@@ -97,6 +102,13 @@ export interface CallDifyOptions<I> {
    */
   readonly adaptive?: AdaptiveConcurrency | undefined;
   /**
+   * Shared circuit breaker: outages (network failures, 5xx across the board) pause every call and
+   * probe, and failures it waits out do not use up a record's attempts. When it gives up
+   * (`ERR_DIFY_UNREACHABLE`) the output errors.
+   * @defaultValue undefined (no breaker: every failure counts)
+   */
+  readonly breaker?: CircuitBreaker | undefined;
+  /**
    * Aborts every in-flight call and errors the output with `signal.reason` (unchanged).
    * @defaultValue undefined
    */
@@ -160,8 +172,16 @@ export const CALL_DIFY_DEFAULTS = Object.freeze({
  *   timeouts, the app concurrency limit) with full-jitter backoff or the server's `Retry-After`.
  *   `attempts` counts the calls made; `latencyMs` runs from the first attempt's start (before its
  *   rate-limit token) to the outcome, backoff included.
+ * - **Backpressure, not failure:** rate limits (`ERR_DIFY_RATE_LIMITED`: 429, Dify's concurrency
+ *   limit) are retried with backoff without using up `maxAttempts`; only the record deadline
+ *   (`retry.maxRetryTimeMs`) and abort bound them. With a `breaker`, failures it waits out do not count
+ *   either. A record whose deadline passes fails with `ERR_DIFY_TIMEOUT` naming it.
+ * - **Ambiguous retries:** a retry after a failure that struck once the request was sent (Dify may
+ *   have run it: paid twice) is counted in the result's `ambiguousRetries`.
  * - **Fatal errors:** `signal` aborting (`signal.reason`), a hook throwing (that error), a source
- *   error (forwarded).
+ *   error (forwarded), and what no retry can fix: `ERR_DIFY_AUTH` (401/403), `ERR_DIFY_ROUTE` (a 404
+ *   from a route that does not exist), `ERR_DIFY_UNREACHABLE` (the breaker gave up). Teardown aborts
+ *   every call in flight, so no call starts after the first such answer.
  * - **Cancellation:** each attempt gets its own AbortController linked to `signal`; unsubscribing
  *   aborts every in-flight call and backoff wait.
  *
@@ -223,14 +243,25 @@ export function callDify<I = Record<string, unknown>>(
   const shouldRetry = o.retryFailedRuns
     ? (error: unknown) => isRetryable(error) || (error as { code?: unknown }).code === 'ERR_DIFY_RUN_FAILED'
     : isRetryable;
-  const policy = resolveRetryOptions({ ...o.retry, scheduler: o.scheduler, shouldRetry });
+  if (o.breaker !== undefined && !(o.breaker instanceof CircuitBreaker)) {
+    throw new InvalidOptionError('breaker', 'a CircuitBreaker or undefined', o.breaker);
+  }
+  // Failed attempts the circuit breaker waited out: they do not use up the record's attempts, and the
+  // breaker itself does the waiting. A WeakSet: nothing to clean up, whatever happens to the error.
+  const waitedOut = new WeakSet<object>();
+  const uncounted = (error: unknown): UncountedRetry => {
+    if (isObject(error) && waitedOut.has(error)) return 'now';
+    // Dify's concurrency limit and 429s are backpressure: retried until they go through.
+    return (error as { code?: unknown } | null)?.code === 'ERR_DIFY_RATE_LIMITED' ? 'backoff' : false;
+  };
+  const policy = resolveRetryOptions({ ...o.retry, scheduler: o.scheduler, shouldRetry, uncounted });
   if (o.adaptive !== undefined && !(o.adaptive instanceof AdaptiveConcurrency)) {
     throw new InvalidOptionError('adaptive', 'an AdaptiveConcurrency or undefined', o.adaptive);
   }
   checkFunction('knownResult', o.knownResult, true);
   checkFunction('onWorkflowStarted', o.onWorkflowStarted, true);
-  const { toRequest, scheduler, rateLimiter, adaptive, onAttempt, onRetry, onSettled, knownResult } = o;
-  const { onWorkflowStarted } = o;
+  const { toRequest, scheduler, rateLimiter, adaptive, breaker, onAttempt, onRetry, onSettled } = o;
+  const { knownResult, onWorkflowStarted } = o;
 
   // `runSignal` belongs to one subscription of the operator and is shared by all its items: inner
   // subscriptions of mergeMap are only ever torn down together (outer unsubscribe or error), so a
@@ -249,46 +280,75 @@ export function callDify<I = Record<string, unknown>>(
           throw error;
         }
       };
+      let ambiguousRetries = 0;
       retryResolved(
         async ({ attempt, signal: attemptSignal }) => {
-          const generation = adaptive === undefined ? 0 : await adaptive.acquire(attemptSignal);
-          let outcome: CallOutcome = 'other';
+          // The breaker first: while Dify is down, waiting calls hold no adaptive slot or token.
+          const pass =
+            breaker === undefined
+              ? undefined
+              : (breaker.passIfClosed() ?? (await breaker.acquire(attemptSignal)));
+          let reach: BreakerOutcome = 'cancelled';
+          let failure: unknown;
           try {
-            if (rateLimiter !== undefined) await rateLimiter.take(attemptSignal);
-            hook(onAttempt, { item, attempt });
-            let result: DifyResult;
+            const generation = adaptive === undefined ? 0 : await adaptive.acquire(attemptSignal);
+            let outcome: CallOutcome = 'other';
+            let serverLimit: number | undefined;
             try {
-              result = checkRun(
-                await firstValue(
-                  transport(
-                    request,
-                    onWorkflowStarted === undefined
-                      ? { signal: attemptSignal }
-                      : {
-                          signal: attemptSignal,
-                          onWorkflowStarted: (id: string) => onWorkflowStarted(item, id),
-                        },
+              if (rateLimiter !== undefined) await rateLimiter.take(attemptSignal);
+              hook(onAttempt, { item, attempt });
+              let result: DifyResult;
+              try {
+                result = checkRun(
+                  await firstValue(
+                    transport(
+                      request,
+                      onWorkflowStarted === undefined
+                        ? { signal: attemptSignal }
+                        : {
+                            signal: attemptSignal,
+                            onWorkflowStarted: (id: string) => onWorkflowStarted(item, id),
+                          },
+                    ),
+                    attemptSignal,
                   ),
-                  attemptSignal,
-                ),
-              );
-            } catch (error) {
-              outcome = outcomeOf(error);
-              hook(onSettled, { item, attempt, ok: false, error });
-              throw error;
+                );
+              } catch (error) {
+                failure = error;
+                outcome = outcomeOf(error);
+                if (!attemptSignal.aborted) reach = classifyOutage(error) ?? 'up';
+                if (outcome === 'rate-limited') serverLimit = statedLimit(error);
+                hook(onSettled, { item, attempt, ok: false, error });
+                throw error;
+              }
+              outcome = 'ok';
+              reach = 'up';
+              hook(onSettled, { item, attempt, ok: true });
+              return result;
+            } finally {
+              adaptive?.release(outcome, generation, serverLimit);
             }
-            outcome = 'ok';
-            hook(onSettled, { item, attempt, ok: true });
-            return result;
           } finally {
-            adaptive?.release(outcome, generation);
+            // Runs before the retry predicate sees the error, so it knows the failure was the outage's.
+            if (pass !== undefined && breaker!.release(reach, pass, item.seq) && isObject(failure)) {
+              waitedOut.add(failure);
+            }
           }
         },
         policy,
         runSignal,
-        onRetry && ((event) => onRetry({ ...event, item })),
+        (event) => {
+          if ((event.error as { ambiguous?: unknown } | null)?.ambiguous === true) ambiguousRetries++;
+          onRetry?.({ ...event, item });
+        },
       ).then((outcome) => {
-        subscriber.next(toResult(item, outcome, scheduler.now() - startedAt));
+        if (!outcome.ok && FATAL_CODES.has((outcome.error as { code?: unknown } | null)?.code)) {
+          fatal(outcome.error);
+          return;
+        }
+        subscriber.next(
+          toResult(item, outcome, scheduler.now() - startedAt, ambiguousRetries, policy.maxRetryTimeMs),
+        );
         subscriber.complete();
       }, fatal);
     });
@@ -331,6 +391,22 @@ export function callDify<I = Record<string, unknown>>(
         .pipe(mergeMap((item: Item<I>) => project(item, run.signal), o.concurrency))
         .subscribe(subscriber);
     });
+}
+
+/** Errors that end the whole run: every other record would hit them too. */
+const FATAL_CODES: ReadonlySet<unknown> = new Set([
+  'ERR_DIFY_AUTH',
+  'ERR_DIFY_ROUTE',
+  'ERR_DIFY_UNREACHABLE',
+]);
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+/** The limit Dify states in its concurrency-limit answer, if any. */
+function statedLimit(error: unknown): number | undefined {
+  return error instanceof DifyApiError ? concurrencyLimitOf(error) : undefined;
 }
 
 /** What a failed attempt tells the adaptive limit: a run that failed still got served. */
@@ -382,9 +458,9 @@ function firstValue<T>(input: ObservableInput<T>, signal: AbortSignal): Promise<
   });
 }
 
-/** A run that ended `failed`/`stopped` is a failure, whatever layer reported it. */
+/** A run that ended without its outputs (isFailedRunStatus) is a failure, whatever transport reported it. */
 function checkRun(result: DifyResult): DifyResult {
-  if (result.status !== 'failed' && result.status !== 'stopped') return result;
+  if (!isFailedRunStatus(result.status)) return result;
   const run =
     result.workflowRunId === undefined ? 'the workflow run' : `workflow run ${result.workflowRunId}`;
   throw new DifyApiError({
@@ -411,8 +487,20 @@ function failure(item: Item<unknown>, error: ErrorRecord, attempts: number, late
   return { seq: item.seq, id: item.id, ok: false, error, attempts, latencyMs };
 }
 
-function toResult(item: Item<unknown>, outcome: RetryOutcome<DifyResult>, latencyMs: number): ItemResult {
-  if (!outcome.ok) return failure(item, toErrorRecord(outcome.error), outcome.attempts, latencyMs);
+function toResult(
+  item: Item<unknown>,
+  outcome: RetryOutcome<DifyResult>,
+  latencyMs: number,
+  ambiguousRetries: number,
+  deadlineMs: number,
+): ItemResult {
+  const ambiguous = ambiguousRetries > 0 ? { ambiguousRetries } : {};
+  if (!outcome.ok) {
+    const error = outcome.deadlineExceeded
+      ? deadlineError(item, outcome.error, outcome.attempts, deadlineMs)
+      : toErrorRecord(outcome.error);
+    return { ...failure(item, error, outcome.attempts, latencyMs), ...ambiguous };
+  }
   const { outputs, workflowRunId, taskId, messageId, conversationId } = outcome.value;
   const success: ItemSuccess = {
     seq: item.seq,
@@ -421,10 +509,29 @@ function toResult(item: Item<unknown>, outcome: RetryOutcome<DifyResult>, latenc
     outputs,
     attempts: outcome.attempts,
     latencyMs,
+    ...ambiguous,
     ...(workflowRunId === undefined ? {} : { workflowRunId }),
     ...(taskId === undefined ? {} : { taskId }),
     ...(messageId === undefined ? {} : { messageId }),
     ...(conversationId === undefined ? {} : { conversationId }),
   };
   return success;
+}
+
+/** The record deadline ran out: the failure names it, and the last error says why it was not met. */
+function deadlineError(
+  item: Item<unknown>,
+  last: unknown,
+  attempts: number,
+  deadlineMs: number,
+): ErrorRecord {
+  const cause = toErrorRecord(last);
+  return {
+    code: 'ERR_DIFY_TIMEOUT',
+    message:
+      `record ${item.id} (seq ${item.seq}): no result within the record deadline of ${deadlineMs} ms ` +
+      `(retry.maxRetryTimeMs, CLI --record-timeout-ms) after ${attempts} attempt(s); last error: ${cause.code}: ${cause.message}`,
+    ...(cause.status === undefined ? {} : { status: cause.status }),
+    retryable: true,
+  };
 }

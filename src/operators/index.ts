@@ -6,6 +6,13 @@ export {
 } from './AdaptiveConcurrency.js';
 export { BATCH_DEFAULTS, type BatchOptions, batch } from './batch.js';
 export {
+  type BreakerOutcome,
+  type BreakerPass,
+  CIRCUIT_BREAKER_DEFAULTS,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+} from './CircuitBreaker.js';
+export {
   CALL_DIFY_DEFAULTS,
   type CallDifyAttemptEvent,
   type CallDifyOptions,
@@ -26,5 +33,6 @@ export {
   type RetryOutcome,
   type RetryPolicy,
   retryBackoff,
+  type UncountedRetry,
 } from './retryBackoff.js';
 export { TOKEN_BUCKET_DEFAULTS, TokenBucket, type TokenBucketOptions } from './TokenBucket.js';

@@ -45,8 +45,11 @@ export interface RetryPolicy {
    */
   readonly maxDelayMs?: number;
   /**
-   * No retry starts later than this after the first attempt started; the last error is then final.
-   * @defaultValue Infinity
+   * The deadline of the whole retry, attempts and backoff included (runBatch: the per-record deadline,
+   * CLI `--record-timeout-ms`): no retry starts whose wait would end later than this after the first
+   * attempt started; the outcome is then `{ ok: false, deadlineExceeded: true }` with the last error.
+   * It also bounds failures that do not use up `maxAttempts` (see `uncounted`).
+   * @defaultValue 900000
    */
   readonly maxRetryTimeMs?: number;
   /**
@@ -83,12 +86,29 @@ export interface RetryBackoffOptions extends RetryPolicy {
    * @defaultValue undefined
    */
   readonly onRetry?: ((event: RetryEvent) => void) | undefined;
+  /**
+   * Failures that do not use up `maxAttempts` (a rate limit, an outage a circuit breaker waits out):
+   * `false` counts the failure; `'backoff'` retries it after the usual backoff without counting it;
+   * `'now'` retries it at once without counting it (something else, such as a circuit breaker, does the
+   * waiting). Only errors `shouldRetry` accepts are asked. `maxRetryTimeMs` and abort still bound them.
+   * @defaultValue undefined (every failure counts)
+   */
+  readonly uncounted?: ((error: unknown) => UncountedRetry) | undefined;
 }
+
+/** See {@link RetryBackoffOptions.uncounted}. */
+export type UncountedRetry = false | 'backoff' | 'now';
 
 /** The settled result of {@link retryBackoff}: the value, or the last error once retrying stopped. */
 export type RetryOutcome<T> =
   | { readonly ok: true; readonly value: T; readonly attempts: number }
-  | { readonly ok: false; readonly error: unknown; readonly attempts: number };
+  | {
+      readonly ok: false;
+      readonly error: unknown;
+      readonly attempts: number;
+      /** Retrying stopped because `maxRetryTimeMs` ran out, not because of the error or `maxAttempts`. */
+      readonly deadlineExceeded?: true;
+    };
 
 /** `error.retryable === true`: the default retry predicate (DifyApiError sets it per dify-api.md §5). */
 export function isRetryable(error: unknown): boolean {
@@ -102,7 +122,7 @@ export const RETRY_BACKOFF_DEFAULTS: Readonly<
   maxAttempts: 4,
   baseDelayMs: 500,
   maxDelayMs: 30_000,
-  maxRetryTimeMs: Number.POSITIVE_INFINITY,
+  maxRetryTimeMs: 900_000,
   maxRetryAfterMs: 60_000,
   random: Math.random as () => number,
   scheduler: asyncScheduler as SchedulerLike,
@@ -110,7 +130,7 @@ export const RETRY_BACKOFF_DEFAULTS: Readonly<
 });
 
 export type ResolvedRetryOptions = typeof RETRY_BACKOFF_DEFAULTS &
-  Pick<RetryBackoffOptions, 'signal' | 'onRetry'>;
+  Pick<RetryBackoffOptions, 'signal' | 'onRetry' | 'uncounted'>;
 
 /**
  * Merges `options` over {@link RETRY_BACKOFF_DEFAULTS} and validates them. callDify calls it once
@@ -127,6 +147,7 @@ export function resolveRetryOptions(options: Readonly<RetryBackoffOptions> = {})
   checkFunction('random', o.random);
   checkFunction('shouldRetry', o.shouldRetry);
   checkFunction('onRetry', o.onRetry, true);
+  checkFunction('uncounted', o.uncounted, true);
   checkScheduler(o.scheduler);
   checkSignal(o.signal);
   return o;
@@ -141,8 +162,8 @@ class AttemptFailed extends Error {
 }
 
 /**
- * Runs `attempt` until it succeeds, the error is not retryable, `maxAttempts` or `maxRetryTimeMs`
- * run out, or `signal` aborts. Waits between attempts use exponential backoff with full jitter,
+ * Runs `attempt` until it succeeds, the error is not retryable, `maxAttempts` (counted failures only,
+ * see `uncounted`) or `maxRetryTimeMs` run out, or `signal` aborts. Waits between attempts use exponential backoff with full jitter,
  * or the server's `Retry-After` when the error carries one.
  *
  * @remarks
@@ -212,6 +233,9 @@ export async function retryResolved<T>(
   signal?.throwIfAborted();
   const startedAt = scheduler.now();
   let attempts = 0;
+  // Failures that used up an attempt; uncounted ones (rate limits, outages waited out) do not.
+  let counted = 0;
+  let deadlineExceeded = false;
 
   // Attempts share the caller's signal: a per-attempt AbortController would cost an allocation and a
   // listener per item for nothing, since nothing ever aborts one attempt alone.
@@ -235,12 +259,22 @@ export async function retryResolved<T>(
     signal?.throwIfAborted();
     const original = error instanceof AttemptFailed ? error.original : error;
     if (!o.shouldRetry(original)) return false;
-    const delayMs = backoffDelay(failedAttempt, original, o);
-    if (scheduler.now() - startedAt + delayMs > o.maxRetryTimeMs) return false;
+    const free = o.uncounted?.(original) ?? false;
+    if (free === false && ++counted >= o.maxAttempts) return false;
+    const delayMs = free === 'now' ? 0 : backoffDelay(failedAttempt, original, o);
+    if (scheduler.now() - startedAt + delayMs > o.maxRetryTimeMs) {
+      deadlineExceeded = true;
+      return false;
+    }
     onRetry?.({ attempt: failedAttempt, error: original, delayMs });
     await delay(delayMs, scheduler, signal);
     return true;
   };
+
+  const failed = (error: unknown): RetryOutcome<T> =>
+    deadlineExceeded
+      ? { ok: false, error, attempts, deadlineExceeded: true }
+      : { ok: false, error, attempts };
 
   // Fast path: most calls succeed at once, and p-retry's per-call setup (option copies, validation,
   // closures) was a sixth of the pipeline's CPU per item. p-retry takes over from the first failure.
@@ -249,12 +283,13 @@ export async function retryResolved<T>(
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (!(error instanceof AttemptFailed)) throw error;
-    if (o.maxAttempts <= 1 || !(await retryAfterWait(error, 1)))
-      return { ok: false, error: error.original, attempts: 1 };
+    if (!(await retryAfterWait(error, 1))) return failed(error.original);
   }
   try {
+    // p-retry runs the loop and its abort handling; the budget is ours (counted failures, deadline),
+    // because p-retry's own `shouldConsumeRetry` skips the wait and still stops at `retries`.
     const value = await pRetry((n: number) => runAttempt(n + 1), {
-      retries: o.maxAttempts - 2,
+      retries: Number.POSITIVE_INFINITY,
       minTimeout: 0,
       maxTimeout: 0,
       randomize: false,
@@ -264,7 +299,7 @@ export async function retryResolved<T>(
     return { ok: true, value, attempts };
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    if (error instanceof AttemptFailed) return { ok: false, error: error.original, attempts };
+    if (error instanceof AttemptFailed) return failed(error.original);
     throw error;
   }
 }

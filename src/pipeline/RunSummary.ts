@@ -8,6 +8,8 @@ export interface RunProgress {
   readonly failed: number;
   /** Attempts beyond the first, over all items. */
   readonly retries: number;
+  /** Retries after an ambiguous failure (Dify may have run the call already: possibly paid twice). */
+  readonly ambiguousRetries: number;
   /** Calls in flight right now. */
   readonly inFlight: number;
   readonly elapsedMs: number;

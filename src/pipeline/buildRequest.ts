@@ -28,7 +28,16 @@ function invalid(item: Item, message: string): DifyBatchError {
 function without(record: Record<string, unknown>, dropped: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(record)) {
-    if (!dropped.has(key)) out[key] = record[key];
+    if (dropped.has(key)) continue;
+    // `out.__proto__ = v` would set the prototype and drop the field; a record's keys are plain data.
+    if (key === '__proto__')
+      Object.defineProperty(out, key, {
+        value: record[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else out[key] = record[key];
   }
   return out;
 }

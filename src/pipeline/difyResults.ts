@@ -16,6 +16,8 @@ export type DifyResultsOptions = Omit<RunBatchOptions, 'sink' | 'closeSinks'>;
  */
 export async function* difyResults(options: DifyResultsOptions): AsyncGenerator<ItemResult, void, undefined> {
   let pending: { batch: readonly ItemResult[]; taken: () => void } | undefined;
+  // The `taken` of the batch being yielded, so that a `break` in the middle of it can settle its write.
+  let inHand: (() => void) | undefined;
   let wake: (() => void) | undefined;
   let finished = false;
   let failure: { error: unknown } | undefined;
@@ -49,7 +51,9 @@ export async function* difyResults(options: DifyResultsOptions): AsyncGenerator<
       if (pending !== undefined) {
         const { batch, taken } = pending;
         pending = undefined;
+        inHand = taken;
         yield* batch;
+        inHand = undefined;
         taken();
         continue;
       }
@@ -62,6 +66,9 @@ export async function* difyResults(options: DifyResultsOptions): AsyncGenerator<
   } finally {
     if (!finished && failure === undefined) {
       stop.abort(new DOMException('The consumer stopped iterating', 'AbortError'));
+      // runBatch finishes the write in progress before it rejects; nobody will take that batch now.
+      inHand?.();
+      pending?.taken();
       await run;
     }
   }

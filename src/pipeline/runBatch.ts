@@ -2,13 +2,15 @@ import { concatMap, filter, type Observable, type OperatorFunction, pipe, tap } 
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
-import type { ItemFailure, ItemResult } from '../core/ItemResult.js';
+import type { ItemResult } from '../core/ItemResult.js';
+import { redactSecrets } from '../core/redactSecrets.js';
 import { DIFY_CLIENT_DEFAULTS, DifyClient, type DifyClientOptions } from '../dify/DifyClient.js';
 import type { DifyTransport } from '../dify/DifyRequest.js';
 import { resolveDifyClientOptions } from '../dify/resolveDifyClientOptions.js';
 import { LatencyHistogram } from '../internal/LatencyHistogram.js';
 import { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from '../operators/AdaptiveConcurrency.js';
 import { batch } from '../operators/batch.js';
+import { CircuitBreaker } from '../operators/CircuitBreaker.js';
 import { callDify } from '../operators/callDify.js';
 import { creditGate } from '../operators/creditGate.js';
 import { reorder } from '../operators/reorder.js';
@@ -48,13 +50,27 @@ export interface RunBatchOptions extends RequestMapping {
   readonly ordered?: boolean;
   /** Results are written in batches of up to `size`, or whatever has gathered after `maxWaitMs`. @defaultValue `{ size: min(100, window), maxWaitMs: 50 }` */
   readonly batch?: { readonly size?: number; readonly maxWaitMs?: number };
-  /** Retry policy for retryable errors (network, timeouts, 429, 5xx, Dify's concurrency limit). */
+  /**
+   * Retry policy for retryable errors (network, timeouts, 429, 5xx, Dify's concurrency limit). Rate
+   * limits never use up `maxAttempts`; `maxRetryTimeMs` is the per-record deadline (attempts and backoff
+   * included, default 15 minutes), after which the record fails with `ERR_DIFY_TIMEOUT`.
+   */
   readonly retry?: RetryPolicy;
   /**
-   * Adapt concurrency to the server (AIMD): halve on rate-limit answers, grow back on success, never
-   * above `concurrency`. `true` uses {@link ADAPTIVE_CONCURRENCY_DEFAULTS}. @defaultValue false
+   * Adapt concurrency to the server (AIMD): halve on rate-limit answers (or drop straight to the limit
+   * Dify states in its concurrency-limit answer), grow back on success, never above `concurrency`.
+   * `true` uses {@link ADAPTIVE_CONCURRENCY_DEFAULTS}; `false` keeps a fixed `concurrency`.
+   * @defaultValue true
    */
   readonly adaptiveConcurrency?: boolean | Omit<AdaptiveConcurrencyOptions, 'max'>;
+  /**
+   * How long Dify may be unreachable (network failures or 5xx across the board) before the run stops.
+   * Meanwhile a circuit breaker pauses every call and probes one at a time, and failures it waits out
+   * do not use up any record's attempts. After it, runBatch rejects with `ERR_DIFY_UNREACHABLE`
+   * ("Dify unreachable since <ISO time>"). `0` turns the breaker off: every failure then counts
+   * against `retry.maxAttempts`. @defaultValue 300000
+   */
+  readonly maxOutageMs?: number;
   /** A token bucket shared by every call and retry. */
   readonly rateLimit?: { readonly perSecond?: number; readonly perMinute?: number; readonly burst?: number };
   /** Aborting cancels in-flight calls, closes the sinks and rejects with `signal.reason`. */
@@ -64,7 +80,11 @@ export interface RunBatchOptions extends RequestMapping {
    * resolves with the summary of what was done (the CLI's first Ctrl-C).
    */
   readonly drainSignal?: AbortSignal;
-  /** Called after each written batch, at most every `progressIntervalMs`, and once at the end. */
+  /**
+   * Called after each written batch, at most every `progressIntervalMs`, and once at the end. If it
+   * throws, the run goes on: the first error is reported once as a process warning (`DifyBatchWarning`,
+   * code `DIFY_BATCH_ON_PROGRESS`; listen with `process.on('warning')`), later ones are ignored.
+   */
   readonly onProgress?: (progress: RunProgress) => void;
   /** @defaultValue 250 */
   readonly progressIntervalMs?: number;
@@ -94,6 +114,8 @@ export const RUN_BATCH_DEFAULTS = Object.freeze({
   batchMaxWaitMs: 50,
   progressIntervalMs: 250,
   closeSinks: true,
+  adaptiveConcurrency: true,
+  maxOutageMs: 300_000,
 });
 
 const APP_KINDS: readonly RunBatchOptions['app'][] = ['workflow', 'completion', 'chat'];
@@ -122,14 +144,24 @@ function positiveInt(name: string, value: unknown): number {
  * - Exactly one result per item, in `seq` order unless `ordered: false`. Per-item failures are
  *   results (`ok: false`), never exceptions.
  * - Rejects only on fatal errors: bad options (`ERR_INVALID_OPTION`, checked before anything is
- *   opened or connected), an unreadable source (`ERR_SOURCE_READ`), a failing sink (`ERR_SINK_WRITE`),
- *   or abort (`signal.reason`). Every rejection after the run started carries the partial
- *   {@link RunSummary} as `error.summary` (non-enumerable), and the DifyClient pool and the sinks
- *   are closed first (`close({ failed: true })`), whatever the path.
+ *   opened or connected), an unreadable source (`ERR_SOURCE_READ`), a failing sink or dead-letter
+ *   sink (`ERR_SINK_WRITE`, with the sink's own error as `cause`), abort (`signal.reason`), and
+ *   answers no retry can fix, after at most `concurrency` calls: `ERR_DIFY_AUTH` (401/403: "the API
+ *   key was rejected (401 …)"), `ERR_DIFY_ROUTE` (a 404 from a route that does not exist: "404 from
+ *   <url>: the base URL probably lacks /v1"), `ERR_DIFY_UNREACHABLE` (down for longer than
+ *   `maxOutageMs`). Every rejection after the run started carries the partial {@link RunSummary} as
+ *   `error.summary` (non-enumerable), and the DifyClient pool and the sinks are closed first
+ *   (`close({ failed: true })`), whatever the path.
+ * - Each batch's dead letters are written before its results, and a batch counts as written (summary,
+ *   progress, credits, source commit) only once both writes succeeded. On rejection the batch being
+ *   written is finished, no other starts, and the sinks are closed: nothing reaches a sink after the
+ *   promise rejected.
  * - A source that fails part-way (a truncated JSON array or `.gz`, a broken CSV quote) stops reading
  *   but does not waste what was paid for: every item already read finishes its call and is written
  *   (dead letters too), then runBatch rejects with `ERR_SOURCE_READ` naming the last good record
  *   (seq, line, byte offset).
+ * - Outages and limits are waited out, not turned into failures: see `maxOutageMs`,
+ *   `adaptiveConcurrency` and `retry`.
  *
  * @example
  * ```ts
@@ -256,13 +288,13 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
           ...(options.rateLimit.perMinute === undefined ? {} : { perMinute: options.rateLimit.perMinute }),
           ...(options.rateLimit.burst === undefined ? {} : { burst: options.rateLimit.burst }),
         });
+  const adaptiveOption = options.adaptiveConcurrency ?? RUN_BATCH_DEFAULTS.adaptiveConcurrency;
   const adaptive =
-    options.adaptiveConcurrency === undefined || options.adaptiveConcurrency === false
+    adaptiveOption === false
       ? undefined
-      : new AdaptiveConcurrency({
-          ...(options.adaptiveConcurrency === true ? {} : options.adaptiveConcurrency),
-          max: concurrency,
-        });
+      : new AdaptiveConcurrency({ ...(adaptiveOption === true ? {} : adaptiveOption), max: concurrency });
+  const maxOutageMs = options.maxOutageMs ?? RUN_BATCH_DEFAULTS.maxOutageMs;
+  const breaker = maxOutageMs === 0 ? undefined : new CircuitBreaker({ maxOutageMs });
   // Checked here, created in start(): the client's pool is the only resource runBatch opens.
   const clientOptions =
     options.dify === undefined ? undefined : { connections: concurrency, ...options.dify };
@@ -280,6 +312,7 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
   let succeeded = 0;
   let failed = 0;
   let retries = 0;
+  let ambiguousRetries = 0;
   let inFlight = 0;
   let peakOutstanding = 0;
   let lastProgressAt = -Infinity;
@@ -307,9 +340,11 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     succeeded,
     failed,
     retries,
+    ambiguousRetries,
     inFlight,
     elapsedMs: performance.now() - startedAt,
   });
+  let progressThrew = false;
   const summarize = (): RunSummary => {
     const elapsedMs = performance.now() - startedAt;
     return {
@@ -334,23 +369,44 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     const now = performance.now();
     if (!force && now - lastProgressAt < progressIntervalMs) return;
     lastProgressAt = now;
-    options.onProgress(progress());
+    try {
+      options.onProgress(progress());
+    } catch (error) {
+      // A bug in a progress display must not cost the run (and the calls already paid for).
+      if (!progressThrew) warnProgressThrew(error);
+      progressThrew = true;
+    }
   };
 
-  const writeBatch = async (results: readonly ItemResult[]): Promise<void> => {
-    await options.sink.write(results);
+  // Set once the run has failed or been aborted: no batch starts after that, and the rejection
+  // waits for the one in progress (`writing`), so nothing reaches a sink after runBatch rejected.
+  let stopped = false;
+  let writing: Promise<void> | undefined;
+  const writeBatch = (results: readonly ItemResult[]): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    writing = writeBoth(results);
+    return writing;
+  };
+  const writeBoth = async (results: readonly ItemResult[]): Promise<void> => {
     const entries: DeadLetterEntry[] = [];
+    if (pendingInputs !== undefined) {
+      for (const result of results) {
+        const item = pendingInputs.get(result.seq);
+        pendingInputs.delete(result.seq);
+        if (!result.ok && item !== undefined) entries.push({ item, result });
+      }
+    }
+    // Dead letters first: once the results are written the batch counts as done, so its dead
+    // letters must already be safe (a failure in between fails the run before either is counted).
+    if (entries.length > 0) await writeTo(options.deadLetter!, 'dead-letter sink', entries);
+    await writeTo(options.sink, 'sink', results);
     for (const result of results) {
       if (result.ok) succeeded++;
       else failed++;
       if (result.attempts > 1) retries += result.attempts - 1;
+      if (result.ambiguousRetries !== undefined) ambiguousRetries += result.ambiguousRetries;
       latency.record(result.latencyMs);
-      if (pendingInputs === undefined) continue;
-      const item = pendingInputs.get(result.seq);
-      pendingInputs.delete(result.seq);
-      if (!result.ok && item !== undefined) entries.push({ item, result: result as ItemFailure });
     }
-    if (entries.length > 0) await options.deadLetter!.write(entries);
     if (watermark !== undefined) {
       for (const result of results) watermark.ack(result.seq);
       const moved = committable === undefined ? [] : watermark.takeAdvanced();
@@ -426,6 +482,7 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(rateLimiter === undefined ? {} : { rateLimiter }),
       ...(adaptive === undefined ? {} : { adaptive }),
+      ...(breaker === undefined ? {} : { breaker }),
       signal: calls.signal,
       onAttempt: () => {
         inFlight++;
@@ -446,6 +503,7 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
   );
 
   const closeAll = async (failedRun: boolean): Promise<void> => {
+    breaker?.dispose();
     const closing: Promise<void>[] = [];
     if (closeSinks) {
       const closeOptions = failedRun ? { failed: true } : {};
@@ -487,6 +545,8 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
         subscription.add(() => options.signal?.removeEventListener('abort', onAbort));
       });
     } catch (error) {
+      stopped = true;
+      await writing?.catch(() => {});
       await closeAll(true).catch(() => {});
       throw withSummary(error, summarize());
     }
@@ -510,4 +570,30 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     return summarize();
   };
   return { start };
+}
+
+/** Writes one batch to `sink`; any failure becomes the documented fatal ERR_SINK_WRITE, cause attached. */
+async function writeTo<T>(sink: ResultSink<T>, name: string, batch: readonly T[]): Promise<void> {
+  try {
+    await sink.write(batch);
+  } catch (error) {
+    if (error instanceof DifyBatchError && error.code === 'ERR_SINK_WRITE') throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new DifyBatchError('ERR_SINK_WRITE', redactSecrets(`the ${name} failed: ${message}`), {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Reports the first error an `onProgress` callback throws as a process warning (`DifyBatchWarning`,
+ * code `DIFY_BATCH_ON_PROGRESS`, printed once on stderr unless the process listens for 'warning');
+ * later throws of the same run are ignored.
+ */
+function warnProgressThrew(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  process.emitWarning(
+    redactSecrets(`onProgress threw (the run goes on; later throws are ignored): ${message}`),
+    { type: 'DifyBatchWarning', code: 'DIFY_BATCH_ON_PROGRESS' },
+  );
 }

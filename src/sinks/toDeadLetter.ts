@@ -77,9 +77,12 @@ export const TO_DEAD_LETTER_DEFAULTS = Object.freeze({ format: 'ndjson' as SinkF
  *
  * @remarks
  * Each record is `item.inputs` (any earlier `_error` replaced) plus
- * `_error: { seq, id, code, message, status?, difyCode?, attempts }`; the pipeline ignores `_error`
- * when it builds requests. A record a source could not parse arrives as `inputs: { _raw: '<line>' }`
- * and is written as `{ _raw, _error }`: fix the line, drop the wrapper, re-run.
+ * `_error: { seq, id, code, message, status?, difyCode?, attempts }`. A record a source could not
+ * parse arrives as `inputs: { _raw: '<line>' }` and is written as `{ _raw, _error }`.
+ * Fed back as input, the file re-runs exactly the failures: the sources remove `_error` (and put a
+ * CSV's `_error.extra` fields back), so the original record is sent; an entry with `_raw` (or a CSV
+ * `_error.raw`) stays an `ERR_SOURCE_PARSE` failure without a call, its text kept, until you replace
+ * the entry with the fixed record.
  * CSV files get the input's columns (the `columns` option, or the first record's keys) plus an
  * `_error` column of JSON; a field outside the columns goes to `_error.extra` and `_raw` to
  * `_error.raw`, so nothing is dropped. Backpressure, errors and the lazy creation of the file
@@ -145,7 +148,10 @@ function deadLetterEncoding(columns: readonly string[] | undefined): EncoderSpec
         ...(typeof _raw === 'string' ? { raw: _raw } : {}),
         ...(Object.keys(extra).length > 0 ? { extra } : {}),
       };
-      return cols.map((col) => (col === '_error' ? JSON.stringify(error) : (fields[col] ?? '')));
+      // Own fields only: a column named `constructor` must not pick up Object.prototype's.
+      return cols.map((col) =>
+        col === '_error' ? JSON.stringify(error) : Object.hasOwn(fields, col) ? (fields[col] ?? '') : '',
+      );
     },
   };
 }

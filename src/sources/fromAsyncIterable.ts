@@ -21,7 +21,9 @@ export interface FromAsyncIterableOptions extends SourceOptions {
  *
  * @remarks
  * Pulls one record per `next()`. A value that is not a plain object, or lacks its `idField`, becomes an
- * `ERR_SOURCE_PARSE` error item (message `record 3: …`) and the iteration goes on.
+ * `ERR_SOURCE_PARSE` error item (message `record 3: …`) and the iteration goes on. Records from a
+ * dead-letter file are restored as in {@link fromFile}: `_error` is removed, and one with `_raw`
+ * (never parsed) stays an error item.
  * `position.offset` is the number of records read through this one, so `skip: offset` resumes after it.
  * On abort, a pending `next()` rejects with `signal.reason` at once and the iterable's `return()` is called.
  *

@@ -65,6 +65,15 @@ const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
  * - `csv`: a header row, then records whose keys are the header names and whose values are strings;
  *   blank lines are skipped; a row with the wrong number of fields is an error item, a broken quote is fatal.
  *
+ * - Any format: a record that is not valid UTF-8 is an error item naming its line; the bytes are
+ *   never silently replaced by U+FFFD. A record
+ *   over `MAX_RECORD_BYTES` (64 MiB) is an error item in NDJSON and fatal in CSV and JSON. Keys
+ *   such as `__proto__` and `constructor` stay plain fields of the record.
+ * - Dead-letter files read back (records with `_error` or `_raw`, as `toDeadLetter` writes
+ *   them): `_error` is removed (and a CSV's `_error.extra` fields put back), so the original record is
+ *   re-run; an entry that never parsed (`_raw`, or `_error.raw` in CSV) stays an `ERR_SOURCE_PARSE`
+ *   item carrying its text, so it is never sent and a new dead-letter file keeps it.
+ *
  * Every item has `position = { partition: path, line, offset }`, where `line` is the 1-based line the
  * record starts on and `offset` the byte offset just after it (in decompressed bytes for `.gz`).
  * Error items have `error.code === 'ERR_SOURCE_PARSE'`, a message naming the line, and for an
@@ -76,7 +85,8 @@ const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
  * @returns An async iterable of items with dense `seq` from 0; each iteration reads the file afresh.
  * @throws InvalidOptionError (ERR_INVALID_OPTION) synchronously for bad options or an unknown
  * extension without `format`. The iterator rejects with ERR_SOURCE_READ (message naming the path)
- * for a missing or unreadable file, a truncated gzip stream or a broken JSON array, and with
+ * for a missing or unreadable file, a truncated gzip stream, a broken JSON array or CSV quote (the
+ * message names the line), and with
  * `signal.reason` on abort (the file is closed at once).
  * @example
  * ```ts

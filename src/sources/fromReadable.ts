@@ -28,7 +28,8 @@ export interface FromReadableOptions extends SourceOptions {
  * Per-record problems (a malformed line, a non-object value, a CSV row with the wrong field count, a
  * missing id field) become items with `error.code === 'ERR_SOURCE_PARSE'` and the run goes on;
  * unparseable records keep their text in `inputs._raw`. For `json`, a syntax error breaks the array
- * structure and is fatal.
+ * structure and is fatal. Bad input is handled as in {@link fromFile} (invalid UTF-8 per record,
+ * `MAX_RECORD_BYTES`, `__proto__` keys as plain fields, dead-letter records restored).
  * The source owns the stream from the first `next()`: ending the iteration early (`break`), an error or
  * an abort destroys it, as Node's own `for await` over a Readable does.
  *

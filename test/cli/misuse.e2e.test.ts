@@ -264,10 +264,11 @@ describe('truthful exits', () => {
   }
 
   it('SIGINT mid-run: drains, exits 130, prints how far it got and the resume command', async () => {
+    // The real key on the command line (a wrong one now stops the run at the first 401).
     const { child, exited, output, summaryPath, input } = await longRun([
       '--overwrite',
       '--api-key',
-      'app-SecretKeyThatMustNotPrint',
+      WORKFLOW_KEY,
     ]);
     child.kill('SIGINT');
     const exit = await exited;
@@ -287,7 +288,7 @@ describe('truthful exits', () => {
     );
     expect(exit.stderr).toContain(`to continue: ${summary.resumeCommand}`);
     expect(exit.stderr).toContain('(API key from $DIFY_API_KEY or pass --api-key)');
-    expect(exit.stderr + JSON.stringify(summary)).not.toContain('SecretKeyThatMustNotPrint');
+    expect(exit.stderr + JSON.stringify(summary)).not.toContain(WORKFLOW_KEY);
   }, 30_000);
 
   it('SIGTERM mid-run: exits 143 with SIGTERM wording, never "Ctrl-C"', async () => {

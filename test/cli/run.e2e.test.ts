@@ -185,7 +185,7 @@ describe('dify-batch run (end to end against the emulator)', () => {
     expect(badFlag.stderr).toMatch(/integer/);
   });
 
-  it('a wrong API key fails each record with 401, and the key is printed nowhere', async () => {
+  it('a wrong API key stops the run with exit 1, the cause on the first line, the key printed nowhere', async () => {
     const secret = 'app-ThisIsAWrongSecretKey00';
     const input = await writeInput('in.ndjson', ['{"a":1}']);
     const output = join(dir, 'out.ndjson');
@@ -199,10 +199,15 @@ describe('dify-batch run (end to end against the emulator)', () => {
       secret,
       '--no-progress',
     ]);
-    expect(code).toBe(2);
-    const [result] = await readResults(output);
-    expect(result).toMatchObject({ ok: false, attempts: 1, error: { status: 401 } });
-    expect(stdout + stderr + (await readFile(output, 'utf8'))).not.toContain(secret);
+    expect(code).toBe(1);
+    // The cause first, on one line; then the summary of how far it got.
+    expect(stderr.split('\n')[0]).toBe(
+      'dify-batch: the API key was rejected (401 unauthorized: Access token is invalid)',
+    );
+    expect(stderr).toContain('stopped by a fatal error: ');
+    const written = await readFile(output, 'utf8').catch(() => '');
+    expect(written).toBe('');
+    expect(stdout + stderr + written).not.toContain(secret);
   });
 });
 

@@ -41,10 +41,36 @@ describe('errors', () => {
       retryable: false,
     });
   });
-  it('brand check works on objects from another copy of the class', () => {
-    const foreign = Object.assign(new Error('x'), { [Symbol.for('dify-batch.error')]: true });
-    expect(foreign instanceof DifyBatchError).toBe(true);
+  it('brand check works on objects from another copy of each class', () => {
+    const foreign = (name: string) =>
+      Object.assign(new Error('x'), { [Symbol.for(`dify-batch.${name}`)]: true });
+    expect(foreign('DifyBatchError') instanceof DifyBatchError).toBe(true);
+    expect(foreign('DifyApiError') instanceof DifyApiError).toBe(true);
+    expect(foreign('InvalidOptionError') instanceof InvalidOptionError).toBe(true);
+    expect(foreign('DifyBatchError') instanceof DifyApiError).toBe(false);
     expect(new Error('y') instanceof DifyBatchError).toBe(false);
+  });
+  it('instanceof tells DifyApiError, InvalidOptionError and DifyBatchError apart', () => {
+    const base = new DifyBatchError('ERR_SINK_WRITE', 'disk full');
+    const api = new DifyApiError({ code: 'ERR_DIFY_HTTP', message: 'HTTP 500', retryable: true });
+    const option = new InvalidOptionError('concurrency', 'an integer ≥ 1', 0);
+    expect([base, api, option].map((e) => e instanceof DifyBatchError)).toEqual([true, true, true]);
+    expect([base, api, option].map((e) => e instanceof DifyApiError)).toEqual([false, true, false]);
+    expect([base, api, option].map((e) => e instanceof InvalidOptionError)).toEqual([false, false, true]);
+    expect([base, api, option].map((e) => e instanceof Error)).toEqual([true, true, true]);
+  });
+  it('classes derived outside the library get the ordinary prototype check', () => {
+    class MyApiError extends DifyApiError {}
+    class MyError extends DifyBatchError {}
+    const mine = new MyApiError({ code: 'ERR_DIFY_HTTP', message: 'x', retryable: false });
+    const plain = new DifyApiError({ code: 'ERR_DIFY_HTTP', message: 'x', retryable: false });
+    expect(mine instanceof MyApiError).toBe(true);
+    expect(mine instanceof DifyApiError).toBe(true);
+    expect(mine instanceof DifyBatchError).toBe(true);
+    expect(plain instanceof MyApiError).toBe(false);
+    expect(new MyError('ERR_INTERNAL', 'x') instanceof MyError).toBe(true);
+    expect(new DifyBatchError('ERR_INTERNAL', 'x') instanceof MyError).toBe(false);
+    expect(new MyError('ERR_INTERNAL', 'x') instanceof DifyApiError).toBe(false);
   });
   it('toErrorRecord wraps non-errors as ERR_INTERNAL', () => {
     expect(toErrorRecord('boom')).toEqual({ code: 'ERR_INTERNAL', message: 'boom', retryable: false });

@@ -31,8 +31,6 @@ const errorEvent = (status: number, code: string, message: string) => ({
 
 describe('HTTP error answers', () => {
   it.each([
-    [401, 'unauthorized', 'Access token is invalid', 'ERR_DIFY_HTTP', false],
-    [403, 'forbidden', 'The app no longer exists.', 'ERR_DIFY_HTTP', false],
     [400, 'invalid_param', 'Arg user must be provided.', 'ERR_DIFY_HTTP', false],
     [
       400,
@@ -101,13 +99,43 @@ describe('HTTP error answers', () => {
     );
     expect(bad.error).toMatchObject({ code: 'ERR_DIFY_HTTP', status: 502, retryable: true });
     const missing = await failure(client.run(request('completion', 'blocking')));
-    expect(missing.error).toMatchObject({
-      code: 'ERR_DIFY_HTTP',
-      status: 404,
-      retryable: false,
-      message: 'HTTP 404 Not Found (non-JSON body: "<!doctype html><title>404 Not Found</title>")',
-    });
+    expect(missing.error).toMatchObject({ code: 'ERR_DIFY_ROUTE', status: 404, retryable: false });
+    expect(missing.error.message).toMatch(
+      /^404 from http:\/\/127\.0\.0\.1:\d+\/v1\/completion-messages: the base URL probably lacks \/v1 \(HTTP 404 Not Found \(non-JSON body: "<!doctype html><title>404 Not Found<\/title>"\)\)$/,
+    );
   });
+});
+
+describe('answers no retry can fix', () => {
+  it.each([
+    [
+      401,
+      'unauthorized',
+      'Access token is invalid',
+      'the API key was rejected (401 unauthorized: Access token is invalid)',
+    ],
+    [
+      403,
+      'forbidden',
+      'The app no longer exists.',
+      'the app refused the API key (403 forbidden: The app no longer exists.)',
+    ],
+  ] as const)(
+    '%i %s → final ERR_DIFY_AUTH naming the cause, both modes',
+    async (status, difyCode, message, expected) => {
+      const { client } = await setup((_req, res) => json(res, status, { code: difyCode, message, status }));
+      for (const mode of ['blocking', 'streaming'] as const) {
+        const { error } = await failure(client.run(request('workflow', mode)));
+        expect(error).toMatchObject({
+          code: 'ERR_DIFY_AUTH',
+          status,
+          difyCode,
+          message: expected,
+          retryable: false,
+        });
+      }
+    },
+  );
 });
 
 describe('runs that Dify finished without success', () => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DifyApiError } from '../../src/core/DifyApiError.js';
+import type { ErrorCode } from '../../src/core/DifyBatchError.js';
+import { classifyOutage } from '../../src/dify/classifyOutage.js';
 import { classifyResponse, classifyStatus } from '../../src/dify/classifyResponse.js';
 import { classifyTransportError } from '../../src/dify/classifyTransportError.js';
+import { concurrencyLimitOf } from '../../src/dify/concurrencyLimitOf.js';
 import { isConcurrencyLimitError } from '../../src/dify/isConcurrencyLimitError.js';
 import { parseRetryAfter } from '../../src/dify/parseRetryAfter.js';
 
@@ -66,9 +69,10 @@ describe('classifyStatus', () => {
     [429, 'rate_limit_error', 'Workflow execution quota limit reached', 'ERR_DIFY_RATE_LIMITED', true],
     [400, 'invalid_param', LIMIT_MESSAGE, 'ERR_DIFY_RATE_LIMITED', true],
     [400, 'invalid_param', 'Arg user must be provided.', 'ERR_DIFY_HTTP', false],
-    [401, 'unauthorized', 'Access token is invalid', 'ERR_DIFY_HTTP', false],
-    [403, 'forbidden', 'The app no longer exists.', 'ERR_DIFY_HTTP', false],
-    [404, undefined, undefined, 'ERR_DIFY_HTTP', false],
+    [401, 'unauthorized', 'Access token is invalid', 'ERR_DIFY_AUTH', false],
+    [403, 'forbidden', 'The app no longer exists.', 'ERR_DIFY_AUTH', false],
+    [404, undefined, undefined, 'ERR_DIFY_ROUTE', false],
+    [404, 'not_found', 'Conversation Not Exists.', 'ERR_DIFY_HTTP', false],
     [405, 'method_not_allowed', 'x', 'ERR_DIFY_HTTP', false],
     [415, 'unsupported_media_type', 'x', 'ERR_DIFY_HTTP', false],
     [500, 'internal_server_error', 'x', 'ERR_DIFY_HTTP', true],
@@ -89,13 +93,31 @@ describe('classifyResponse', () => {
     });
     expect(error).toBeInstanceOf(DifyApiError);
     expect(error).toMatchObject({
-      code: 'ERR_DIFY_HTTP',
+      code: 'ERR_DIFY_AUTH',
       status: 401,
       difyCode: 'unauthorized',
-      message: 'Access token is invalid',
+      message: 'the API key was rejected (401 unauthorized: Access token is invalid)',
       retryable: false,
       retryAfterMs: undefined,
     });
+    const forbidden = classifyResponse({
+      status: 403,
+      body: body('forbidden', "The app's API service has been disabled.", 403),
+    });
+    expect(forbidden.message).toBe(
+      "the app refused the API key (403 forbidden: The app's API service has been disabled.)",
+    );
+  });
+
+  it('names the URL of a 404 from a route that does not exist (a base URL without /v1)', () => {
+    const error = classifyResponse(
+      { status: 404, body: '<!doctype html><title>404 Not Found</title>' },
+      { url: 'http://127.0.0.1:5001/workflows/run' },
+    );
+    expect(error).toMatchObject({ code: 'ERR_DIFY_ROUTE', status: 404, retryable: false });
+    expect(error.message).toMatch(
+      /^404 from http:\/\/127\.0\.0\.1:5001\/workflows\/run: the base URL probably lacks \/v1 /,
+    );
   });
 
   it('reads Retry-After both ways', () => {
@@ -121,7 +143,7 @@ describe('classifyResponse', () => {
     );
     expect(error).toMatchObject({ status: 502, difyCode: undefined, retryable: true });
     expect(classifyResponse({ status: 404, body: '<p>Not Found</p>' }).message).toBe(
-      'HTTP 404 Not Found (non-JSON body: "<p>Not Found</p>")',
+      '404 from Dify: the base URL probably lacks /v1 (HTTP 404 Not Found (non-JSON body: "<p>Not Found</p>"))',
     );
     expect(classifyResponse({ status: 503, body: '' }).message).toBe(
       'HTTP 503 Service Unavailable (empty body)',
@@ -142,7 +164,46 @@ describe('classifyResponse', () => {
       },
       { scrub: (text) => text.split('sk-XYZ-secret').join('[REDACTED]') },
     );
-    expect(error.message).toBe('bad token [REDACTED] and [REDACTED]');
+    expect(error.message).toBe(
+      'the API key was rejected (401 unauthorized: bad token [REDACTED] and [REDACTED])',
+    );
+  });
+});
+
+describe('concurrencyLimitOf', () => {
+  it("reads N from Dify's concurrency-limit message, and nothing from other errors", () => {
+    const message = (n: string) =>
+      `Too many requests. Please try again later. The current maximum concurrent requests allowed for 0a1b-2c is ${n}.`;
+    expect(concurrencyLimitOf({ status: 400, difyCode: 'invalid_param', message: message('2') })).toBe(2);
+    expect(concurrencyLimitOf({ status: 429, difyCode: 'too_many_requests', message: message('10') })).toBe(
+      10,
+    );
+    expect(
+      concurrencyLimitOf({ status: 400, difyCode: 'invalid_param', message: message('0') }),
+    ).toBeUndefined();
+    expect(
+      concurrencyLimitOf({ status: 429, difyCode: 'too_many_requests', message: 'Too many requests.' }),
+    ).toBeUndefined();
+    expect(
+      concurrencyLimitOf({ status: 400, difyCode: 'invalid_param', message: 'x is 2.' }),
+    ).toBeUndefined();
+  });
+});
+
+describe('classifyOutage', () => {
+  const error = (code: ErrorCode, extra: { status?: number; ambiguous?: boolean } = {}) =>
+    new DifyApiError({ code, message: 'm', retryable: true, ...extra });
+  it.each([
+    [error('ERR_DIFY_NETWORK'), 'unreachable'],
+    [error('ERR_DIFY_NETWORK', { ambiguous: true }), 'outage'],
+    [error('ERR_DIFY_TIMEOUT', { ambiguous: true }), 'outage'],
+    [error('ERR_DIFY_STREAM', { ambiguous: true }), 'outage'],
+    [error('ERR_DIFY_HTTP', { status: 502 }), 'outage'],
+    [error('ERR_DIFY_HTTP', { status: 400 }), undefined],
+    [error('ERR_DIFY_RATE_LIMITED', { status: 429 }), undefined],
+    [new Error('not ours'), undefined],
+  ] as const)('%s → %s', (e, kind) => {
+    expect(classifyOutage(e)).toBe(kind);
   });
 });
 
@@ -168,7 +229,10 @@ describe('classifyTransportError', () => {
       ...context,
       phase: 'body',
     });
-    expect(connect).toMatchObject({ code: 'ERR_DIFY_TIMEOUT', retryable: true });
+    expect(connect).toMatchObject({ code: 'ERR_DIFY_TIMEOUT', retryable: true, ambiguous: false });
+    // Waiting for headers or body: the request was sent, Dify may have run it.
+    expect(headers.ambiguous).toBe(true);
+    expect(body.ambiguous).toBe(true);
     expect(connect.message).toContain('timeouts.connectMs (11 ms)');
     expect(headers.message).toContain('timeouts.firstByteMs (22 ms)');
     expect(body.message).toContain('timeouts.idleMs (33 ms)');
@@ -179,8 +243,13 @@ describe('classifyTransportError', () => {
     expect(classifyTransportError(refused, context)).toMatchObject({
       code: 'ERR_DIFY_NETWORK',
       retryable: true,
+      ambiguous: false,
       message: 'Network error before a response: ECONNREFUSED',
     });
+    // A reset of a connected socket while waiting: sent, maybe run.
+    expect(classifyTransportError(undiciError('ECONNRESET', 'read ECONNRESET'), context).ambiguous).toBe(
+      true,
+    );
     const closed = undiciError('UND_ERR_SOCKET', 'other side closed');
     expect(classifyTransportError(closed, { ...context, phase: 'body' })).toMatchObject({
       code: 'ERR_DIFY_NETWORK',
@@ -189,6 +258,7 @@ describe('classifyTransportError', () => {
     expect(classifyTransportError(closed, { ...context, phase: 'body', streaming: true })).toMatchObject({
       code: 'ERR_DIFY_STREAM',
       retryable: true,
+      ambiguous: true,
     });
   });
 

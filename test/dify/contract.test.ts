@@ -115,16 +115,16 @@ describe('checklist: required fields', () => {
     });
   });
 
-  it.each(MODES)('an unknown key → final 401 ERR_DIFY_HTTP, all kinds (%s)', async (mode) => {
+  it.each(MODES)('an unknown key → final 401 ERR_DIFY_AUTH, all kinds (%s)', async (mode) => {
     const wrong = makeClients({ totalMs: 10_000 }, WRONG_KEY);
     extraClients.push(...Object.values(wrong));
     for (const app of KINDS) {
       const { error } = await fails(req(app, mode), wrong[app]);
       expect(error).toMatchObject({
-        code: 'ERR_DIFY_HTTP',
+        code: 'ERR_DIFY_AUTH',
         status: 401,
         difyCode: 'unauthorized',
-        message: 'Access token is invalid',
+        message: 'the API key was rejected (401 unauthorized: Access token is invalid)',
         retryable: false,
       });
     }
@@ -273,11 +273,12 @@ describe('checklist: error bodies and what is retryable', () => {
     const e500 = (await fails(req(app, mode, { __fault: '500' }))).error;
     expect(e500).toMatchObject({ code: 'ERR_DIFY_HTTP', status: 500, retryable: true });
     const e429 = (await fails(req(app, mode, { __fault: '429' }))).error;
+    // Dify's /v1 sends no Retry-After, and the emulator follows it by default.
     expect(e429).toMatchObject({
       code: 'ERR_DIFY_RATE_LIMITED',
       status: 429,
       retryable: true,
-      retryAfterMs: 1000,
+      retryAfterMs: undefined,
     });
     const e502 = (await fails(req(app, mode, { __fault: '502' }))).error;
     expect(e502).toMatchObject({ code: 'ERR_DIFY_HTTP', status: 502, retryable: true });
@@ -366,10 +367,18 @@ describe('checklist: error bodies and what is retryable', () => {
     },
   );
 
-  it('the emulator’s rate limit answers 429 with a Retry-After the client reads', async () => {
+  it('the emulator’s rate limit answers 429 without Retry-After (as Dify /v1), or with it when asked', async () => {
     emulator.configure({ rateLimitRps: 1 });
+    const plain = await Promise.allSettled([1, 2, 3].map(() => run(req('chat', 'blocking'))));
+    const refused = plain.flatMap((s) => (s.status === 'rejected' ? [s.reason as DifyApiError] : []));
+    expect(refused.length).toBeGreaterThan(0);
+    for (const error of refused) {
+      expect(error).toMatchObject({ code: 'ERR_DIFY_RATE_LIMITED', status: 429, retryAfterMs: undefined });
+    }
+    emulator.configure({ rateLimitRps: 1, rateLimitRetryAfter: true });
     const settled = await Promise.allSettled([1, 2, 3].map(() => run(req('chat', 'blocking'))));
     const rejected = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as DifyApiError] : []));
+    emulator.configure({ rateLimitRetryAfter: false });
     expect(rejected.length).toBeGreaterThan(0);
     for (const error of rejected) {
       expect(error).toMatchObject({ code: 'ERR_DIFY_RATE_LIMITED', status: 429, retryable: true });

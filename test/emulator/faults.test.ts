@@ -40,13 +40,19 @@ describe('the __fault hook', () => {
     expect(reply.text).toBe(INTERNAL);
   });
 
-  it('"429": too_many_requests with Retry-After', async () => {
-    emulator.configure({ faultRetryAfterSeconds: 3 });
+  it('"429": too_many_requests without Retry-After, as Dify /v1 answers', async () => {
+    const reply = await run(base, '/workflows/run', { inputs: { id: 1, __fault: '429' } });
+    expect(reply.status).toBe(429);
+    expect(reply.headers['retry-after']).toBeUndefined();
+    expect(JSON.parse(reply.text).code).toBe('too_many_requests');
+  });
+
+  it('"429" with rateLimitRetryAfter: Retry-After of faultRetryAfterSeconds', async () => {
+    emulator.configure({ faultRetryAfterSeconds: 3, rateLimitRetryAfter: true });
     const reply = await run(base, '/workflows/run', { inputs: { id: 1, __fault: '429' } });
     expect(reply.status).toBe(429);
     expect(reply.headers['retry-after']).toBe('3');
-    expect(JSON.parse(reply.text).code).toBe('too_many_requests');
-    emulator.configure({ faultRetryAfterSeconds: 1 });
+    emulator.configure({ faultRetryAfterSeconds: 1, rateLimitRetryAfter: false });
   });
 
   it('"502": nginx’s HTML page', async () => {

@@ -11,7 +11,12 @@ beforeAll(async () => {
 });
 afterAll(() => emulator.close());
 beforeEach(() => {
-  emulator.configure({ maxActiveRequests: 0, rateLimitRps: 0, concurrencyLimitStatus: 400 });
+  emulator.configure({
+    maxActiveRequests: 0,
+    rateLimitRps: 0,
+    rateLimitRetryAfter: false,
+    concurrencyLimitStatus: 400,
+  });
   emulator.reset();
 });
 
@@ -73,8 +78,18 @@ describe('app concurrency limit', () => {
 });
 
 describe('rate limit', () => {
-  it('a token bucket of rateLimitRps answers the excess 429 with Retry-After in whole seconds', async () => {
+  it('a token bucket of rateLimitRps (starting full) answers the excess 429, without Retry-After by default', async () => {
     emulator.configure({ rateLimitRps: 2 });
+    expect((await run(base, '/workflows/run', { inputs: { id: 1 } })).status).toBe(200);
+    expect((await run(base, '/workflows/run', { inputs: { id: 2 } })).status).toBe(200);
+    const limited = await run(base, '/workflows/run', { inputs: { id: 3 } });
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toBeUndefined();
+    expect(emulator.stats()).toMatchObject({ rejectedRateLimit: 1, byStatus: { 200: 2, 429: 1 } });
+  });
+
+  it('with rateLimitRetryAfter the excess 429 carries Retry-After in whole seconds', async () => {
+    emulator.configure({ rateLimitRps: 2, rateLimitRetryAfter: true });
     expect((await run(base, '/workflows/run', { inputs: { id: 1 } })).status).toBe(200);
     expect((await run(base, '/workflows/run', { inputs: { id: 2 } })).status).toBe(200);
     const limited = await run(base, '/workflows/run', { inputs: { id: 3 } });
@@ -87,7 +102,7 @@ describe('rate limit', () => {
   });
 
   it('a slow rate gives a longer Retry-After', async () => {
-    emulator.configure({ rateLimitRps: 0.25 });
+    emulator.configure({ rateLimitRps: 0.25, rateLimitRetryAfter: true });
     expect((await run(base, '/workflows/run', { inputs: {} })).status).toBe(200);
     const limited = await run(base, '/workflows/run', { inputs: {} });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(3);

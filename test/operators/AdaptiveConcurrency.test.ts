@@ -34,6 +34,19 @@ describe('AdaptiveConcurrency', () => {
     expect(limit.limit).toBe(8);
   });
 
+  it('drops straight to a limit the server stated, and never grows above it again', async () => {
+    const limit = new AdaptiveConcurrency({ max: 16 });
+    const generation = await limit.acquire();
+    limit.release('rate-limited', generation, 2);
+    expect(limit.limit).toBe(2);
+    expect(limit.decreases).toBe(1);
+    for (let i = 0; i < 100; i++) limit.release('ok', await limit.acquire());
+    expect(limit.limit).toBe(2);
+    // A rejection at or under the stated limit (another client shares the app) halves as usual.
+    limit.release('rate-limited', await limit.acquire(), 2);
+    expect(limit.limit).toBe(1);
+  });
+
   it('with a cooldown, halves at most once per cooldown, never below min', () => {
     const scheduler = new VirtualTimeScheduler();
     const limit = new AdaptiveConcurrency({ max: 32, min: 3, cooldownMs: 1000, scheduler });

@@ -7,6 +7,7 @@ import { DifyBatchError } from '../../src/core/DifyBatchError.js';
 import type { Item } from '../../src/core/Item.js';
 import type { ItemResult } from '../../src/core/ItemResult.js';
 import type { DifyCallOptions, DifyRequest, DifyResult } from '../../src/dify/DifyRequest.js';
+import { CircuitBreaker } from '../../src/operators/CircuitBreaker.js';
 import { type CallDifyOptions, callDify } from '../../src/operators/callDify.js';
 import { TokenBucket } from '../../src/operators/TokenBucket.js';
 import { runMarbles } from './virtualTime.js';
@@ -429,6 +430,89 @@ describe('callDify', () => {
       expectObservable(EMPTY.pipe(callDify(transport, { toRequest, scheduler }))).toBe('|');
       const endless = hot('--a---', { a: item(0) }).pipe(callDify(transport, { toRequest, scheduler }));
       expectObservable(endless, '^-----!').toBe('---x', { x: success(0, 1) });
+    });
+  });
+
+  it('errors at once on an answer no retry can fix (401), starting no new call and cancelling the rest', async () => {
+    await runMarbles(({ cold, expectObservable, expectSubscriptions, scheduler }) => {
+      const rejected = new DifyApiError({
+        code: 'ERR_DIFY_AUTH',
+        message: 'the API key was rejected (401 unauthorized: Access token is invalid)',
+        status: 401,
+        retryable: false,
+      });
+      const a = cold<DifyResult>('--#', undefined, rejected);
+      const b = cold('-----r|', { r: answer(1) });
+      const { transport, calls } = scripted({ 0: [a], 1: [b], 2: [cold('r|', { r: answer(2) })] });
+      const source = cold('(abc|)', { a: item(0), b: item(1), c: item(2) });
+      expectObservable(source.pipe(callDify(transport, { toRequest, concurrency: 2, scheduler }))).toBe(
+        '--#',
+        undefined,
+        rejected,
+      );
+      expectSubscriptions(subs(b)).toBe('^-!');
+      scheduler.schedule(() => expect(calls.map((c) => c.seq)).toEqual([0, 1]), 10);
+    });
+  });
+
+  it('retries rate limits past maxAttempts: backpressure, not failure', async () => {
+    await runMarbles(({ cold, expectObservable, scheduler }) => {
+      const limited = () =>
+        new DifyApiError({
+          code: 'ERR_DIFY_RATE_LIMITED',
+          message: 'Too many requests.',
+          status: 429,
+          retryable: true,
+        });
+      const { transport } = scripted({
+        0: [
+          cold<DifyResult>('#', undefined, limited()),
+          cold<DifyResult>('#', undefined, limited()),
+          cold('r|', { r: answer(0) }),
+        ],
+      });
+      const retry = { maxAttempts: 1, baseDelayMs: 10, random: () => 1 };
+      // Waits 10, then 20: attempts 3 with maxAttempts 1.
+      expectObservable(
+        cold('a|', { a: item(0) }).pipe(callDify(transport, { toRequest, retry, scheduler })),
+      ).toBe('30ms (x|)', { x: success(0, 30, 3) });
+    });
+  });
+
+  it('with a breaker, an outage is waited out: one probe, then the rest; failures it waited out do not count', async () => {
+    await runMarbles(({ cold, expectObservable, expectSubscriptions, scheduler }) => {
+      const refused = () =>
+        new DifyApiError({
+          code: 'ERR_DIFY_NETWORK',
+          message: 'Network error before a response: ECONNREFUSED',
+          retryable: true,
+        });
+      const a1 = cold<DifyResult>('-#', undefined, refused());
+      const b1 = cold<DifyResult>('-#', undefined, refused());
+      const b2 = cold('-r|', { r: answer(1) });
+      const { transport } = scripted({ 0: [a1], 1: [b1, b2] });
+      const breaker = new CircuitBreaker({ failureThreshold: 2, probeDelayMs: 10, scheduler });
+      const out = cold('(ab|)', { a: item(0), b: item(1) }).pipe(
+        callDify(transport, { toRequest, concurrency: 2, breaker, scheduler, retry: { maxAttempts: 1 } }),
+      );
+      // a's failure came first, before anything said "outage": it counts (maxAttempts 1, so final).
+      // b's opened the breaker: free; b waits for the probe at 1 + 10 and succeeds on it.
+      expectObservable(out).toBe('-a 10ms (b|)', {
+        a: {
+          seq: 0,
+          id: 'r0',
+          ok: false,
+          error: {
+            code: 'ERR_DIFY_NETWORK',
+            message: 'Network error before a response: ECONNREFUSED',
+            retryable: true,
+          },
+          attempts: 1,
+          latencyMs: 1,
+        },
+        b: success(1, 12, 2),
+      });
+      expectSubscriptions(subs(b2)).toBe('11ms ^!');
     });
   });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { asyncScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { BATCH_DEFAULTS } from '../../src/operators/batch.js';
+import { CIRCUIT_BREAKER_DEFAULTS } from '../../src/operators/CircuitBreaker.js';
 import { CALL_DIFY_DEFAULTS } from '../../src/operators/callDify.js';
 import { CREDIT_GATE_DEFAULTS } from '../../src/operators/creditGate.js';
 import { REORDER_DEFAULTS } from '../../src/operators/reorder.js';
@@ -39,6 +40,7 @@ describe('X_DEFAULTS match the @defaultValue docs', () => {
   it.each([
     ['batch.ts', ['BatchOptions'], BATCH_DEFAULTS],
     ['callDify.ts', ['CallDifyOptions'], CALL_DIFY_DEFAULTS],
+    ['CircuitBreaker.ts', ['CircuitBreakerOptions'], CIRCUIT_BREAKER_DEFAULTS],
     ['creditGate.ts', ['CreditGateOptions'], CREDIT_GATE_DEFAULTS],
     ['reorder.ts', ['ReorderOptions'], REORDER_DEFAULTS],
     ['retryBackoff.ts', ['RetryPolicy', 'RetryBackoffOptions'], RETRY_BACKOFF_DEFAULTS],

@@ -6,6 +6,7 @@ export type { DifyTransport } from '../../src/dify/DifyRequest.js';
 export {
   AdaptiveConcurrency,
   batch,
+  CircuitBreaker,
   callDify,
   creditGate,
   rateLimit,

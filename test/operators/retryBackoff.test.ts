@@ -151,6 +151,45 @@ describe('retryBackoff', () => {
     expect(outcome).toMatchObject({ ok: false, attempts: 4 });
   });
 
+  it('says when the deadline (not maxAttempts) ended the retry', async () => {
+    const { outcome } = await run(
+      () => {
+        throw http503();
+      },
+      { maxAttempts: 10, baseDelayMs: 100, random: () => 1, maxRetryTimeMs: 1000 },
+    );
+    expect(outcome).toMatchObject({ ok: false, deadlineExceeded: true });
+    const { outcome: exhausted } = await run(
+      () => {
+        throw http503();
+      },
+      { maxAttempts: 2, baseDelayMs: 1 },
+    );
+    expect(exhausted).toEqual({ ok: false, error: expect.any(DifyApiError), attempts: 2 });
+  });
+
+  it('uncounted failures do not use up maxAttempts: backoff waits for them, now retries at once', async () => {
+    const limited = new DifyApiError({ code: 'ERR_DIFY_RATE_LIMITED', message: '429', retryable: true });
+    const waitedOut = http503();
+    const plan = [limited, waitedOut, limited, waitedOut, http503(), 'done'] as const;
+    const { outcome, starts } = await run(
+      (n) => {
+        const step = plan[n - 1]!;
+        if (typeof step === 'string') return step;
+        throw step;
+      },
+      {
+        maxAttempts: 2,
+        baseDelayMs: 100,
+        random: () => 1,
+        uncounted: (error) => (error === limited ? 'backoff' : error === waitedOut ? 'now' : false),
+      },
+    );
+    // 6 attempts with maxAttempts 2: only the plain 503 counted. Waits: 100, 0, 400, 0, 1600.
+    expect(outcome).toEqual({ ok: true, value: 'done', attempts: 6 });
+    expect(starts).toEqual([0, 100, 100, 500, 500, 2100]);
+  });
+
   it('cancels a backoff wait promptly on abort, with the reason, leaving no timer or listener', async () => {
     const controller = new AbortController();
     const reason = new Error('user pressed Ctrl-C');

@@ -15,6 +15,15 @@ describe('buildRequest', () => {
     });
   });
 
+  it('keeps __proto__ and constructor keys as plain fields of the inputs (no prototype change)', () => {
+    const record = JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}},"a":1}');
+    const { inputs } = buildRequest({ app: 'workflow' })(item(record));
+    expect(Object.getPrototypeOf(inputs)).toBe(Object.prototype);
+    expect(Object.keys(inputs)).toEqual(['__proto__', 'constructor', 'a']);
+    expect(JSON.parse(JSON.stringify(inputs))).toEqual(record);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('takes inputs, query and conversation id from the named fields', () => {
     const toRequest = buildRequest({
       app: 'chat',

@@ -1,6 +1,7 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
+import { DifyBatchError } from '../../src/core/DifyBatchError.js';
 import type { ItemResult } from '../../src/core/ItemResult.js';
 import { createDifyTransform } from '../../src/pipeline/createDifyTransform.js';
 import { difyResults } from '../../src/pipeline/difyResults.js';
@@ -196,18 +197,28 @@ describe('runBatch', () => {
     expect(state.closed).toBe(true);
   });
 
-  it('fails the run when the sink fails', async () => {
+  it('fails the run with ERR_SINK_WRITE, the sink’s error as cause, when the sink fails', async () => {
     const { transport } = fakeTransport(() => ({ delayMs: 0 }));
     const { records } = countingRecords(10);
+    const diskFull = new Error('disk full');
     const sink = {
       write: async () => {
-        throw new Error('disk full');
+        throw diskFull;
       },
       close: async () => {},
     };
-    await expect(
-      runBatch({ source: fromAsyncIterable(records), sink, transport, app: 'workflow' }),
-    ).rejects.toThrow('disk full');
+    const error = await runBatch({
+      source: fromAsyncIterable(records),
+      sink,
+      transport,
+      app: 'workflow',
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DifyBatchError);
+    expect(error).toMatchObject({ code: 'ERR_SINK_WRITE', message: 'the sink failed: disk full' });
+    expect((error as Error).cause).toBe(diskFull);
   });
 });
 

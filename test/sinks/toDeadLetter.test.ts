@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Item } from '../../src/core/Item.js';
 import type { ItemFailure } from '../../src/core/ItemResult.js';
@@ -49,8 +50,10 @@ describe('toDeadLetter', () => {
     const items = await deadLetterOf(input, join(dir, 'dead.ndjson'));
     const back = await collect(fromFile(join(dir, 'dead.ndjson'), { idField: 'id' }));
     expect(back.map((i) => i.id)).toEqual(['a', 'b', 'c']);
-    expect(back.map(({ inputs: { _error, ...record } }) => record)).toEqual(items.map((i) => i.inputs));
-    expect(back[0]?.inputs._error).toEqual({
+    // Read back as input, `_error` is gone: the records are the originals.
+    expect(back.map((i) => i.inputs)).toEqual(items.map((i) => i.inputs));
+    const [first] = (await readFile(join(dir, 'dead.ndjson'), 'utf8')).split('\n');
+    expect(JSON.parse(first!)._error).toEqual({
       seq: 0,
       id: 'a',
       code: 'ERR_DIFY_HTTP',
@@ -80,8 +83,11 @@ describe('toDeadLetter', () => {
     const input = join(dir, 'in.ndjson');
     await writeFile(input, '{"id":"a","_error":{"code":"OLD"}}\n');
     await deadLetterOf(input, join(dir, 'dead.ndjson'));
-    const [again] = await collect(fromFile(join(dir, 'dead.ndjson')));
-    expect(again?.inputs).toEqual({ id: 'a', _error: expect.objectContaining({ code: 'ERR_DIFY_HTTP' }) });
+    const [again] = (await readFile(join(dir, 'dead.ndjson'), 'utf8')).split('\n');
+    expect(JSON.parse(again!)).toEqual({
+      id: 'a',
+      _error: expect.objectContaining({ code: 'ERR_DIFY_HTTP' }),
+    });
   });
 
   it('writes CSV with the input columns plus _error; read back the records and ids match', async () => {
@@ -93,24 +99,27 @@ describe('toDeadLetter', () => {
     const back = await collect(fromFile(join(dir, 'dead.csv'), { idField: 'id' }));
     expect(back.map((i) => i.error)).toEqual([undefined, undefined, undefined]);
     expect(back.map((i) => i.id)).toEqual(['a', 'b', 'c']);
-    expect(back.map(({ inputs: { _error, ...record } }) => record)).toEqual(items.map((i) => i.inputs));
-    expect(JSON.parse(String(back[1]?.inputs._error))).toMatchObject({
-      seq: 1,
-      id: 'b',
-      code: 'ERR_DIFY_HTTP',
-    });
+    expect(back.map((i) => i.inputs)).toEqual(items.map((i) => i.inputs));
+    const rows = parse(text, { columns: true }) as Record<string, string>[];
+    expect(JSON.parse(rows[1]!._error!)).toMatchObject({ seq: 1, id: 'b', code: 'ERR_DIFY_HTTP' });
   });
 
   it('keeps a CSV row with the wrong field count in _error.raw, and the file well-formed', async () => {
     const input = join(dir, 'in.csv');
     await writeFile(input, 'id,q\na,x\nb,y,extra\nc,z\n');
     await deadLetterOf(input, join(dir, 'dead.csv'));
-    const back = await collect(fromFile(join(dir, 'dead.csv')));
-    expect(back.map((i) => i.error)).toEqual([undefined, undefined, undefined]);
-    expect(back[1]?.inputs).toMatchObject({ id: '', q: '' });
-    const error = JSON.parse(String(back[1]?.inputs._error));
+    const rows = parse(await readFile(join(dir, 'dead.csv'), 'utf8'), { columns: true }) as Record<
+      string,
+      string
+    >[];
+    expect(rows[1]).toMatchObject({ id: '', q: '' });
+    const error = JSON.parse(rows[1]!._error!);
     expect(error).toMatchObject({ code: 'ERR_SOURCE_PARSE', raw: 'b,y,extra' });
     expect(error.message).toMatch(/^line 3: /);
+    // Read back as input, the row stays a parse failure carrying its text (it is never sent).
+    const back = await collect(fromFile(join(dir, 'dead.csv')));
+    expect(back.map((i) => i.error?.code)).toEqual([undefined, 'ERR_SOURCE_PARSE', undefined]);
+    expect(back[1]?.inputs).toEqual({ _raw: 'b,y,extra' });
   });
 
   it('takes CSV columns from the option, putting other fields in _error.extra', async () => {
@@ -119,9 +128,12 @@ describe('toDeadLetter', () => {
     const item: Item = { seq: 0, id: 'a', inputs: { id: 'a', q: 'x', more: 1 } };
     await sink.write([failed(item)]);
     await sink.close();
-    const [row] = await collect(fromFile(path));
-    expect(row?.inputs).toMatchObject({ id: 'a', q: 'x' });
-    expect(JSON.parse(String(row?.inputs._error)).extra).toEqual({ more: 1 });
+    const [row] = parse(await readFile(path, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(row).toMatchObject({ id: 'a', q: 'x' });
+    expect(JSON.parse(row!._error!).extra).toEqual({ more: 1 });
+    // Read back as input, the extra field is put back with its JSON type.
+    const [again] = await collect(fromFile(path));
+    expect(again?.inputs).toEqual({ id: 'a', q: 'x', more: 1 });
   });
 
   it('writes a JSON array for .json, and ndjson for an unknown extension', async () => {

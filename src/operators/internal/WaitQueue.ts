@@ -1,13 +1,14 @@
 interface Waiter<T> {
   readonly resolve: (value: T) => void;
+  readonly reject: (reason: unknown) => void;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: () => void;
 }
 
 /**
- * A FIFO of callers waiting for something (a token, a slot), each abortable. Shared by TokenBucket
- * and AdaptiveConcurrency. An aborted waiter leaves the queue, rejects with `signal.reason`, and no
- * listener stays on its signal, whichever way it ends.
+ * A FIFO of callers waiting for something (a token, a slot, a pass), each abortable. Shared by
+ * TokenBucket, AdaptiveConcurrency and CircuitBreaker. An aborted waiter leaves the queue, rejects with
+ * `signal.reason`, and no listener stays on its signal, whichever way it ends.
  */
 export class WaitQueue<T> {
   readonly #queue: Waiter<T>[] = [];
@@ -21,6 +22,7 @@ export class WaitQueue<T> {
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter<T> = {
         resolve,
+        reject,
         signal,
         onAbort: () => {
           const index = this.#queue.indexOf(waiter);
@@ -41,5 +43,13 @@ export class WaitQueue<T> {
     waiter.signal?.removeEventListener('abort', waiter.onAbort);
     waiter.resolve(value);
     return true;
+  }
+
+  /** Rejects every waiting caller with `reason` and empties the queue. */
+  rejectAll(reason: unknown): void {
+    for (const waiter of this.#queue.splice(0)) {
+      waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      waiter.reject(reason);
+    }
   }
 }

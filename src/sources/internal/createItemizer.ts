@@ -1,5 +1,6 @@
 import type { ErrorRecord, Item, SourcePosition } from '../../core/Item.js';
 import type { ParsedRecord } from './ParsedRecord.js';
+import { readDeadLetterEntry } from './readDeadLetterEntry.js';
 
 /** Where items come from and how to number them; shared by every source. */
 export interface ItemContext {
@@ -21,6 +22,8 @@ export interface ItemContext {
  * A record that is unparseable, not a JSON object, or lacks its id field becomes an item with
  * `error` (ERR_SOURCE_PARSE) instead of ending the stream. Unparseable ones carry their original
  * text as `inputs._raw`, so a dead-letter file keeps it; one without its id keeps its fields.
+ * Records read back from a dead-letter file (an own `_error` or `_raw` key) are restored by
+ * readDeadLetterEntry: one that never parsed stays an error item, the others lose `_error`.
  */
 export function createItemizer(ctx: ItemContext): (record: ParsedRecord) => Item | undefined {
   let seq = ctx.firstSeq ?? 0;
@@ -54,7 +57,16 @@ function toItem(record: ParsedRecord, seq: number, ctx: ItemContext): Item {
       `${where(record)}: expected a JSON object, got ${kind}`,
     );
   }
-  const inputs = value as Record<string, unknown>;
+  let inputs = value as Record<string, unknown>;
+  if (Object.hasOwn(inputs, '_error') || Object.hasOwn(inputs, '_raw')) {
+    const entry = readDeadLetterEntry(inputs);
+    if (entry.raw !== undefined) {
+      const first = entry.firstError === undefined ? '' : ` (it failed with: ${entry.firstError})`;
+      const message = `${where(record)}: an unparseable record in a dead-letter file, not sent: fix its text and re-run it${first}`;
+      return parseFailure(seq, fallbackId, { _raw: entry.raw }, position, message);
+    }
+    inputs = entry.inputs;
+  }
   if (ctx.idField === undefined) return { seq, id: fallbackId, inputs, position };
   const id = inputs[ctx.idField];
   if (id === undefined || id === null || id === '') {

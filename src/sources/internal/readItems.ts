@@ -63,10 +63,10 @@ export async function* readItems(input: Readable, ctx: ReadContext): AsyncGenera
 function parse(input: Readable, ctx: ReadContext): AsyncIterable<ParsedRecord[]> {
   switch (ctx.format) {
     case 'ndjson':
-      return parseNdjson(input, ctx.startAt);
+      return parseNdjson(input, undefined, ctx.startAt);
     case 'json':
       return parseJsonArray(input);
     case 'csv':
-      return parseCsv(input, ctx.csvResume);
+      return parseCsv(input, undefined, ctx.csvResume);
   }
 }

@@ -1,0 +1,31 @@
+import { existsSync, readFileSync } from 'node:fs';
+
+/**
+ * Sections of bench/RESULTS.md written by other benchmarks (`npm run bench:gateway` writes
+ * "## Batch gateway"): a regenerated RESULTS.md keeps them, at its end, instead of dropping them.
+ */
+export const KEPT_SECTIONS: readonly string[] = ['## Batch gateway'];
+
+/** `rendered` plus each kept section found in the file at `path` (heading to next `## ` or the end). */
+export function keepSections(rendered: string, path: string, headings = KEPT_SECTIONS): string {
+  if (!existsSync(path)) return rendered;
+  const previous = readFileSync(path, 'utf8');
+  let out = rendered;
+  for (const heading of headings) {
+    const section = extractSection(previous, heading);
+    if (section !== undefined && extractSection(out, heading) === undefined) {
+      out = `${out.trimEnd()}\n\n${section.trimEnd()}\n`;
+    }
+  }
+  return out;
+}
+
+/** The section that starts with the line `heading`, up to the next level-2 heading or the end. */
+export function extractSection(text: string, heading: string): string | undefined {
+  const lines = text.split('\n');
+  const start = lines.indexOf(heading);
+  if (start === -1) return undefined;
+  let end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
+  if (end === -1) end = lines.length;
+  return lines.slice(start, end).join('\n');
+}

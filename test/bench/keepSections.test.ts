@@ -1,0 +1,31 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { extractSection, keepSections } from '../../bench/keepSections.js';
+
+describe('keepSections', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'dify-batch-keep-')), 'RESULTS.md');
+
+  it('a regenerated RESULTS.md keeps the Batch gateway section of the previous one', () => {
+    writeFileSync(
+      path,
+      '# Old\n\n## memory\nold numbers\n\n## Batch gateway\n\n| a | 1 |\n\n## Contenders\nlist\n',
+    );
+    expect(keepSections('# New\n\n## memory\nnew numbers\n', path)).toBe(
+      '# New\n\n## memory\nnew numbers\n\n## Batch gateway\n\n| a | 1 |\n',
+    );
+  });
+
+  it('changes nothing when there is no such section, or the new text has its own', () => {
+    writeFileSync(path, '# Old\n\n## memory\n');
+    expect(keepSections('# New\n', path)).toBe('# New\n');
+    writeFileSync(path, '## Batch gateway\nold\n');
+    expect(keepSections('## Batch gateway\nnew\n', path)).toBe('## Batch gateway\nnew\n');
+    expect(keepSections('# New\n', join(path, 'missing'))).toBe('# New\n');
+  });
+
+  it('extractSection stops at the next level-2 heading, not a level-3 one', () => {
+    expect(extractSection('## A\nx\n### sub\ny\n## B\nz', '## A')).toBe('## A\nx\n### sub\ny');
+  });
+});
