@@ -164,6 +164,47 @@ describe('FileCheckpoint with runBatch', () => {
     checkpoint.close();
   });
 
+  it('compacts the journal as the watermark moves: the file stays small and keeps every pending result', async () => {
+    const { header } = await setup();
+    const checkpoint = await FileCheckpoint.open({ header, minIntervalMs: 0 });
+    const journalPath = checkpointPaths(header.output.path).journal;
+    const result = (seq: number) => ({
+      seq,
+      id: `r${seq}`,
+      ok: true as const,
+      outputs: { n: seq },
+      attempts: 1,
+      latencyMs: 1,
+    });
+    let largest = 0;
+    for (let seq = 0; seq < 20_000; seq++) {
+      checkpoint.journal(result(seq));
+      // Written up to 50 behind what completed: those 50 are what a crash must not lose.
+      if (seq % 100 === 99) {
+        const done = seq - 50;
+        await checkpoint.save({
+          watermarks: [
+            { partition: 'p', seq: done, position: { line: done + 1, offset: done + 1 }, count: done + 1 },
+          ],
+          written: done + 1,
+          failed: 0,
+          outputBytes: done + 1,
+          deadLetterBytes: undefined,
+          final: false,
+          syncSinks: async () => {},
+        });
+        largest = Math.max(largest, (await readFile(journalPath, 'utf8')).split('\n').length);
+      }
+    }
+    expect(largest).toBeLessThan(5_000);
+    const journal = await FileCheckpoint.readJournal(journalPath, checkpoint.current!.nextSeq);
+    expect([...journal.results.keys()].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => 19_950 + i),
+    );
+    expect(journal.results.get(19_999)).toEqual(result(19_999));
+    checkpoint.close();
+  });
+
   it('reads a journal whose last line was torn by the crash, keeping only entries at or after nextSeq', async () => {
     const { dir } = await setup();
     const path = join(dir, 'j.ndjson');
