@@ -2,12 +2,10 @@ import { access, constants } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import type { RunSummary } from '../pipeline/RunSummary.js';
 import { runBatch } from '../pipeline/runBatch.js';
-import { toDeadLetter } from '../sinks/toDeadLetter.js';
-import { toFile } from '../sinks/toFile.js';
-import { fromFile } from '../sources/fromFile.js';
 import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
 import { countRecords } from './countRecords.js';
+import { isUrlEndpoint, openEndpoints } from './openEndpoints.js';
 import { ProgressReporter } from './ProgressReporter.js';
 import { parseNonNegativeNumber, parsePositiveInt } from './parsers.js';
 
@@ -37,6 +35,8 @@ export interface RunCommandOptions {
   inputsField?: string;
   queryField?: string;
   progress: boolean;
+  stopAtEnd?: boolean;
+  webhookFallback?: string;
 }
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
@@ -47,14 +47,23 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
       'Run every record of a file through a Dify app and write one result line per record, in input order',
     )
     .requiredOption(
-      '-i, --input <file>',
-      'input file: .ndjson/.jsonl, .json (array), .csv, each optionally .gz; - for stdin',
+      '-i, --input <file|url>',
+      'input file: .ndjson/.jsonl, .json (array), .csv, each optionally .gz; - for stdin; ' +
+        'kafka://HOST:PORT/TOPIC?group=GROUP; http(s)://… (streamed GET)',
     )
-    .requiredOption('-o, --output <file>', 'results file: .ndjson/.jsonl, .json, .csv; - for stdout')
+    .requiredOption(
+      '-o, --output <file|url>',
+      'results file: .ndjson/.jsonl, .json, .csv; - for stdout; kafka://HOST:PORT/TOPIC; http(s)://… (NDJSON webhook)',
+    )
     .option(
-      '-e, --errors <file>',
-      'dead-letter file: failed records with their error, re-runnable as --input',
+      '-e, --errors <file|url>',
+      'dead-letter file or kafka://HOST:PORT/TOPIC: failed records with their error, re-runnable as --input',
     )
+    .option(
+      '--stop-at-end',
+      'kafka input: stop once every assigned partition is processed and committed up to its end offset at assignment',
+    )
+    .option('--webhook-fallback <file>', 'http(s) output: results the webhook keeps refusing go to this file')
     .addOption(
       new Option('--input-format <format>', 'input format (default: from the extension)').choices([
         'ndjson',
@@ -127,7 +136,7 @@ async function checkConfig(
     throw new CliError(`--base-url must be an http(s) URL, got "${baseUrl}"`);
   }
   if (apiKey === undefined || apiKey === '') throw new CliError('missing --api-key (or env DIFY_API_KEY)');
-  if (opts.input !== '-') {
+  if (opts.input !== '-' && !isUrlEndpoint(opts.input)) {
     await access(opts.input, constants.R_OK).catch(() => {
       throw new CliError(`cannot read --input "${opts.input}": no such file or no permission`);
     });
@@ -153,23 +162,22 @@ function printSummary(summary: RunSummary, ctx: CliContext): void {
 /** Runs `dify-batch run`; returns the exit code (0 all ok, 2 some records failed). Throws on fatal errors. */
 export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Promise<number> {
   const { baseUrl, apiKey } = await checkConfig(opts, ctx);
+  const endpoints = openEndpoints(opts, ctx.abortSignal);
   const progress = new ProgressReporter({ stream: ctx.stderr, quiet: !opts.progress });
   const counting = new AbortController();
-  countRecords(opts.input, opts.inputFormat, counting.signal).then(
-    (total) => {
-      if (total !== undefined) progress.setTotal(total);
-    },
-    () => {},
-  );
+  if (endpoints.inputIsFile) {
+    countRecords(opts.input, opts.inputFormat, counting.signal).then(
+      (total) => {
+        if (total !== undefined) progress.setTotal(total);
+      },
+      () => {},
+    );
+  }
   try {
     const summary = await runBatch({
-      source: fromFile(opts.input, {
-        ...(opts.inputFormat === undefined ? {} : { format: opts.inputFormat }),
-        ...(opts.idField === undefined ? {} : { idField: opts.idField }),
-        signal: ctx.abortSignal,
-      }),
-      sink: toFile(opts.output, opts.outputFormat === undefined ? {} : { format: opts.outputFormat }),
-      ...(opts.errors === undefined ? {} : { deadLetter: toDeadLetter(opts.errors) }),
+      source: endpoints.source,
+      sink: endpoints.sink,
+      ...(endpoints.deadLetter === undefined ? {} : { deadLetter: endpoints.deadLetter }),
       dify: {
         baseUrl,
         apiKey,
@@ -204,5 +212,6 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   } finally {
     counting.abort();
     progress.stop();
+    await endpoints.close();
   }
 }

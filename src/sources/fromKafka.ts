@@ -103,15 +103,31 @@ interface Ref {
   readonly key: Buffer | null;
 }
 
-/** Kafka error types after which a commit is retried (the group is rebalancing or moved). */
+/**
+ * Errors after which a commit is retried once the group settles (a rebalance, a moved coordinator).
+ * kafkajs keeps the protocol error's `type` only when it does not wrap the error, so its messages
+ * (kafkajs src/protocol/error.js) are matched too.
+ */
 const REJOIN_ERRORS = new Set([
   'REBALANCE_IN_PROGRESS',
   'ILLEGAL_GENERATION',
   'UNKNOWN_MEMBER_ID',
-  'NOT_COORDINATOR',
-  'COORDINATOR_NOT_AVAILABLE',
-  'COORDINATOR_LOAD_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'GROUP_LOAD_IN_PROGRESS',
+  'The group is rebalancing, so a rejoin is needed',
+  'Specified group generation id is not valid',
+  'The coordinator is not aware of this member',
+  'This is not the correct coordinator for this group',
+  'The group coordinator is not available',
 ]);
+
+function isRejoinError(error: unknown): boolean {
+  const { type, message } = (error ?? {}) as { type?: string; message?: string };
+  return (
+    (type !== undefined && REJOIN_ERRORS.has(type)) || (message !== undefined && REJOIN_ERRORS.has(message))
+  );
+}
 
 /**
  * Consumes topics in a consumer group as items; offsets are committed only from the sinks'
@@ -447,8 +463,7 @@ export function fromKafka(options: Readonly<FromKafkaOptions>): KafkaSource {
         await consumer.commitOffsets(mine);
         return;
       } catch (error) {
-        const type = (error as { type?: string }).type;
-        if (attempt >= 20 || type === undefined || !REJOIN_ERRORS.has(type)) throw error;
+        if (attempt >= 30 || !isRejoinError(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * attempt, 1000)));
       }
     }
