@@ -158,4 +158,27 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
     expect(await kit.committedOffsets(group, topic)).toEqual(await kit.endOffsets(topic));
     expect(await totalMessages(errors)).toBe(0);
   });
+
+  it('without --stop-at-end it runs until SIGTERM, then finishes what was read, commits and exits 0', async () => {
+    const n = 500;
+    const { topic, records } = await inputs(2, n);
+    const output = await kit.createTopic(1, 'out');
+    const group = kit.unique('group');
+    const cli = runCli([
+      '--input',
+      `kafka://${kit.bootstrap}/${topic}?group=${group}`,
+      '--output',
+      `kafka://${kit.bootstrap}/${output}`,
+      '--id-field',
+      'id',
+    ]);
+    await waitFor(async () => (await totalMessages(output)) >= n);
+    // Still running: it waits for more messages until told to stop.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(cli.child.exitCode).toBeNull();
+    cli.child.kill('SIGTERM');
+    expect(await cli.exit, cli.stderr()).toBe(0);
+    checkResults(await kit.readTopic(output, n), records);
+    expect(await kit.committedOffsets(group, topic)).toEqual(await kit.endOffsets(topic));
+  });
 });
