@@ -34,7 +34,8 @@ export function kafkaTestKit() {
     topic: string,
     records: readonly { key: string; value: string | null; partition?: number }[],
   ): Promise<void> {
-    const producer = kafka.producer();
+    // Idempotent: a retried send on a fresh broker would otherwise duplicate inputs.
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
       for (let i = 0; i < records.length; i += 500) {
