@@ -39,7 +39,13 @@ export function createKafkaSink<T>(
 
   const connect = async (): Promise<Producer> => {
     const { Kafka, logLevel } = await loadKafkaJs();
-    const kafka = new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
+    // The client's own retries stay short: `retry` above is the policy (and the one users configure).
+    const kafka = new Kafka({
+      clientId,
+      brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { initialRetryTime: 100, retries: 3 },
+    });
     const created = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await created.connect();
     producer = created;
