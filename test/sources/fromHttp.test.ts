@@ -1,8 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DifyBatchError } from '../../src/core/DifyBatchError.js';
 import { fromHttp } from '../../src/sources/fromHttp.js';
+import { fromReadable } from '../../src/sources/fromReadable.js';
 import { collect } from './fixtures.js';
 
 let server: Server | undefined;
@@ -146,5 +149,42 @@ describe('fromHttp', () => {
         for (;;) if ((await iterator.next()).done) return;
       })(),
     ).rejects.toBe(reason);
+  });
+
+  it('property: any body, sent in any chunks, gives the same items as the same bytes read from a stream', async () => {
+    let body = Buffer.alloc(0);
+    let cuts: number[] = [];
+    const base = await serve(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      let at = 0;
+      for (const cut of [...cuts, body.length]) {
+        const end = Math.min(Math.max(cut, at), body.length);
+        res.write(body.subarray(at, end));
+        at = end;
+        await new Promise((r) => setImmediate(r));
+      }
+      res.end();
+    });
+    const records = fc.array(
+      fc.oneof(
+        fc
+          .dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 })
+          .map((r) => JSON.stringify(r)),
+        fc.string().filter((t) => !t.includes('\n')),
+      ),
+      { maxLength: 30 },
+    );
+    await fc.assert(
+      fc.asyncProperty(records, fc.array(fc.nat({ max: 2000 }), { maxLength: 8 }), async (lines, at) => {
+        body = Buffer.from(lines.join('\n'));
+        cuts = [...at].sort((a, b) => a - b);
+        const overHttp = await collect(fromHttp(`${base}/p`));
+        const overStream = await collect(
+          fromReadable(Readable.from([body]), { format: 'ndjson', partition: `${base}/p` }),
+        );
+        expect(overHttp).toEqual(overStream);
+      }),
+      { numRuns: 40 },
+    );
   });
 });
