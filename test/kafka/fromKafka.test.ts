@@ -135,4 +135,46 @@ describe('fromKafka → runBatch → toKafka against a real broker', () => {
     const committed = await kit.committedOffsets(groupId, input);
     expect([...committed.values()].reduce((a, b) => a + Math.max(b, 0), 0)).toBe(written);
   });
+
+  it('maps values: text values into a field, the key into a field, and names the offset of a bad message', async () => {
+    const input = await kit.createTopic(1, 'text');
+    await kit.produce(input, [
+      { key: 'a', value: 'first line' },
+      { key: 'b', value: null },
+      { key: 'c', value: 'third' },
+    ]);
+    const text = fromKafka({
+      brokers: [kit.bootstrap],
+      groupId: kit.unique('group'),
+      topics: [input],
+      valueFormat: 'text',
+      textField: 'query',
+      keyField: 'key',
+      stopAtEnd: true,
+    });
+    const items = [];
+    for await (const item of text) items.push(item);
+    await text.close();
+    expect(items.map((i) => [i.seq, i.id, i.inputs, i.position])).toEqual([
+      [0, 'a', { query: 'first line', key: 'a' }, { partition: `${input}:0`, offset: 0 }],
+      [1, 'b', { query: '', key: 'b' }, { partition: `${input}:0`, offset: 1 }],
+      [2, 'c', { query: 'third', key: 'c' }, { partition: `${input}:0`, offset: 2 }],
+    ]);
+
+    const json = fromKafka({
+      brokers: [kit.bootstrap],
+      groupId: kit.unique('group'),
+      topics: [input],
+      stopAtEnd: true,
+    });
+    const parsed = [];
+    for await (const item of json) parsed.push(item);
+    await json.close();
+    expect(parsed.map((i) => i.error?.message)).toEqual([
+      expect.stringMatching(new RegExp(`^${input}:0@0: .*JSON`)),
+      `${input}:0@1: the message has no value (a tombstone)`,
+      expect.stringMatching(new RegExp(`^${input}:0@2: `)),
+    ]);
+    expect(parsed[0]!.inputs).toEqual({ _raw: 'first line' });
+  });
 });
