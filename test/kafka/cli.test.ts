@@ -159,7 +159,7 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
     expect(await totalMessages(errors)).toBe(0);
   });
 
-  it('without --stop-at-end it runs until SIGTERM, then finishes what was read, commits and exits 0', async () => {
+  it('without --stop-at-end it runs until SIGTERM, then finishes what was read, commits and exits 143', async () => {
     const n = 500;
     const { topic, records } = await inputs(2, n);
     const output = await kit.createTopic(1, 'out');
@@ -177,7 +177,9 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
     await new Promise((r) => setTimeout(r, 500));
     expect(cli.child.exitCode).toBeNull();
     cli.child.kill('SIGTERM');
-    expect(await cli.exit, cli.stderr()).toBe(0);
+    // 143: stopped by SIGTERM after finishing and committing what was read (the reliability issue's exit codes).
+    expect(await cli.exit, cli.stderr()).toBe(143);
+    expect(cli.stderr()).toMatch(/interrupted \(SIGTERM\)/);
     checkResults(await kit.readTopic(output, n), records);
     expect(await kit.committedOffsets(group, topic)).toEqual(await kit.endOffsets(topic));
   });
