@@ -18,6 +18,7 @@ import { type BenchParams, FULL_PARAMS, QUICK_PARAMS } from './BenchParams.js';
 import { type BenchResults, machineInfo } from './BenchResults.js';
 import { BenchRunner } from './BenchRunner.js';
 import { evaluateGoals } from './evaluateGoals.js';
+import { keepKafkaSection } from './kafkaSection.js';
 import { keepSections } from './keepSections.js';
 import { printProfiles, printSummary } from './printSummary.js';
 import type { ScenarioName } from './protocol.js';
@@ -122,8 +123,7 @@ async function main(): Promise<number> {
   writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   if (only === undefined) {
     const command = values.quick ? 'npm run bench:quick' : 'npm run bench';
-    const resultsPath = join(root, 'bench', 'RESULTS.md');
-    writeFileSync(resultsPath, keepSections(renderResultsMarkdown(results, command), resultsPath));
+    writeResultsMarkdown(root, renderResultsMarkdown(results, command));
     writeFileSync(
       join(root, 'bench', 'throughput.svg'),
       renderThroughputSvg(runner.rows, params.littlesLaw.latencyMs),
@@ -140,10 +140,16 @@ async function main(): Promise<number> {
   return ourChecksFailed || (values.strict && goalsMissed) ? 1 : 0;
 }
 
+/** Writes bench/RESULTS.md, keeping the sections `npm run bench:gateway` and `npm run bench:kafka` wrote. */
+function writeResultsMarkdown(root: string, rendered: string): void {
+  const path = join(root, 'bench', 'RESULTS.md');
+  const previous = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  writeFileSync(path, keepKafkaSection(previous, keepSections(rendered, path)));
+}
+
 function writeReport(root: string, results: BenchResults): void {
   const command = results.mode === 'quick' ? 'npm run bench:quick' : 'npm run bench';
-  const resultsPath = join(root, 'bench', 'RESULTS.md');
-  writeFileSync(resultsPath, keepSections(renderResultsMarkdown(results, command), resultsPath));
+  writeResultsMarkdown(root, renderResultsMarkdown(results, command));
   const svg = renderThroughputSvg(results.scenarios, results.params.littlesLaw.latencyMs);
   writeFileSync(join(root, 'bench', 'throughput.svg'), svg);
 }

@@ -9,6 +9,7 @@ export default defineConfig({
     main: 'bench/main.ts',
     'contender-worker': 'bench/contender-worker.ts',
     'emulator-server': 'bench/emulator-server.ts',
+    kafka: 'bench/kafka.ts',
   },
   outDir: 'bench/out/dist',
   format: ['esm'],

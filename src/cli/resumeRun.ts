@@ -14,6 +14,7 @@ import {
 import { recoverWorkflowRuns } from '../checkpoint/recoverWorkflowRuns.js';
 import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
+import { isUrlEndpoint } from './openEndpoints.js';
 
 /** The `run` options that decide what is checkpointed and how a resumed run must match it. */
 export interface ResumableRunOptions {
@@ -32,15 +33,23 @@ export interface ResumableRunOptions {
   readonly resume?: boolean | undefined;
 }
 
-/** How `run` continues (or starts) under a checkpoint: what to hand fromFile, toFile, toDeadLetter and runBatch. */
-export interface ResumePlan {
-  /** `undefined` when the run cannot be checkpointed (stdin or stdout). */
-  readonly checkpoint: FileCheckpoint | undefined;
+/** Where a resumed run's file endpoints continue (openEndpoints' resume flags). */
+export interface ResumeEndpointOptions {
+  /** fromFile's `resumeFrom`: the first record not done. */
   readonly resumeFrom?: { readonly seq: number; readonly line: number; readonly offset: number };
+  /** toFile's and toDeadLetter's `resumeAt`: the checkpointed byte lengths. */
   readonly outputResumeAt?: number;
   readonly deadLetterResumeAt?: number;
   /** CSV dead letters: the header already in the file. */
   readonly deadLetterColumns?: readonly string[];
+}
+
+/** How `run` continues (or starts) under a checkpoint: what to hand openEndpoints and runBatch. */
+export interface ResumePlan {
+  /** `undefined` when the run cannot be checkpointed (stdio, URLs, pipes, devices). */
+  readonly checkpoint: FileCheckpoint | undefined;
+  readonly endpointOptions: ResumeEndpointOptions;
+  /** runBatch's `firstSeq`. */
   readonly firstSeq?: number;
   /**
    * Set when `--resume` found the run already complete: the exit code to return (0, or 2 when some
@@ -94,7 +103,7 @@ export async function prepareResume(
         '--resume needs a regular file as --input, --output and --errors (stdin/stdout, pipes and devices cannot be resumed)',
       );
     }
-    return { checkpoint: undefined, finish: async () => {} };
+    return { checkpoint: undefined, endpointOptions: {}, finish: async () => {} };
   }
   const shaping = shapingOptions(opts);
   const paths = checkpointPaths(opts.output);
@@ -120,7 +129,7 @@ export async function prepareResume(
         `--resume: ${opts.output} exists but has no checkpoint (${paths.checkpoint}): nothing to resume from; use --overwrite to start over`,
       );
     }
-    return planOf(await FileCheckpoint.open({ header: fresh }), opts.input, {});
+    return planOf(await FileCheckpoint.open({ header: fresh }), opts.input, { endpointOptions: {} });
   }
 
   const changed = inputDifferences(record.input, input);
@@ -138,7 +147,12 @@ export async function prepareResume(
     ctx.stderr.write(
       `resume: ${opts.output} is already complete (${record.written} records, ${record.failed} failed); nothing to do\n`,
     );
-    return { checkpoint: undefined, alreadyComplete: record.failed > 0 ? 2 : 0, finish: async () => {} };
+    return {
+      checkpoint: undefined,
+      endpointOptions: {},
+      alreadyComplete: record.failed > 0 ? 2 : 0,
+      finish: async () => {},
+    };
   }
   const outputBytes = await sizeOf(opts.output);
   if (outputBytes < record.output.bytes) {
@@ -183,10 +197,12 @@ export async function prepareResume(
       ? await csvHeader(opts.errors, record.deadLetter.bytes)
       : undefined;
   return planOf(checkpoint, opts.input, {
-    resumeFrom: { seq: record.nextSeq, line: record.inputLine, offset: record.inputOffset },
-    outputResumeAt: record.output.bytes,
-    ...(record.deadLetter === null ? {} : { deadLetterResumeAt: record.deadLetter.bytes }),
-    ...(deadLetterColumns === undefined ? {} : { deadLetterColumns }),
+    endpointOptions: {
+      resumeFrom: { seq: record.nextSeq, line: record.inputLine, offset: record.inputOffset },
+      outputResumeAt: record.output.bytes,
+      ...(record.deadLetter === null ? {} : { deadLetterResumeAt: record.deadLetter.bytes }),
+      ...(deadLetterColumns === undefined ? {} : { deadLetterColumns }),
+    },
     firstSeq: record.nextSeq,
   });
 }
@@ -267,9 +283,9 @@ async function prefixUnchanged(
   return (await hashPrefix(now.path, then.prefixBytes, signal)) === then.prefixSha256;
 }
 
-/** `file` for a regular file, `missing` for none (yet), `other` for stdio (`-`), pipes, devices, directories. */
+/** `file` for a regular file, `missing` for none (yet), `other` for stdio (`-`), URLs, pipes, devices, directories. */
 async function kindOf(path: string): Promise<'file' | 'missing' | 'other'> {
-  if (path === '-') return 'other';
+  if (path === '-' || isUrlEndpoint(path)) return 'other';
   try {
     return (await stat(path)).isFile() ? 'file' : 'other';
   } catch {

@@ -5,14 +5,12 @@ import { redactSecrets } from '../core/redactSecrets.js';
 import { startRunMetrics } from '../metrics/startRunMetrics.js';
 import type { RunProgress, RunSummary } from '../pipeline/RunSummary.js';
 import { runBatch } from '../pipeline/runBatch.js';
-import { toDeadLetter } from '../sinks/toDeadLetter.js';
-import { toFile } from '../sinks/toFile.js';
-import { fromFile } from '../sources/fromFile.js';
 import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
 import { checkOutputPaths } from './checkOutputPaths.js';
 import { countRecords } from './countRecords.js';
 import { Interruption } from './Interruption.js';
+import { isUrlEndpoint, openEndpoints } from './openEndpoints.js';
 import { ProgressReporter } from './ProgressReporter.js';
 import { parseNonNegativeNumber, parsePort, parsePositiveInt } from './parsers.js';
 import { countsOf, formatRunReport, type RunEndReason, type RunReport } from './RunReport.js';
@@ -51,6 +49,8 @@ export interface RunCommandOptions {
   resume?: boolean;
   summary?: string;
   metricsPort?: number;
+  stopAtEnd?: boolean;
+  webhookFallback?: string;
 }
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
@@ -61,14 +61,23 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
       'Run every record of a file through a Dify app and write one result line per record, in input order',
     )
     .requiredOption(
-      '-i, --input <file>',
-      'input file: .ndjson/.jsonl, .json (array), .csv, each optionally .gz; - for stdin',
+      '-i, --input <file|url>',
+      'input file: .ndjson/.jsonl, .json (array), .csv, each optionally .gz; - for stdin; ' +
+        'kafka://HOST:PORT/TOPIC?group=GROUP; http(s)://… (streamed GET)',
     )
-    .requiredOption('-o, --output <file>', 'results file: .ndjson/.jsonl, .json, .csv; - for stdout')
+    .requiredOption(
+      '-o, --output <file|url>',
+      'results file: .ndjson/.jsonl, .json, .csv; - for stdout; kafka://HOST:PORT/TOPIC; http(s)://… (NDJSON webhook)',
+    )
     .option(
-      '-e, --errors <file>',
-      'dead-letter file: failed records with their error, re-runnable as --input',
+      '-e, --errors <file|url>',
+      'dead-letter file or kafka://HOST:PORT/TOPIC: failed records with their error, re-runnable as --input',
     )
+    .option(
+      '--stop-at-end',
+      'kafka input: stop once every assigned partition is processed and committed up to its end offset at assignment',
+    )
+    .option('--webhook-fallback <file>', 'http(s) output: results the webhook keeps refusing go to this file')
     .addOption(
       new Option('--input-format <format>', 'input format (default: from the extension)').choices([
         'ndjson',
@@ -166,7 +175,7 @@ async function checkConfig(
     throw new CliError(`--base-url must be an http(s) URL, got "${baseUrl}"`);
   }
   if (apiKey === undefined || apiKey === '') throw new CliError('missing --api-key (or env DIFY_API_KEY)');
-  if (opts.input !== '-') {
+  if (opts.input !== '-' && !isUrlEndpoint(opts.input)) {
     await access(opts.input, constants.R_OK).catch(() => {
       throw new CliError(`cannot read --input "${opts.input}": no such file or no permission`);
     });
@@ -178,13 +187,15 @@ async function checkConfig(
   if (opts.overwrite === true && opts.resume === true) {
     throw new CliError('give --overwrite (start over) or --resume (continue), not both');
   }
+  // A kafka:// or http(s):// output is never "an existing file".
+  const fileOutputs = [
+    { flag: '--output', path: opts.output },
+    ...(opts.errors === undefined ? [] : [{ flag: '--errors', path: opts.errors }]),
+    ...(opts.summary === undefined ? [] : [{ flag: '--summary', path: opts.summary, isReport: true }]),
+  ].filter((output) => !isUrlEndpoint(output.path));
   await checkOutputPaths({
     input: opts.input,
-    outputs: [
-      { flag: '--output', path: opts.output },
-      ...(opts.errors === undefined ? [] : [{ flag: '--errors', path: opts.errors }]),
-      ...(opts.summary === undefined ? [] : [{ flag: '--summary', path: opts.summary, isReport: true }]),
-    ],
+    outputs: fileOutputs,
     overwrite: opts.overwrite === true,
     resume: opts.resume === true,
   });
@@ -198,31 +209,20 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   const resume = await prepareResume(opts, ctx, { baseUrl, apiKey });
   if (resume.alreadyComplete !== undefined) return resume.alreadyComplete;
   // Sources and sinks validate their options here and open nothing until the run needs them.
-  const source = fromFile(opts.input, {
-    ...(opts.inputFormat === undefined ? {} : { format: opts.inputFormat }),
-    ...(opts.idField === undefined ? {} : { idField: opts.idField }),
-    ...(resume.resumeFrom === undefined ? {} : { resumeFrom: resume.resumeFrom }),
-    signal: ctx.abortSignal,
-  });
-  const sink = toFile(opts.output, {
-    ...(opts.outputFormat === undefined ? {} : { format: opts.outputFormat }),
-    resumeAt: resume.outputResumeAt,
-  });
-  const deadLetter =
-    opts.errors === undefined
-      ? undefined
-      : toDeadLetter(opts.errors, { resumeAt: resume.deadLetterResumeAt, columns: resume.deadLetterColumns });
+  const endpoints = openEndpoints({ ...opts, ...resume.endpointOptions }, ctx.abortSignal);
   const metrics = opts.metricsPort === undefined ? undefined : await startRunMetrics(opts.metricsPort);
   if (metrics !== undefined) ctx.stderr.write(`metrics: ${metrics.url}/metrics\n`);
   const progress = new ProgressReporter({ stream: ctx.stderr, quiet: !opts.progress });
   const counting = new AbortController();
-  countRecords(opts.input, opts.inputFormat, counting.signal).then(
-    (total) => {
-      // A resumed run has only the records after its checkpoint left to do.
-      if (total !== undefined) progress.setTotal(Math.max(0, total - (resume.firstSeq ?? 0)));
-    },
-    () => {},
-  );
+  if (endpoints.inputIsFile) {
+    countRecords(opts.input, opts.inputFormat, counting.signal).then(
+      (total) => {
+        // A resumed run has only the records after its checkpoint left to do.
+        if (total !== undefined) progress.setTotal(Math.max(0, total - (resume.firstSeq ?? 0)));
+      },
+      () => {},
+    );
+  }
   const startedAt = performance.now();
   // The last progress seen: how far the run got if it ends with an error that carries no summary.
   let lastProgress: RunProgress = {
@@ -240,9 +240,9 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   let runError: unknown;
   try {
     const summary = await runBatch({
-      source,
-      sink: metrics?.observe(sink) ?? sink,
-      ...(deadLetter === undefined ? {} : { deadLetter }),
+      source: endpoints.source,
+      sink: metrics?.observe(endpoints.sink) ?? endpoints.sink,
+      ...(endpoints.deadLetter === undefined ? {} : { deadLetter: endpoints.deadLetter }),
       dify: {
         baseUrl,
         apiKey,
@@ -296,6 +296,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
     counting.abort();
     progress.stop();
     await metrics?.close();
+    await endpoints.close();
     // Only a run that did every record completes its checkpoint; any other end keeps it for --resume.
     await resume.finish(completed, runError);
   }

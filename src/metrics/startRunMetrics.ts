@@ -43,7 +43,14 @@ export async function startRunMetrics(port: number, host = '127.0.0.1'): Promise
         await sink.write(batch);
         for (const result of batch) record(result);
       },
-      close: () => sink.close(),
+      close: (options) => sink.close(options),
+      // A file sink's offset and fsync stay visible through the wrapper: the checkpoint needs both.
+      get bytesWritten() {
+        return sink.bytesWritten;
+      },
+      sync: async () => {
+        await sink.sync?.();
+      },
     }),
     progress: (p) => {
       metrics.inFlight.set(p.inFlight);

@@ -129,9 +129,14 @@ export function toDeadLetter(
   return openPathSink(path, format, deadLetterEncoding(columns), options?.signal, resumeAt);
 }
 
+/** The record a dead-letter NDJSON line (or Kafka message) holds: the input plus `_error`. */
+export function deadLetterRecord(entry: DeadLetterEntry): Record<string, unknown> {
+  return { ...withoutKey(entry.item.inputs, '_error'), _error: errorOf(entry) };
+}
+
 function deadLetterEncoding(columns: readonly string[] | undefined): EncoderSpec<DeadLetterEntry> {
   return {
-    toRecord: (entry) => ({ ...withoutKey(entry.item.inputs, '_error'), _error: errorOf(entry) }),
+    toRecord: deadLetterRecord,
     csvColumns: (first) => {
       const names = columns ?? (first === undefined ? undefined : Object.keys(first.item.inputs));
       return names === undefined

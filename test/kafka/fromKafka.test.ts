@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMULATOR_DEFAULT_APPS } from '../../src/emulator/EMULATOR_DEFAULT_APPS.js';
+import { emulatedOutputs } from '../../src/emulator/emulatedOutputs.js';
+import { type Emulator, startEmulator } from '../../src/emulator/startEmulator.js';
+import { runBatch } from '../../src/pipeline/runBatch.js';
+import { toKafka } from '../../src/sinks/toKafka.js';
+import { toKafkaDeadLetter } from '../../src/sinks/toKafkaDeadLetter.js';
+import { fromKafka } from '../../src/sources/fromKafka.js';
+import { kafkaTestKit } from './kafkaTestKit.js';
+
+const WORKFLOW_KEY = EMULATOR_DEFAULT_APPS.find((a) => a.mode === 'workflow')!.key;
+const kit = kafkaTestKit();
+let emulator: Emulator;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ latency: { kind: 'uniform', minMs: 0, maxMs: 5 } });
+});
+afterAll(async () => {
+  await emulator.close();
+});
+
+describe('fromKafka → runBatch → toKafka against a real broker', () => {
+  it('one result per input, keyed by the input key, partition order kept, offsets committed to the end', async () => {
+    const partitions = 4;
+    const n = 1200;
+    const input = await kit.createTopic(partitions, 'in');
+    const output = await kit.createTopic(3, 'out');
+    const errors = await kit.createTopic(1, 'err');
+    const records = Array.from({ length: n }, (_, i) => ({
+      key: `k${i}`,
+      partition: i % partitions,
+      // Every 100th record is not JSON: a failed result and a dead letter, the run goes on.
+      value: i % 100 === 7 ? `not json ${i}` : JSON.stringify({ id: `r${i}`, text: `hello ${i}` }),
+    }));
+    await kit.produce(input, records);
+    const groupId = kit.unique('group');
+    const source = fromKafka({
+      brokers: [kit.bootstrap],
+      groupId,
+      topics: [input],
+      idField: 'id',
+      stopAtEnd: true,
+      bufferSize: 50,
+    });
+    const sink = toKafka({ brokers: [kit.bootstrap], topic: output, origin: source });
+    const deadLetter = toKafkaDeadLetter({ brokers: [kit.bootstrap], topic: errors, origin: source });
+    const summary = await runBatch({
+      source,
+      sink,
+      deadLetter,
+      dify: { baseUrl: emulator.url, apiKey: WORKFLOW_KEY },
+      app: 'workflow',
+      concurrency: 8,
+      window: 64,
+    });
+    await source.close();
+    expect(summary.written).toBe(n);
+    expect(summary.failed).toBe(12);
+
+    const results = await kit.readTopic(output, n);
+    expect(results).toHaveLength(n);
+    const byKey = new Map(results.map((m) => [m.key, m]));
+    expect(byKey.size).toBe(n);
+    for (const [i, record] of records.entries()) {
+      const message = byKey.get(record.key)!;
+      expect(message, record.key).toBeDefined();
+      if (i % 100 === 7) {
+        expect(message.value.ok).toBe(false);
+        expect((message.value.error as { message: string }).message).toMatch(
+          new RegExp(`${input}:${i % partitions}@\\d+`),
+        );
+      } else {
+        expect(message.value).toMatchObject({ id: `r${i}`, ok: true });
+        expect(message.value.outputs).toEqual(emulatedOutputs('workflow', JSON.parse(record.value)));
+      }
+    }
+    // Per input partition, results appear in input order on every output partition.
+    for (let out = 0; out < 3; out++) {
+      const seen = new Map<number, number>();
+      for (const m of results.filter((r) => r.partition === out).sort((a, b) => a.offset - b.offset)) {
+        const i = Number(m.key!.slice(1));
+        const inPartition = i % partitions;
+        expect(i).toBeGreaterThan(seen.get(inPartition) ?? -1);
+        seen.set(inPartition, i);
+      }
+    }
+    const dead = await kit.readTopic(errors, 12);
+    expect(dead.map((d) => d.value._raw).sort()).toEqual(
+      records
+        .filter((_, i) => i % 100 === 7)
+        .map((r) => r.value)
+        .sort(),
+    );
+    expect(await kit.committedOffsets(groupId, input)).toEqual(await kit.endOffsets(input));
+  });
+
+  it('a slow sink pauses fetching: at most bufferSize + window records are held while the topic has many more', async () => {
+    const input = await kit.createTopic(2, 'slow');
+    const n = 3000;
+    await kit.produce(
+      input,
+      Array.from({ length: n }, (_, i) => ({ key: `k${i}`, partition: i % 2, value: JSON.stringify({ i }) })),
+    );
+    const groupId = kit.unique('group');
+    const source = fromKafka({ brokers: [kit.bootstrap], groupId, topics: [input], bufferSize: 40 });
+    let written = 0;
+    const drain = new AbortController();
+    const run = runBatch({
+      source,
+      sink: {
+        write: async (batch) => {
+          await new Promise((r) => setTimeout(r, 20));
+          written += batch.length;
+          if (written >= 600) drain.abort();
+        },
+        close: async () => {},
+      },
+      transport: async () => ({ outputs: {} }),
+      app: 'workflow',
+      concurrency: 4,
+      window: 32,
+      batch: { size: 8 },
+      drainSignal: drain.signal,
+    });
+    const summary = await run;
+    await source.close();
+    expect(written).toBeGreaterThanOrEqual(600);
+    expect(written).toBeLessThan(n);
+    // The gate held at most `window` records; the source's buffer never went past bufferSize, and
+    // fetching had to pause again and again since the topic holds far more than both.
+    expect(summary.peakOutstanding).toBeLessThanOrEqual(32);
+    expect(source.readAhead.peakBuffered).toBeLessThanOrEqual(40);
+    expect(source.readAhead.pauses).toBeGreaterThan(5);
+    // What was written is committed, nothing more.
+    const committed = await kit.committedOffsets(groupId, input);
+    expect([...committed.values()].reduce((a, b) => a + Math.max(b, 0), 0)).toBe(written);
+  });
+
+  it('maps values: text values into a field, the key into a field, and names the offset of a bad message', async () => {
+    const input = await kit.createTopic(1, 'text');
+    await kit.produce(input, [
+      { key: 'a', value: 'first line' },
+      { key: 'b', value: null },
+      { key: 'c', value: 'third' },
+    ]);
+    const text = fromKafka({
+      brokers: [kit.bootstrap],
+      groupId: kit.unique('group'),
+      topics: [input],
+      valueFormat: 'text',
+      textField: 'query',
+      keyField: 'key',
+      stopAtEnd: true,
+    });
+    const items = [];
+    for await (const item of text) items.push(item);
+    await text.close();
+    expect(items.map((i) => [i.seq, i.id, i.inputs, i.position])).toEqual([
+      [0, 'a', { query: 'first line', key: 'a' }, { partition: `${input}:0`, offset: 0 }],
+      [1, 'b', { query: '', key: 'b' }, { partition: `${input}:0`, offset: 1 }],
+      [2, 'c', { query: 'third', key: 'c' }, { partition: `${input}:0`, offset: 2 }],
+    ]);
+
+    const json = fromKafka({
+      brokers: [kit.bootstrap],
+      groupId: kit.unique('group'),
+      topics: [input],
+      stopAtEnd: true,
+    });
+    const parsed = [];
+    for await (const item of json) parsed.push(item);
+    await json.close();
+    expect(parsed.map((i) => i.error?.message)).toEqual([
+      expect.stringMatching(new RegExp(`^${input}:0@0: .*JSON`)),
+      `${input}:0@1: the message has no value (a tombstone)`,
+      expect.stringMatching(new RegExp(`^${input}:0@2: `)),
+    ]);
+    expect(parsed[0]!.inputs).toEqual({ _raw: 'first line' });
+  });
+});
