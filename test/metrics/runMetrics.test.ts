@@ -6,6 +6,7 @@ import { runCli } from '../../src/cli/runCli.js';
 import { type Emulator, startEmulator } from '../../src/emulator/startEmulator.js';
 import { startRunMetrics } from '../../src/metrics/startRunMetrics.js';
 import { runBatch } from '../../src/pipeline/runBatch.js';
+import { toFile } from '../../src/sinks/toFile.js';
 import { fromAsyncIterable } from '../../src/sources/fromAsyncIterable.js';
 import { captureStream } from '../helpers/captureStream.js';
 import { memorySink } from '../helpers/memorySink.js';
@@ -26,6 +27,22 @@ function sample(text: string, series: string): number | undefined {
 }
 
 describe('run metrics', () => {
+  it("the observed sink keeps the file sink's byte count, fsync and close options (the checkpoint needs them)", async () => {
+    const metrics = await startRunMetrics(0);
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'dify-batch-metrics-'));
+      const file = toFile(join(dir, 'out.ndjson'));
+      const observed = metrics.observe(file);
+      await observed.write([{ seq: 0, id: 'a', ok: true, outputs: {}, attempts: 1, latencyMs: 1 }]);
+      expect(observed.bytesWritten).toBe(file.bytesWritten);
+      expect(observed.bytesWritten).toBeGreaterThan(0);
+      await observed.sync?.();
+      await observed.close();
+    } finally {
+      await metrics.close();
+    }
+  });
+
   it('counts what runBatch writes: items, errors by code, retries, record latency', async () => {
     const metrics = await startRunMetrics(0);
     try {
