@@ -11,8 +11,14 @@ export interface ResumeCommand {
 /**
  * The original `argv` (without node and script) with `--resume` appended: `--overwrite` is removed
  * (continuing must not start over) and `--api-key VALUE` is left out so the key is never printed.
+ * `appendResume: false` gives the same command without `--resume` (a Kafka input continues from its
+ * committed offsets by itself).
  */
-export function resumeCommand(argv: readonly string[], program = 'dify-batch'): ResumeCommand {
+export function resumeCommand(
+  argv: readonly string[],
+  program = 'dify-batch',
+  { appendResume = true }: { readonly appendResume?: boolean } = {},
+): ResumeCommand {
   const kept: string[] = [];
   let apiKeyDropped = false;
   for (let i = 0; i < argv.length; i++) {
@@ -29,5 +35,6 @@ export function resumeCommand(argv: readonly string[], program = 'dify-batch'): 
     }
     kept.push(arg);
   }
-  return { command: [program, ...kept, '--resume'].map(shellQuote).join(' '), apiKeyDropped };
+  const words = appendResume ? [program, ...kept, '--resume'] : [program, ...kept];
+  return { command: words.map(shellQuote).join(' '), apiKeyDropped };
 }

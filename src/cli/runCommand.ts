@@ -337,11 +337,20 @@ function toReport(
     exitCode = summary.failed > 0 ? 2 : 0;
     reason = summary.failed > 0 ? 'failed-records' : 'succeeded';
   }
-  // Anything short of a finished run may have records left: say how to continue (stdin cannot be re-read).
+  // Anything short of a finished run may have records left: say how to continue. A file run continues
+  // from its checkpoint (--resume); a Kafka input from its committed offsets (the same command); stdin,
+  // an HTTP input or a stream/URL output keep no checkpoint, so there is nothing to resume.
+  const kafkaInput = opts.input.startsWith('kafka://');
+  const checkpointed =
+    opts.input !== '-' && !isUrlEndpoint(opts.input) && opts.output !== '-' && !isUrlEndpoint(opts.output);
   const resume =
-    exitCode === 0 || exitCode === 2 || opts.input === '-' || ctx.argv === undefined || ctx.argv.length === 0
+    exitCode === 0 || exitCode === 2 || ctx.argv === undefined || ctx.argv.length === 0
       ? undefined
-      : resumeCommand(ctx.argv);
+      : kafkaInput
+        ? resumeCommand(ctx.argv, 'dify-batch', { appendResume: false })
+        : checkpointed
+          ? resumeCommand(ctx.argv)
+          : undefined;
   return {
     exitCode,
     reason,
