@@ -127,7 +127,7 @@ function drawChart() {
     );
     return (
       `<polyline data-series="${name}" fill="none" stroke="${color}" stroke-width="2" vector-effect="non-scaling-stroke" points="${coords.join(' ')}"/>` +
-      `<text x="4" y="${name === 'throughput' ? 12 : 26}" font-size="11" fill="${color}">max ${Math.round(max)}</text>`
+      `<text x="${name === 'throughput' ? 4 : 596}" y="12" text-anchor="${name === 'throughput' ? 'start' : 'end'}" font-size="11" fill="${color}">max ${Math.round(max)}${name === 'throughput' ? '/s' : ' ms'}</text>`
     );
   };
   svg.innerHTML =
@@ -226,7 +226,9 @@ $('#submit-form').addEventListener('submit', async (event) => {
       ? 'application/json'
       : 'application/x-ndjson';
   try {
-    const job = await api(`/v1/jobs?app=${encodeURIComponent($('#app').value)}`, {
+    const query = new URLSearchParams({ app: $('#app').value });
+    if ($('#id-field').value.trim() !== '') query.set('id_field', $('#id-field').value.trim());
+    const job = await api(`/v1/jobs?${query}`, {
       method: 'POST',
       headers: { 'Content-Type': type },
       body,
