@@ -212,6 +212,17 @@ describe('job API', () => {
     expect(none.status).toBe(409);
   });
 
+  it('a job whose key the upstream rejects is failed, with a one-line error that never shows the key', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'jobs-api-'));
+    await start();
+    const bogus = 'app-NotARealKeyForThisTest0001';
+    const { body } = await submitJob(gateway.url, bogus, ndjson(5));
+    const done = await waitForJob(gateway.url, bogus, body.id, isOver);
+    expect(done.status).toBe('failed');
+    expect(done.error?.code).toBe('ERR_DIFY_AUTH');
+    expect(JSON.stringify(done)).not.toContain(bogus);
+  });
+
   it('streams progress as server-sent events until the job ends', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'jobs-api-'));
     await start();
