@@ -13,6 +13,10 @@ import { call, ndjson } from './jobHelpers.js';
 // there a missing binary fails the test instead of skipping it.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
+// Evaluated in the page (this file is compiled without the DOM types).
+const progressAt = (value: string): string =>
+  `document.querySelector('#progress')?.getAttribute('aria-valuenow') === '${value}'`;
+const progressStarted = "Number(document.querySelector('#progress')?.getAttribute('aria-valuenow')) > 0";
 const shots = join(import.meta.dirname, '../../../test-output/dashboard');
 
 let emulator: Emulator;
@@ -44,7 +48,7 @@ describe.skipIf(!hasChromium && process.env.CI !== 'true')('the jobs dashboard i
     await page.click('#key-form button');
     await expect.poll(() => page.textContent('#message')).toBe('Key set for this tab.');
     // The key is in sessionStorage, not in the page.
-    expect(await page.evaluate(() => sessionStorage.getItem('difyBatchKey'))).toBe(WORKFLOW_KEY);
+    expect(await page.evaluate("sessionStorage.getItem('difyBatchKey')")).toBe(WORKFLOW_KEY);
     expect(await page.inputValue('#key')).toBe('');
 
     // 400 records at 20 ms over 4 slots: about two seconds, long enough for chart samples.
@@ -59,17 +63,12 @@ describe.skipIf(!hasChromium && process.env.CI !== 'true')('the jobs dashboard i
     await page.waitForSelector('#detail:not([hidden])');
     const id = (await page.textContent('#job-id'))!;
     expect(id).toMatch(/^job_/);
-    await page.waitForFunction(
-      () => Number(document.querySelector('#progress')?.getAttribute('aria-valuenow')) > 0,
-    );
+    await page.waitForFunction(progressStarted);
     await page.screenshot({ path: join(shots, '2-running.png'), fullPage: true });
 
-    await page.waitForFunction(
-      () => document.querySelector('#progress')?.getAttribute('aria-valuenow') === '100',
-      {
-        timeout: 20_000,
-      },
-    );
+    await page.waitForFunction(progressAt('100'), undefined, {
+      timeout: 20_000,
+    });
     await expect.poll(() => page.textContent('#job-status')).toBe('succeeded');
     expect(await page.textContent('#progress span')).toBe('100 %');
     expect(await page.textContent('dd[data-name=written]')).toBe('400');
@@ -90,12 +89,9 @@ describe.skipIf(!hasChromium && process.env.CI !== 'true')('the jobs dashboard i
 
     await page.click('#retry');
     await expect.poll(() => page.textContent('#job-id')).not.toBe(id);
-    await page.waitForFunction(
-      () => document.querySelector('#progress')?.getAttribute('aria-valuenow') === '100',
-      {
-        timeout: 20_000,
-      },
-    );
+    await page.waitForFunction(progressAt('100'), undefined, {
+      timeout: 20_000,
+    });
     await expect.poll(() => page.textContent('#job-status')).toBe('succeeded');
     expect(await page.textContent('dd[data-name=written]')).toBe('20');
     expect(await page.textContent('dd[data-name=failed]')).toBe('0');
