@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../../src/emulator/startEmulator.js';
 import { type Gateway, startGateway } from '../../../src/gateway/startGateway.js';
-import { WORKFLOW_KEY } from '../helpers.js';
+import { postBatch, WORKFLOW_KEY } from '../helpers.js';
 import { call, isOver, lines, ndjson, submitJob, waitForJob } from './jobHelpers.js';
 
 let emulator: Emulator;
@@ -45,5 +45,35 @@ describe('jobs share the gateway fairly', () => {
       `fairness: small job done in ${Date.parse(done.finished_at!) - Date.parse(done.created_at)} ms while the big one had written ${(bigNow.counts as { written: number }).written} of 10000`,
     );
     await call(gateway.url, WORKFLOW_KEY, `/v1/jobs/${big.body.id}/cancel`, 'POST');
+  });
+
+  it('jobs and synchronous batches share one concurrency: the upstream never sees more than --concurrency', async () => {
+    const upstream = await startEmulator({ latency: { kind: 'fixed', ms: 10 } });
+    const dir = await mkdtemp(join(tmpdir(), 'jobs-share-'));
+    const shared = await startGateway({ upstream: upstream.url, concurrency: 3, jobs: { dataDir: dir } });
+    try {
+      const a = await submitJob(shared.url, WORKFLOW_KEY, ndjson(150), { query: '?concurrency=100' });
+      expect(a.body.options.concurrency).toBe(3);
+      const b = await submitJob(
+        shared.url,
+        WORKFLOW_KEY,
+        ndjson(150, (i) => ({ id: `b-${i}` })),
+      );
+      const batch = await postBatch(`${shared.url}/v1/workflows/run/batch`, {
+        inputs: Array.from({ length: 30 }, (_, i) => ({ id: `sync-${i}` })),
+        user: 'u',
+      });
+      expect(batch.status).toBe(200);
+      for (const job of [a, b]) {
+        const done = await waitForJob(shared.url, WORKFLOW_KEY, job.body.id, isOver);
+        expect(done.counts.succeeded).toBe(150);
+      }
+      expect(upstream.stats().peakActive).toBeLessThanOrEqual(3);
+      expect(upstream.stats().peakActive).toBeGreaterThanOrEqual(2);
+    } finally {
+      await shared.close();
+      await upstream.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
