@@ -7,6 +7,14 @@ export interface ErrorCodeStats {
   readonly examples: readonly { readonly seq: number; readonly id: string; readonly message: string }[];
 }
 
+/** The `_error` of one dead-letter line. */
+export interface ItemFailureLine {
+  readonly seq: number;
+  readonly id: string;
+  readonly code: string;
+  readonly message: string;
+}
+
 /** One point of the dashboard's chart. */
 export interface JobSample {
   /** Milliseconds since the epoch. */
@@ -68,6 +76,18 @@ export class JobStats {
     return this.#baseRetries + this.#runRetries;
   }
 
+  /**
+   * A resumed run: the checkpoint's counts, and the failures rebuilt from the dead letters it covers
+   * (job.json's copy may count results past the checkpoint, which are written again).
+   */
+  restore(written: number, failed: number, deadLetters: readonly ItemFailureLine[]): void {
+    this.written = written;
+    this.failed = failed;
+    this.succeeded = written - failed;
+    this.#errors.clear();
+    for (const line of deadLetters) this.#countFailure(line.code, line);
+  }
+
   /** A run (the first, or a resume) starts now: the throughput counts from here. */
   startRun(now: number): void {
     this.#runStartedAt = now;
@@ -91,7 +111,10 @@ export class JobStats {
       return;
     }
     this.failed++;
-    const code = result.error.code;
+    this.#countFailure(result.error.code, { seq: result.seq, id: result.id, message: result.error.message });
+  }
+
+  #countFailure(code: string, example: { seq: number; id: string; message: string }): void {
     let entry = this.#errors.get(code);
     if (entry === undefined) {
       entry = { count: 0, examples: [] };
@@ -99,7 +122,7 @@ export class JobStats {
     }
     entry.count++;
     if (entry.examples.length < EXAMPLES_PER_CODE) {
-      entry.examples.push({ seq: result.seq, id: result.id, message: result.error.message });
+      entry.examples.push({ seq: example.seq, id: example.id, message: example.message });
     }
   }
 

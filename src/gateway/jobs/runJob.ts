@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { checkpointPaths, FileCheckpoint } from '../../checkpoint/FileCheckpoint.js';
 import { fingerprintInput } from '../../checkpoint/fingerprintInput.js';
 import type { ItemResult } from '../../core/ItemResult.js';
@@ -13,7 +15,7 @@ import { toFile } from '../../sinks/toFile.js';
 import { fromFile } from '../../sources/fromFile.js';
 import type { FairLanes } from './FairLanes.js';
 import type { JobRecord } from './JobRecord.js';
-import type { JobStats } from './JobStats.js';
+import type { ItemFailureLine, JobStats } from './JobStats.js';
 import type { JobPaths } from './JobStore.js';
 
 /** What one run (or resumed run) of a job needs. */
@@ -78,9 +80,11 @@ export async function runJob(ctx: RunJobContext): Promise<RunSummary | 'already-
     const { version: _v, updatedAt: _u, complete: _c, ...header } = previous;
     checkpoint = await FileCheckpoint.open({ header: { ...header, input }, recovered: journal });
     // The checkpoint is the truth for the counts: results past it are written again.
-    stats.written = previous.written;
-    stats.failed = previous.failed;
-    stats.succeeded = previous.written - previous.failed;
+    stats.restore(
+      previous.written,
+      previous.failed,
+      await deadLetters(paths.errors, previous.deadLetter?.bytes ?? 0),
+    );
   }
   const client = new DifyClient({
     baseUrl: ctx.upstream,
@@ -146,6 +150,19 @@ export async function runJob(ctx: RunJobContext): Promise<RunSummary | 'already-
     else checkpoint.close();
     await client.close();
   }
+}
+
+/** The `_error` of each dead-letter line in the first `bytes` bytes of the file. */
+async function deadLetters(path: string, bytes: number): Promise<ItemFailureLine[]> {
+  const found: ItemFailureLine[] = [];
+  if (bytes === 0) return found;
+  const input = createReadStream(path, { start: 0, end: bytes - 1 });
+  for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+    if (line === '') continue;
+    const error = (JSON.parse(line) as { _error?: ItemFailureLine })._error;
+    if (error !== undefined) found.push(error);
+  }
+  return found;
 }
 
 /** The results sink, counting each result into the job's statistics once it is written. */

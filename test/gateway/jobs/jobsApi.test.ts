@@ -250,7 +250,8 @@ describe('job API across restarts', () => {
   it('without a secret, an interrupted job waits for its owner and resumes on its next call', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'jobs-api-'));
     await start();
-    const { body } = await submitJob(gateway.url, WORKFLOW_KEY, ndjson(3000), { query: '?id_field=id' });
+    const input = ndjson(3000, (i) => (i % 100 === 50 ? { __fault: 'failed' } : {}));
+    const { body } = await submitJob(gateway.url, WORKFLOW_KEY, input, { query: '?id_field=id' });
     await waitForJob(gateway.url, WORKFLOW_KEY, body.id, (j) => j.counts.written >= 100);
     await gateway.close();
     await start();
@@ -266,6 +267,9 @@ describe('job API across restarts', () => {
     expect(seen.status).toBe('running');
     const done = await waitForJob(gateway.url, WORKFLOW_KEY, body.id, isOver, 60_000);
     expect(done).toMatchObject({ status: 'succeeded', waiting_for_owner: false });
+    // Counts and failures are exact across the restart: none counted twice.
+    expect(done.counts).toMatchObject({ written: 3000, failed: 30, succeeded: 2970 });
+    expect(Object.values(done.errors_by_code).map((e) => e.count)).toEqual([30]);
     const results = lines((await call(gateway.url, WORKFLOW_KEY, `/v1/jobs/${body.id}/results`)).text);
     expect(results.map((r) => r.seq)).toEqual([...Array(3000).keys()]);
     expect(results.map((r) => r.id)).toEqual([...Array(3000).keys()].map((i) => `r${i}`));
