@@ -184,6 +184,13 @@ describe('job API', () => {
     await start();
     const { body } = await submitJob(gateway.url, WORKFLOW_KEY, ndjson(20_000), { query: '?concurrency=2' });
     await waitForJob(gateway.url, WORKFLOW_KEY, body.id, (j) => j.counts.written >= 50);
+    // While it runs: every complete line written so far, in order, no torn tail.
+    const sofar = await call(gateway.url, WORKFLOW_KEY, `/v1/jobs/${body.id}/results`);
+    expect(sofar.text.endsWith('\n')).toBe(true);
+    const partial = lines(sofar.text);
+    expect(partial.length).toBeGreaterThanOrEqual(50);
+    expect(partial.length).toBeLessThan(20_000);
+    expect(partial.map((r) => r.seq)).toEqual([...Array(partial.length).keys()]);
     const cancelled = (await call(gateway.url, WORKFLOW_KEY, `/v1/jobs/${body.id}/cancel`, 'POST')).json();
     expect(cancelled.status).toBe('cancelled');
     expect((cancelled.counts as { written: number }).written).toBeLessThan(20_000);
