@@ -1,16 +1,14 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { stringify } from 'csv-stringify/sync';
-import { RESULT_CSV_COLUMNS, RESULT_ENCODING } from '../../sinks/internal/resultEncoding.js';
 import type { SourceFormat } from '../../sources/SourceFormat.js';
 import { ownerOf } from './JobKeys.js';
 import { emptyStats, type JobManager } from './JobManager.js';
-import type { JobOptions } from './JobRecord.js';
 import { JobStore } from './JobStore.js';
+import { parseJobOptions } from './parseJobOptions.js';
 import { downloadJobInput, formatOf, InputTooLargeError, receiveJobInput } from './receiveJobInput.js';
+import { streamJobEvents } from './streamJobEvents.js';
+import { streamJobLines } from './streamJobLines.js';
 
 /** What the jobs routes need from the gateway. */
 export interface JobsHandlerConfig {
@@ -25,7 +23,6 @@ export interface JobsHandlerConfig {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const NDJSON_TYPE = 'application/x-ndjson; charset=utf-8';
 const DASHBOARD_FILES: Readonly<Record<string, string>> = {
   '/': 'index.html',
   '/dashboard/app.js': 'app.js',
@@ -38,8 +35,6 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 /** A JSON options body (`{ "input_url": … }`) is small; anything bigger is not options. */
 const MAX_OPTIONS_BYTES = 64 * 1024;
-const HEARTBEAT_MS = 15_000;
-const PROGRESS_EVENT_MS = 250;
 
 /**
  * The job API and the dashboard: `GET /`, `GET /dashboard/*`, and under `/v1/jobs` — `POST` (submit),
@@ -100,13 +95,13 @@ export function createJobsHandler(
     const paths = config.manager.store.paths(id);
     if (action === undefined) send(res, 200, view);
     else if (action === 'results' || action === 'errors') {
-      await streamLines(
+      await streamJobLines(
         res,
         action === 'results' ? paths.results : paths.errors,
         action,
         query.get('format'),
       );
-    } else if (action === 'events') await streamEvents(config, res, id, owner);
+    } else if (action === 'events') await streamJobEvents(config, res, id, owner);
     else if (action === 'cancel') send(res, 200, await config.manager.cancel(id, owner));
     else {
       const created = await config.manager.retryFailed(id, owner, key);
@@ -179,7 +174,7 @@ async function submit(
     if (!['ndjson', 'csv', 'json'].includes(format)) {
       return fail(400, 'invalid_param', `format must be ndjson, csv or json, got ${JSON.stringify(format)}`);
     }
-    const options = jobOptions(settings, config.concurrency);
+    const options = parseJobOptions(settings, config.concurrency);
     if (typeof options === 'string') return fail(400, 'invalid_param', options);
     await rename(upload, paths.input(format));
     const records =
@@ -207,187 +202,6 @@ async function submit(
       res.destroy();
     } else await fail(400, 'invalid_input', `the input cannot be read: ${(error as Error).message}`);
   }
-}
-
-/** The job options from query parameters and JSON fields, or a one-line message naming the bad one. */
-function jobOptions(settings: Record<string, unknown>, maxConcurrency: number): JobOptions | string {
-  const app = settings.app ?? 'workflow';
-  if (app !== 'workflow' && app !== 'completion' && app !== 'chat') {
-    return `app must be workflow, completion or chat, got ${JSON.stringify(app)}`;
-  }
-  const mode = settings.response_mode ?? 'blocking';
-  if (mode !== 'blocking' && mode !== 'streaming') {
-    return `response_mode must be blocking or streaming, got ${JSON.stringify(mode)}`;
-  }
-  const concurrency = settings.concurrency === undefined ? maxConcurrency : Number(settings.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    return `concurrency must be an integer ≥ 1, got ${JSON.stringify(settings.concurrency)}`;
-  }
-  const fields: Record<string, string> = {};
-  for (const name of ['id_field', 'inputs_field', 'query_field', 'user']) {
-    const value = settings[name];
-    if (value === undefined) continue;
-    if (typeof value !== 'string' || value === '')
-      return `${name} must be a non-empty string, got ${JSON.stringify(value)}`;
-    fields[name] = value;
-  }
-  return {
-    app,
-    response_mode: mode,
-    concurrency: Math.min(concurrency, maxConcurrency),
-    user: fields.user ?? 'dify-batch-job',
-    ...(fields.id_field === undefined ? {} : { id_field: fields.id_field }),
-    ...(fields.inputs_field === undefined ? {} : { inputs_field: fields.inputs_field }),
-    ...(fields.query_field === undefined ? {} : { query_field: fields.query_field }),
-  };
-}
-
-/**
- * Streams the complete lines of an NDJSON file written so far (a running job's file may end in a torn
- * line: it is left out), as NDJSON or converted to CSV.
- */
-async function streamLines(
-  res: ServerResponse,
-  path: string,
-  kind: 'results' | 'errors',
-  format: string | null,
-): Promise<void> {
-  const end = await completeLength(path);
-  const csv = format === 'csv';
-  res.writeHead(200, { 'Content-Type': csv ? 'text/csv; charset=utf-8' : NDJSON_TYPE });
-  if (end === 0) {
-    res.end(
-      csv && kind === 'results' ? stringify([], { header: true, columns: [...RESULT_CSV_COLUMNS] }) : '',
-    );
-    return;
-  }
-  const stream = createReadStream(path, { start: 0, end: end - 1 });
-  if (!csv) {
-    stream.pipe(res);
-    await new Promise<void>((resolve) => res.once('close', resolve));
-    return;
-  }
-  let columns: string[] | undefined = kind === 'results' ? [...RESULT_CSV_COLUMNS] : undefined;
-  let header = true;
-  for await (const line of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
-    if (line === '') continue;
-    const record = JSON.parse(line) as Record<string, unknown>;
-    columns ??= [...Object.keys(record).filter((k) => k !== '_error'), '_error'];
-    const row =
-      kind === 'results'
-        ? RESULT_ENCODING.toCsvRow(record as never, columns)
-        : columns.map((c) => (c === '_error' ? JSON.stringify(record._error) : stringOf(record[c])));
-    const text = stringify([row as unknown[]], {
-      header,
-      columns,
-      cast: { boolean: (v: boolean) => String(v) },
-    });
-    header = false;
-    if (!res.write(text)) await new Promise<void>((resolve) => res.once('drain', resolve));
-  }
-  res.end();
-}
-
-function stringOf(value: unknown): string {
-  return value === undefined || value === null
-    ? ''
-    : typeof value === 'object'
-      ? JSON.stringify(value)
-      : String(value);
-}
-
-/** Bytes up to and including the last newline (0 for a missing file). */
-async function completeLength(path: string): Promise<number> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch {
-    return 0;
-  }
-  const file = await open(path, 'r');
-  try {
-    const block = Buffer.alloc(64 * 1024);
-    for (let end = size; end > 0; ) {
-      const start = Math.max(0, end - block.length);
-      const { bytesRead } = await file.read(block, 0, end - start, start);
-      const at = block.subarray(0, bytesRead).lastIndexOf(10);
-      if (at !== -1) return start + at + 1;
-      end = start;
-    }
-    return 0;
-  } finally {
-    await file.close();
-  }
-}
-
-/**
- * Server-sent events of one job: `status` (the job view, the first one with the chart's `samples`)
- * after progress at most every 250 ms, `sample` (one chart point) about every second, `end` when the
- * job is over (then the stream closes).
- */
-async function streamEvents(
-  config: JobsHandlerConfig,
-  res: ServerResponse,
-  id: string,
-  owner: string,
-): Promise<void> {
-  res.writeHead(200, {
-    'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'X-Accel-Buffering': 'no',
-  });
-  const write = (event: string, data: unknown): void => {
-    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
-  const finished = (): boolean => {
-    const status = config.manager.get(id, owner)?.status;
-    return status !== 'queued' && status !== 'running';
-  };
-  write('status', { ...config.manager.get(id, owner), samples: config.manager.samples(id) });
-  if (finished() && config.manager.get(id, owner)?.waiting_for_owner !== true) {
-    write('end', {});
-    res.end();
-    return;
-  }
-  await new Promise<void>((resolve) => {
-    let lastProgress = 0;
-    let timer: NodeJS.Timeout | undefined;
-    const sendStatus = (): void => {
-      timer = undefined;
-      lastProgress = Date.now();
-      write('status', config.manager.get(id, owner));
-    };
-    const unsubscribe = config.manager.subscribe(id, (event) => {
-      if (event === 'sample') {
-        write('sample', config.manager.samples(id).at(-1));
-        return;
-      }
-      if (event === 'end') {
-        sendStatus();
-        if (finished()) {
-          write('end', {});
-          stop();
-        }
-        return;
-      }
-      if (timer !== undefined) return;
-      timer = setTimeout(sendStatus, Math.max(0, lastProgress + PROGRESS_EVENT_MS - Date.now()));
-    });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    let stopped = false;
-    const stop = (): void => {
-      if (stopped) return;
-      stopped = true;
-      unsubscribe();
-      clearInterval(heartbeat);
-      if (timer !== undefined) clearTimeout(timer);
-      config.shutdown.removeEventListener('abort', stop);
-      res.end();
-      resolve();
-    };
-    res.once('close', stop);
-    config.shutdown.addEventListener('abort', stop, { once: true });
-  });
 }
 
 async function serveFile(res: ServerResponse, path: string): Promise<void> {
