@@ -76,4 +76,19 @@ describe('a job survives SIGKILL of the gateway', () => {
       await once(second.child, 'exit');
     }
   });
+
+  it('refuses an unreadable --secret-file with one line and exit code 1, before listening', async () => {
+    const child = spawn(
+      process.execPath,
+      [main, 'serve', '--port', '0', '--upstream', emulator.url, '--secret-file', join(dataDir, 'missing')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(err).toBe(`dify-batch: cannot read --secret-file ${join(dataDir, 'missing')}: ENOENT\n`);
+  });
 });
