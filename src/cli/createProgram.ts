@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { CliContext } from './CliContext.js';
 import { registerDemoCommand } from './demoCommand.js';
 import { registerEmulatorCommand } from './emulatorCommand.js';
+import { registerJobsCommand } from './jobsCommand.js';
 import { registerRunCommand } from './runCommand.js';
 import { registerServeCommand } from './serveCommand.js';
 
@@ -17,6 +18,7 @@ export function createProgram(ctx: CliContext, version: string, onExit: (code: n
     .exitOverride();
   registerRunCommand(program, ctx, onExit);
   registerServeCommand(program, ctx);
+  registerJobsCommand(program, ctx, onExit);
   registerEmulatorCommand(program, ctx);
   registerDemoCommand(program, ctx, onExit);
   return program;

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { pino } from 'pino';
 import { GATEWAY_DEFAULTS, startGateway } from '../gateway/startGateway.js';
@@ -17,7 +19,13 @@ export interface ServeCommandOptions {
   queue: number;
   maxAttempts: number;
   logLevel: string;
+  dataDir: string;
+  secretFile?: string;
+  jobs: boolean;
 }
+
+/** Where `serve` keeps its jobs unless `--data-dir` says otherwise (relative to the working directory). */
+export const DEFAULT_DATA_DIR = 'dify-batch-jobs';
 
 /** Adds `dify-batch serve`: the batch gateway in front of one Dify, until Ctrl-C. */
 export function registerServeCommand(program: Command, ctx: CliContext): void {
@@ -63,6 +71,16 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       parsePositiveInt,
       4,
     )
+    .option(
+      '--data-dir <dir>',
+      'where jobs (POST /v1/jobs) keep their input, results and checkpoints',
+      DEFAULT_DATA_DIR,
+    )
+    .option(
+      '--secret-file <file>',
+      "seal callers' keys with this secret so their jobs resume after a restart (env DIFY_BATCH_JOBS_SECRET)",
+    )
+    .option('--no-jobs', 'no job API and no dashboard (only the batch endpoints)')
     .addOption(
       new Option('--log-level <level>', 'JSON log lines on stderr from this level up')
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
@@ -93,6 +111,16 @@ export async function serveFromCli(opts: ServeCommandOptions, ctx: CliContext): 
     throw new CliError('--api-key (or env DIFY_GATEWAY_API_KEY) must be a key without spaces');
   }
   const logger = pino({ level: opts.logLevel }, ctx.stderr);
+  let secret = ctx.env.DIFY_BATCH_JOBS_SECRET;
+  if (opts.secretFile !== undefined) {
+    secret = await readFile(opts.secretFile, 'utf8').then(
+      (text) => text.trim(),
+      (error: NodeJS.ErrnoException) => {
+        throw new CliError(`cannot read --secret-file ${opts.secretFile}: ${error.code ?? error.message}`);
+      },
+    );
+    if (secret === '') throw new CliError(`--secret-file ${opts.secretFile} is empty`);
+  }
   const gateway = await startGateway({
     upstream,
     ...(apiKey === undefined ? {} : { apiKey }),
@@ -103,6 +131,7 @@ export async function serveFromCli(opts: ServeCommandOptions, ctx: CliContext): 
     concurrency: opts.concurrency,
     queue: opts.queue,
     retry: { maxAttempts: opts.maxAttempts },
+    ...(opts.jobs ? { jobs: { dataDir: resolve(opts.dataDir), secret } } : {}),
     logger,
     // The second Ctrl-C (or the grace timeout): stop the batches still running.
     signal: ctx.abortSignal,

@@ -35,6 +35,8 @@ export interface GatewayHandlerConfig {
   readonly tracer: Tracer;
   /** Aborted on a hard shutdown: every batch in progress stops calling upstream at once. */
   readonly shutdown: AbortSignal;
+  /** The job API and dashboard routes (`createJobsHandler`): `false` when the path is not theirs. */
+  readonly jobs?: ((req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>) | undefined;
 }
 
 const BATCH_ROUTES: Readonly<Record<string, { readonly app: DifyAppKind; readonly route: string }>> = {
@@ -85,6 +87,7 @@ async function handle(
   const path = query === -1 ? url : url.slice(0, query);
   const target = BATCH_ROUTES[path];
   if (target === undefined) {
+    if (config.jobs !== undefined && (await config.jobs(req, res, path))) return;
     await handleOther(config, req, res, path);
     return;
   }

@@ -18,6 +18,12 @@ export interface UpstreamSchedulerOptions {
   readonly metrics: BatchMetrics;
 }
 
+/** One upstream slot taken by {@link UpstreamScheduler.acquireSlot}; release it exactly once. */
+export interface UpstreamSlot {
+  /** Gives the slot back; `rate-limited` halves the shared limit (AIMD), `ok` grows it. */
+  release(outcome: CallOutcome): void;
+}
+
 /** Weight of the newest latency in the moving average behind `Retry-After`. */
 const EWMA_WEIGHT = 0.2;
 const MAX_RETRY_AFTER_S = 60;
@@ -72,6 +78,29 @@ export class UpstreamScheduler {
   retryAfterSeconds(): number {
     const perSlot = (this.#queued / Math.max(1, this.#adaptive.limit)) * this.#latencyMs;
     return Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(perSlot / 1000)));
+  }
+
+  /**
+   * Takes one concurrency slot for a single attempt (no queue admission, no retry): for callers with
+   * their own retry loop, such as jobs (a runBatch whose transport goes through this scheduler), so
+   * jobs and synchronous batches share one concurrency. Rejects with `signal.reason` on abort.
+   */
+  async acquireSlot(signal: AbortSignal): Promise<UpstreamSlot> {
+    const generation = await this.#adaptive.acquire(signal);
+    this.#metrics.inFlight.inc();
+    const startedAt = performance.now();
+    let released = false;
+    return {
+      release: (outcome) => {
+        if (released) return;
+        released = true;
+        const ms = performance.now() - startedAt;
+        this.#latencyMs += EWMA_WEIGHT * (ms - this.#latencyMs);
+        this.#metrics.inFlight.dec();
+        this.#adaptive.release(outcome, generation);
+        this.#metrics.concurrencyLimit.set(this.#adaptive.limit);
+      },
+    };
   }
 
   /**

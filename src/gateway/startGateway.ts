@@ -6,6 +6,10 @@ import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import { BatchMetrics } from '../metrics/BatchMetrics.js';
 import type { RetryPolicy } from '../operators/retryBackoff.js';
 import { createGatewayHandler } from './GatewayHandler.js';
+import { createJobsHandler } from './jobs/createJobsHandler.js';
+import { dashboardDirectory } from './jobs/dashboardDirectory.js';
+import { JobKeys } from './jobs/JobKeys.js';
+import { JobManager } from './jobs/JobManager.js';
 import { UpstreamClient } from './UpstreamClient.js';
 import { UpstreamScheduler } from './UpstreamScheduler.js';
 
@@ -47,6 +51,22 @@ export interface GatewayOptions {
    * @defaultValue `trace.getTracer('dify-batch')` (a no-op until an OpenTelemetry provider is registered)
    */
   readonly tracer?: Tracer | undefined;
+  /**
+   * The async job API (`/v1/jobs`) and the dashboard (`GET /`): jobs are kept in `dataDir` and resumed
+   * from their checkpoints when a gateway starts on the same `dataDir`. With `secret`, callers' keys are
+   * stored sealed (AES-256-GCM) so their jobs resume without them; without it (and without `apiKey`) an
+   * interrupted job waits for its owner's next call. Unset, the gateway has no job routes.
+   * @defaultValue undefined
+   */
+  readonly jobs?:
+    | {
+        readonly dataDir: string;
+        /** @defaultValue undefined */
+        readonly secret?: string | undefined;
+        /** @defaultValue the package's `assets/dashboard` */
+        readonly dashboardDir?: string | undefined;
+      }
+    | undefined;
   /**
    * Aborting closes the gateway at once: batches in progress stop calling upstream and their
    * connections are dropped (`close()` is the graceful way). @defaultValue undefined
@@ -152,6 +172,22 @@ export async function startGateway(options: Readonly<GatewayOptions>): Promise<G
     { redact: [...GATEWAY_REDACTED_LOG_PATHS] },
   );
   const shutdown = new AbortController();
+  // Ends event streams and uploads on close; synchronous batches still finish gracefully.
+  const jobsShutdown = new AbortController();
+  let jobs: JobManager | undefined;
+  if (o.jobs !== undefined) {
+    if (typeof o.jobs.dataDir !== 'string' || o.jobs.dataDir === '')
+      throw new InvalidOptionError('jobs.dataDir', 'a directory path', o.jobs.dataDir);
+    jobs = new JobManager({
+      dataDir: o.jobs.dataDir,
+      upstream: upstreamUrl.href,
+      scheduler,
+      apiKey: o.apiKey,
+      keys: o.jobs.secret === undefined || o.jobs.secret === '' ? undefined : new JobKeys(o.jobs.secret),
+      retry: o.retry,
+    });
+    await jobs.open();
+  }
   const handler = createGatewayHandler({
     shutdown: shutdown.signal,
     upstream,
@@ -162,6 +198,16 @@ export async function startGateway(options: Readonly<GatewayOptions>): Promise<G
     maxBodyBytes: o.maxBodyBytes,
     logger,
     tracer: o.tracer ?? trace.getTracer('dify-batch'),
+    jobs:
+      jobs === undefined
+        ? undefined
+        : createJobsHandler({
+            manager: jobs,
+            concurrency: o.concurrency,
+            maxBodyBytes: o.maxBodyBytes,
+            dashboardDir: o.jobs?.dashboardDir ?? dashboardDirectory(),
+            shutdown: jobsShutdown.signal,
+          }),
   });
   const inProgress = new Set<Promise<void>>();
   const server = createServer({ noDelay: true, requestTimeout: 0 }, (req, res) => {
@@ -181,6 +227,7 @@ export async function startGateway(options: Readonly<GatewayOptions>): Promise<G
       });
     });
   } catch (error) {
+    await jobs?.close();
     await upstream.close();
     throw error;
   }
@@ -191,6 +238,9 @@ export async function startGateway(options: Readonly<GatewayOptions>): Promise<G
     closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Jobs stop at their checkpoint (they resume on the next start); event streams end.
+      jobsShutdown.abort(new Error('the gateway is closing'));
+      await jobs?.close();
       // Requests in progress finish; then no connection is worth keeping (a keep-alive one may not
       // look idle to the server yet).
       while (inProgress.size > 0) await Promise.all(inProgress);

@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, startEmulator } from '../../../src/emulator/startEmulator.js';
+import { WORKFLOW_KEY } from '../helpers.js';
+import { call, isOver, lines, ndjson, submitJob, waitForJob } from './jobHelpers.js';
+
+const main = join(import.meta.dirname, '../../../dist/cli/main.js');
+let emulator: Emulator;
+let dataDir: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ latency: { kind: 'fixed', ms: 10 } });
+  dataDir = await mkdtemp(join(tmpdir(), 'jobs-kill-'));
+});
+afterAll(async () => {
+  await emulator.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+/** `dify-batch serve` as a real process, keys sealed with a secret from the environment. */
+async function serve(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [main, 'serve', '--port', '0', '--upstream', emulator.url, '--concurrency', '4', '--data-dir', dataDir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DIFY_BATCH_JOBS_SECRET: 'kill-test-secret' },
+    },
+  );
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
+  return { child, url };
+}
+
+describe('a job survives SIGKILL of the gateway', () => {
+  it('completes after a restart with exactly one result per input, in order', async () => {
+    const first = await serve();
+    const total = 1500;
+    const { status, body } = await submitJob(first.url, WORKFLOW_KEY, ndjson(total), {
+      query: '?id_field=id',
+    });
+    expect(status).toBe(202);
+    const before = await waitForJob(first.url, WORKFLOW_KEY, body.id, (j) => j.counts.written >= 300);
+    first.child.kill('SIGKILL');
+    await once(first.child, 'exit');
+    expect(before.counts.written).toBeLessThan(total);
+    const record = JSON.parse(await readFile(join(dataDir, body.id, 'job.json'), 'utf8'));
+    expect(record.status).toBe('running');
+
+    const second = await serve();
+    try {
+      const done = await waitForJob(second.url, WORKFLOW_KEY, body.id, isOver, 60_000);
+      expect(done.status).toBe('succeeded');
+      expect(done.counts).toMatchObject({ written: total, succeeded: total, failed: 0 });
+      const results = lines((await call(second.url, WORKFLOW_KEY, `/v1/jobs/${body.id}/results`)).text);
+      expect(results).toHaveLength(total);
+      expect(results.map((r) => r.seq)).toEqual([...Array(total).keys()]);
+      expect(results.map((r) => r.id)).toEqual([...Array(total).keys()].map((i) => `r${i}`));
+      expect(results.every((r) => r.ok === true)).toBe(true);
+    } finally {
+      second.child.kill('SIGINT');
+      await once(second.child, 'exit');
+    }
+  });
+
+  it('refuses an unreadable --secret-file with one line and exit code 1, before listening', async () => {
+    const child = spawn(
+      process.execPath,
+      [main, 'serve', '--port', '0', '--upstream', emulator.url, '--secret-file', join(dataDir, 'missing')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(err).toBe(`dify-batch: cannot read --secret-file ${join(dataDir, 'missing')}: ENOENT\n`);
+  });
+});
