@@ -48,6 +48,10 @@ export interface EmulatorStats {
   callsPerInput?: Record<string, number>;
   /** Inputs called more than once. */
   duplicates: number;
+  /** Files accepted by `POST /files/upload` (201). */
+  uploads: number;
+  /** The most uploads in progress at once. */
+  peakActiveUploads: number;
 }
 
 /**
