@@ -1,5 +1,6 @@
 import { extname } from 'node:path';
 import { fileTypeOf } from '../dify/fileTypeOf.js';
+import { hashUuid } from './canonicalJson.js';
 import { difyHeaders, MSG, sendError } from './difyResponses.js';
 import type { EmulatedFileInput, UploadFault } from './EmulatorOptions.js';
 import type { AppRuntime } from './EmulatorServer.js';
@@ -136,7 +137,8 @@ export class EmulatedUploads {
         size: upload.size,
         extension: upload.extension,
         mime_type: upload.mimeType,
-        created_by: user,
+        // Dify answers the end user's UUID, the same one its runs show.
+        created_by: hashUuid(`${app.key}\n${user}`),
         created_at: Math.floor(Date.now() / 1000),
         preview_url: null,
         source_url: '',

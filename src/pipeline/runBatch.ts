@@ -315,14 +315,24 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     options.transport ?? ((request, callOptions) => client!.transport(request, callOptions));
   const files = options.files;
   if (files !== undefined) checkFiles(files, options.dify !== undefined);
-  // Known once start() has read the app's file variables; unset when the app takes no files.
-  let fileInputs: ResolveFileInputsOptions | undefined;
+  // The app's file variables, read once when the first call is about to be made (a run that makes no
+  // call asks nothing); `undefined` when the app takes no files.
+  let fileInputs: Promise<ResolveFileInputsOptions | undefined> | undefined;
+  const filesOfApp = (): Promise<ResolveFileInputsOptions | undefined> => {
+    fileInputs ??= prepareFiles(files!, client, options, concurrency, calls.signal).catch((error: unknown) =>
+      filesUnknown(error, () => {
+        fileInputs = undefined;
+      }),
+    );
+    return fileInputs;
+  };
   const transport: DifyTransport =
     files === undefined
       ? baseTransport
       : async (request, callOptions) => {
-          if (fileInputs === undefined) return baseTransport(request, callOptions);
-          const inputs = await resolveFileInputs(request.inputs, fileInputs, callOptions.signal);
+          const known = await filesOfApp();
+          if (known === undefined) return baseTransport(request, callOptions);
+          const inputs = await resolveFileInputs(request.inputs, known, callOptions.signal);
           return baseTransport({ ...request, inputs }, callOptions);
         };
 
@@ -544,8 +554,6 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     try {
       options.signal?.throwIfAborted();
       if (clientOptions !== undefined) client = new DifyClient(clientOptions);
-      if (files !== undefined)
-        fileInputs = await prepareFiles(files, client, options, concurrency, calls.signal);
     } catch (error) {
       await closeAll(true).catch(() => {});
       throw withSummary(error, summarize());
@@ -615,6 +623,29 @@ function checkFiles(files: RunBatchFiles, hasClient: boolean): void {
       Object.keys(files),
     );
   }
+}
+
+/**
+ * What a failed `GET /parameters` means for the run. A retryable failure (network, 5xx, timeout) fails
+ * this attempt, so the call's retry and the circuit breaker handle it, and the next attempt asks again
+ * (`forget`); a rejected key is fatal as for calls. A route that does not exist (the base URL lacks
+ * /v1) leaves file inputs off: the calls report that route problem themselves. Anything else leaves
+ * them off with a warning.
+ */
+function filesUnknown(error: unknown, forget: () => void): undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if ((error as { retryable?: unknown } | null)?.retryable === true || code === 'ERR_DIFY_AUTH') {
+    forget();
+    throw error;
+  }
+  if (code !== 'ERR_DIFY_ROUTE') {
+    const message = error instanceof Error ? error.message : String(error);
+    process.emitWarning(
+      redactSecrets(`cannot read the app's GET /parameters (${message}): file inputs are sent as they are`),
+      { type: 'DifyBatchWarning', code: 'DIFY_BATCH_NO_PARAMETERS' },
+    );
+  }
+  return undefined;
 }
 
 /** Reads the app's file variables (unless given) and sets up the uploads; `undefined` when it takes no files. */

@@ -283,7 +283,7 @@ describe('emulator: POST /files/upload and file inputs, as Dify answers them', (
       one.append('file', new Blob(['hello'], { type: 'text/plain' }), 'a.txt');
       expect(await post(emulator.url, one)).toMatchObject({
         status: 201,
-        body: { name: 'a.txt', size: 5, extension: 'txt', mime_type: 'text/plain', created_by: 'u' },
+        body: { name: 'a.txt', size: 5, extension: 'txt', mime_type: 'text/plain', preview_url: null },
       });
       const none = new FormData();
       none.append('user', 'u');
