@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
@@ -180,13 +180,10 @@ async function check(variable: FileVariable, ref: FileRef, o: ResolveFileInputsO
   };
 }
 
-/** Downloads `url` into a fresh temporary folder (streamed), keeping its base name. */
+/** Downloads `url` into a fresh temporary folder (streamed to disk), keeping its base name. */
 async function download(url: string, signal: AbortSignal | undefined): Promise<string> {
-  const response = await request(url, {
-    method: 'GET',
-    maxRedirections: 5,
-    ...(signal ? { signal } : {}),
-  } as Parameters<typeof request>[1]);
+  // No redirects followed: a 3xx fails the download, naming the status.
+  const response = await request(url, { method: 'GET', ...(signal ? { signal } : {}) });
   if (response.statusCode < 200 || response.statusCode >= 300) {
     await response.body.dump();
     throw new DifyApiError({
@@ -253,26 +250,24 @@ async function send(
   if (file.kind === 'remote' && !file.upload) {
     return { type: file.type, transfer_method: 'remote_url', url: file.url };
   }
-  let path: string;
-  let info: { size: number; mtimeMs: number };
-  let name: string;
-  if (file.kind === 'remote') {
-    path = await download(file.url, signal);
+  if (file.kind === 'local') {
+    const uploaded = await o.uploads.uploadOnce(file.path, file, basename(file.path), signal);
+    return { type: file.type, transfer_method: 'local_file', upload_file_id: uploaded.id };
+  }
+  const path = await download(file.url, signal);
+  try {
     const s = await stat(path);
-    info = { size: s.size, mtimeMs: s.mtimeMs };
-    name = basename(path);
     const [limit, limitName] = sizeLimitOf(o.files.sizeLimits, file.type);
     if (s.size > limit) {
       throw invalid(
         variable,
-        `${file.url} is ${megabytes(s.size)}, over Dify's ${limitName} of ${megabytes(limit)}`,
+        `${file.url} is ${megabytes(s.size)}, over Dify's ${limitName} of ${megabytes(limit)} for ${file.type} files`,
       );
     }
-  } else {
-    path = file.path;
-    info = file;
-    name = basename(file.path);
+    const uploaded = await o.uploads.uploadOnce(path, s, basename(path), signal);
+    return { type: file.type, transfer_method: 'local_file', upload_file_id: uploaded.id };
+  } finally {
+    // The download only lives until Dify has it (a retry downloads again).
+    await rm(dirname(path), { recursive: true, force: true });
   }
-  const uploaded = await o.uploads.uploadOnce(path, info, name, signal);
-  return { type: file.type, transfer_method: 'local_file', upload_file_id: uploaded.id };
 }

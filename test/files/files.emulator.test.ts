@@ -328,3 +328,89 @@ describe('emulator: POST /files/upload and file inputs, as Dify answers them', (
     });
   });
 });
+
+describe('files: remote files and the library options', () => {
+  it('a URL the variable does not take fails without uploadRemote; with it, it is downloaded and uploaded', async () => {
+    const { createServer } = await import('node:http');
+    const served = 'downloaded body, 33 bytes long...';
+    const server = createServer((req, res) => {
+      if (req.url === '/files/report.md') res.end(served);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const options = appWithFiles();
+    const app = options.apps![0]!;
+    const localOnly: EmulatorOptions = {
+      apps: [
+        { ...app, fileInputs: [{ variable: 'doc', type: 'file', allowedFileUploadMethods: ['local_file'] }] },
+      ],
+    };
+    try {
+      await withEmulator(localOnly, async (emulator) => {
+        const records = [{ id: 'u', doc: `http://127.0.0.1:${port}/files/report.md` }];
+        const refused = await run(emulator, records);
+        expect(refused.results[0]).toMatchObject({ ok: false, error: { code: 'ERR_INPUT_INVALID' } });
+        expect(refused.results[0]!.ok ? '' : refused.results[0]!.error.message).toMatch(
+          /the variable does not take URLs \(allowed: local_file\); --upload-remote downloads and uploads it/,
+        );
+        const { sink, results } = memorySink<ItemResult>();
+        await runBatch({
+          source: fromAsyncIterable(records),
+          sink,
+          dify: { baseUrl: emulator.url, apiKey: KEY },
+          app: 'workflow',
+          files: { root: dir, uploadRemote: true },
+        });
+        expect(results[0], JSON.stringify(results[0])).toMatchObject({
+          ok: true,
+          outputs: { doc: { filename: 'report.md', size: served.length, transfer_method: 'local_file' } },
+        });
+        expect(emulator.stats().uploads).toBe(1);
+      });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('with a transport, runBatch takes the variables and the upload function from `files`', async () => {
+    const uploads: string[] = [];
+    const sent: unknown[] = [];
+    const { sink, results } = memorySink<ItemResult>();
+    await runBatch({
+      source: fromAsyncIterable([
+        { id: 'a', doc: 'notes.txt' },
+        { id: 'b', doc: 'notes.txt' },
+      ]),
+      sink,
+      transport: async (request) => {
+        sent.push(request.inputs.doc);
+        return { outputs: {} };
+      },
+      app: 'workflow',
+      files: {
+        root: dir,
+        variables: readFileVariables({ user_input_form: [{ file: { variable: 'doc' } }] }),
+        upload: async (path, { filename }) => {
+          uploads.push(path);
+          return { id: `up-${filename}`, name: filename, size: 1, extension: 'txt', mimeType: 'text/plain' };
+        },
+      },
+    });
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(uploads).toEqual([join(dir, 'notes.txt')]);
+    expect(sent).toEqual([
+      { type: 'document', transfer_method: 'local_file', upload_file_id: 'up-notes.txt' },
+      { type: 'document', transfer_method: 'local_file', upload_file_id: 'up-notes.txt' },
+    ]);
+    await expect(
+      runBatch({
+        source: fromAsyncIterable([]),
+        sink: memorySink<ItemResult>().sink,
+        transport: async () => ({ outputs: {} }),
+        app: 'workflow',
+        files: { root: dir },
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+  });
+});
