@@ -73,6 +73,14 @@ describe('files: resume after SIGKILL', () => {
       expect(inLog).toBeGreaterThanOrEqual(3);
       expect(inLog).toBeLessThan(FILES);
 
+      // Other files would give other results: a resume must name the same folder.
+      const moved = await cli(emulator, [...args, '--resume', '--files-root', tmpdir()]).done;
+      expect(moved.code).toBe(1);
+      expect(moved.stderr).toMatch(
+        /--resume: --files-root differs from the checkpointed run \(not set then, ".*" now\)/,
+      );
+      expect(emulator.stats().uploads).toBe(acceptedBeforeResume);
+
       const second = await cli(emulator, [...args, '--resume']).done;
       expect(second.code, second.stderr).toBe(0);
       // The resumed run uploaded exactly the files the log did not hold.
