@@ -108,7 +108,7 @@ function refusal(
   if (type !== 'custom' && variable.allowedTypes.length > 0 && !variable.allowedTypes.includes(type)) {
     // A type not listed still passes as `custom` when the variable allows custom files of this extension.
     if (!(variable.allowedTypes.includes('custom') && variable.allowedExtensions.includes(ext))) {
-      return `is a ${type} file; the variable allows ${variable.allowedTypes.join(', ')}`;
+      return `is ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} file; the variable allows ${variable.allowedTypes.join(', ')}`;
     }
   }
   if (type === 'custom' && !variable.allowedExtensions.includes(ext)) {

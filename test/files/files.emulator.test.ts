@@ -166,7 +166,7 @@ describe('files against the emulator', () => {
         /field "doc": file invoices\/0001\.pdf not found \(looked at .*invoices\/0001\.pdf\)/,
       );
       expect(errors.audio).toMatch(
-        /field "doc": file song\.mp3 is a audio file; the variable allows document, image/,
+        /field "doc": file song\.mp3 is an audio file; the variable allows document, image/,
       );
       expect(errors.custom).toMatch(
         /field "doc": file tool\.exe has extension "\.exe".*allowed_file_extensions: none/,
@@ -175,7 +175,7 @@ describe('files against the emulator', () => {
         /field "doc": file huge\.pdf is 16 MB, over Dify's file_size_limit of 15 MB/,
       );
       expect(errors['list-type']).toMatch(
-        /field "attachments": file pixel\.png is a image file; the variable allows document/,
+        /field "attachments": file pixel\.png is an image file; the variable allows document/,
       );
       expect(errors['list-count']).toMatch(/field "attachments": 4 files, more than the variable's 3/);
       for (const r of results)

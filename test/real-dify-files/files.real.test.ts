@@ -105,7 +105,7 @@ describe('files against a real Dify 1.13.2', () => {
     );
     expect(audio).toMatchObject({ ok: false, error: { code: 'ERR_INPUT_INVALID' } });
     expect(audio.error.message).toBe(
-      `field "doc": file docs/song-${tag}.mp3 is a audio file; the variable allows document, image`,
+      `field "doc": file docs/song-${tag}.mp3 is an audio file; the variable allows document, image`,
     );
     // The server holds exactly one upload per distinct file (none for the bad ones).
     expect(await serverUploads(tag)).toBe(4);
