@@ -5,7 +5,6 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { type DifyFileType, fileTypeOf } from '../dify/fileTypeOf.js';
 import type { FileUploads } from './FileUploads.js';
@@ -180,23 +179,44 @@ async function check(variable: FileVariable, ref: FileRef, o: ResolveFileInputsO
   };
 }
 
-/** Downloads `url` into a fresh temporary folder (streamed to disk), keeping its base name. */
-async function download(url: string, signal: AbortSignal | undefined): Promise<string> {
-  // No redirects followed: a 3xx fails the download, naming the status.
-  const response = await request(url, { method: 'GET', ...(signal ? { signal } : {}) });
-  if (response.statusCode < 200 || response.statusCode >= 300) {
-    await response.body.dump();
-    throw new DifyApiError({
-      code: 'ERR_DIFY_HTTP',
-      message: `downloading ${url} answered HTTP ${response.statusCode}`,
-      status: response.statusCode,
-      retryable: response.statusCode >= 500 || response.statusCode === 429,
-    });
+/**
+ * Downloads `url` into a fresh temporary folder (streamed to disk), keeping its base name. Its
+ * failures are the record's, never Dify's (the circuit breaker must not take a third-party host being
+ * down for a Dify outage): `ERR_INPUT_INVALID`, retryable for network errors, 429 and 5xx.
+ */
+async function download(
+  variable: FileVariable,
+  url: string,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const failed = (reason: string, retryable: boolean, cause?: unknown) =>
+    new DifyBatchError(
+      'ERR_INPUT_INVALID',
+      `field "${variable.name}": downloading ${url} failed: ${reason}`,
+      {
+        retryable,
+        cause,
+      },
+    );
+  let dir: string | undefined;
+  try {
+    // No redirects followed: a 3xx fails the download, naming the status.
+    const response = await request(url, { method: 'GET', ...(signal ? { signal } : {}) });
+    const status = response.statusCode;
+    if (status < 200 || status >= 300) {
+      await response.body.dump();
+      throw failed(`HTTP ${status}`, status >= 500 || status === 429);
+    }
+    dir = await mkdtemp(join(tmpdir(), 'dify-batch-'));
+    const path = join(dir, basename(new URL(url).pathname) || 'download');
+    await pipeline(response.body, createWriteStream(path));
+    return path;
+  } catch (error) {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    if (signal?.aborted) throw signal.reason;
+    if (error instanceof DifyBatchError) throw error;
+    throw failed(error instanceof Error ? error.message : String(error), true, error);
   }
-  const dir = await mkdtemp(join(tmpdir(), 'dify-batch-'));
-  const path = join(dir, basename(new URL(url).pathname) || 'download');
-  await pipeline(response.body, createWriteStream(path));
-  return path;
 }
 
 /**
@@ -254,7 +274,7 @@ async function send(
     const uploaded = await o.uploads.uploadOnce(file.path, file, basename(file.path), signal);
     return { type: file.type, transfer_method: 'local_file', upload_file_id: uploaded.id };
   }
-  const path = await download(file.url, signal);
+  const path = await download(variable, file.url, signal);
   try {
     const s = await stat(path);
     const [limit, limitName] = sizeLimitOf(o.files.sizeLimits, file.type);

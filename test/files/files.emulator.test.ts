@@ -356,7 +356,10 @@ describe('files: remote files and the library options', () => {
         );
         const { sink, results } = memorySink<ItemResult>();
         await runBatch({
-          source: fromAsyncIterable(records),
+          source: fromAsyncIterable([
+            ...records,
+            { id: 'gone', doc: `http://127.0.0.1:${port}/files/gone.md` },
+          ]),
           sink,
           dify: { baseUrl: emulator.url, apiKey: KEY },
           app: 'workflow',
@@ -366,6 +369,15 @@ describe('files: remote files and the library options', () => {
           ok: true,
           outputs: { doc: { filename: 'report.md', size: served.length, transfer_method: 'local_file' } },
         });
+        // A third-party 404 fails that record alone, final, and is not counted as a Dify outage.
+        expect(results[1]).toMatchObject({
+          ok: false,
+          attempts: 1,
+          error: { code: 'ERR_INPUT_INVALID', retryable: false },
+        });
+        expect(results[1]!.ok ? '' : results[1]!.error.message).toBe(
+          `field "doc": downloading http://127.0.0.1:${port}/files/gone.md failed: HTTP 404`,
+        );
         expect(emulator.stats().uploads).toBe(1);
       });
     } finally {
