@@ -5,6 +5,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { type DifyFileType, fileTypeOf } from '../dify/fileTypeOf.js';
 import type { FileUploads } from './FileUploads.js';
@@ -271,7 +272,11 @@ async function send(
     return { type: file.type, transfer_method: 'remote_url', url: file.url };
   }
   if (file.kind === 'local') {
-    const uploaded = await o.uploads.uploadOnce(file.path, file, basename(file.path), signal);
+    const uploaded = await o.uploads
+      .uploadOnce(file.path, file, basename(file.path), signal)
+      .catch((error: unknown) => {
+        throw naming(variable, file.shown, error);
+      });
     return { type: file.type, transfer_method: 'local_file', upload_file_id: uploaded.id };
   }
   const path = await download(variable, file.url, signal);
@@ -284,10 +289,27 @@ async function send(
         `${file.url} is ${megabytes(s.size)}, over Dify's ${limitName} of ${megabytes(limit)} for ${file.type} files`,
       );
     }
-    const uploaded = await o.uploads.uploadOnce(path, s, basename(path), signal);
+    const uploaded = await o.uploads.uploadOnce(path, s, basename(path), signal).catch((error: unknown) => {
+      throw naming(variable, file.url, error);
+    });
     return { type: file.type, transfer_method: 'local_file', upload_file_id: uploaded.id };
   } finally {
     // The download only lives until Dify has it (a retry downloads again).
     await rm(dirname(path), { recursive: true, force: true });
   }
+}
+
+/** An upload's error, its message naming the field and the file (a DifyApiError stays one, for retries). */
+function naming(variable: FileVariable, shown: string, error: unknown): unknown {
+  if (!(error instanceof DifyApiError)) return error;
+  return new DifyApiError({
+    code: error.code,
+    message: `field "${variable.name}": uploading ${shown} failed: ${error.message}`,
+    status: error.status,
+    difyCode: error.difyCode,
+    retryable: error.retryable,
+    retryAfterMs: error.retryAfterMs,
+    ambiguous: error.ambiguous,
+    cause: error,
+  });
 }

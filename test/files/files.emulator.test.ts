@@ -201,7 +201,12 @@ describe('files against the emulator', () => {
       ]);
       const [big, type, flaky] = results;
       expect(big).toMatchObject({ ok: false, attempts: 1, error: { status: 413, retryable: false } });
-      expect(big!.ok ? '' : big!.error.message).toMatch(/file_too_large|File size exceeded/);
+      expect(big!.ok ? '' : big!.error.message).toMatch(
+        /^field "doc": uploading too-large\.md failed: .*(file_too_large|File size exceeded)/,
+      );
+      expect(type!.ok ? '' : type!.error.message).toMatch(
+        /^field "doc": uploading unsupported\.md failed: .*File type not allowed/,
+      );
       expect(type).toMatchObject({ ok: false, attempts: 1, error: { status: 415, retryable: false } });
       expect(flaky).toMatchObject({ ok: true, attempts: 2, outputs: { doc: { filename: 'flaky.md' } } });
       const stats = emulator.stats();
