@@ -48,9 +48,10 @@ export function countsOf(progress: RunProgress): RunReport['counts'] {
 export function formatRunReport(report: RunReport): string {
   const { counts } = report;
   const seconds = (report.elapsedMs / 1000).toFixed(1);
-  const tally =
-    `${counts.succeeded} succeeded, ${counts.failed} failed, ${counts.retries} retries ` +
-    `(${counts.ambiguousRetries} ambiguous: possibly run twice)`;
+  // Ambiguous retries (a call that may have run twice) are named only when there were some.
+  const ambiguous =
+    counts.ambiguousRetries > 0 ? ` (${counts.ambiguousRetries} ambiguous: possibly run twice)` : '';
+  const tally = `${counts.succeeded} succeeded, ${counts.failed} failed, ${counts.retries} retries${ambiguous}`;
   const latency =
     report.latencyMs === undefined
       ? ''

@@ -105,25 +105,19 @@ export class AckWatermark {
 
   /** The watermarks that moved since the last call, one per partition. */
   takeAdvanced(): Watermark[] {
-    const out: Watermark[] = [];
-    for (const state of this.#partitions.values()) {
-      if (!state.advanced || state.last === undefined) continue;
-      state.advanced = false;
-      out.push({
-        partition: state.name,
-        seq: state.last.seq,
-        position: state.last.position,
-        count: state.count,
-      });
-    }
-    return out;
+    return this.#collect(true);
   }
 
   /** The current watermark of every partition that has one. */
   current(): Watermark[] {
+    return this.#collect(false);
+  }
+
+  #collect(onlyAdvanced: boolean): Watermark[] {
     const out: Watermark[] = [];
     for (const state of this.#partitions.values()) {
-      if (state.last === undefined) continue;
+      if (state.last === undefined || (onlyAdvanced && !state.advanced)) continue;
+      if (onlyAdvanced) state.advanced = false;
       out.push({
         partition: state.name,
         seq: state.last.seq,
