@@ -29,10 +29,13 @@ beforeAll(async () => {
     ],
   });
   dir = await mkdtemp(join(tmpdir(), 'dify-batch-files-prop-'));
-  // e.pdf has the bytes of a.txt: same content, another name, so another upload.
-  for (const [i, name] of NAMES.entries())
-    await writeFile(join(dir, name), name === 'e.pdf' ? 'a'.repeat(1) : `${name}${'.'.repeat(i * 3)}`);
-  await writeFile(join(dir, 'a.txt'), 'a');
+  // e.pdf has the bytes of a.txt: the same content under another name is another upload.
+  for (const [i, name] of NAMES.entries()) {
+    await writeFile(
+      join(dir, name),
+      name === 'a.txt' || name === 'e.pdf' ? 'same bytes' : `${name}${'.'.repeat(i * 3)}`,
+    );
+  }
 });
 afterAll(async () => {
   await emulator.close();
