@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import { fileTypeOf } from '../dify/fileTypeOf.js';
 import { hashUuid } from './canonicalJson.js';
-import { difyHeaders, MSG, sendError } from './difyResponses.js';
+import { difyHeaders, sendError } from './difyResponses.js';
 import type { EmulatedFileInput, UploadFault } from './EmulatorOptions.js';
 import type { AppRuntime } from './EmulatorServer.js';
 import type { Exchange } from './Exchange.js';
@@ -77,13 +77,16 @@ export class EmulatedUploads {
     faults: Readonly<Record<string, UploadFault>>,
     form: FormData | undefined,
   ): void {
-    const user = form?.get('user');
-    if (typeof user !== 'string' || user === '') {
-      sendError(ex, 400, 'invalid_param', MSG.userMissing);
+    if (form === undefined) {
+      sendError(ex, 400, 'no_file_uploaded', 'Please upload your file.');
       return;
     }
-    const files = [...form!.entries()].filter(([, value]) => typeof value !== 'string');
-    const file = form!.get('file');
+    // The upload route's `user` is optional (FetchUserArg required=False): Dify then files the upload
+    // under its default end user.
+    const field = form.get('user');
+    const user = typeof field === 'string' && field !== '' ? field : DEFAULT_USER;
+    const files = [...form.entries()].filter(([, value]) => typeof value !== 'string');
+    const file = form.get('file');
     if (file === null || typeof file === 'string') {
       sendError(ex, 400, 'no_file_uploaded', 'Please upload your file.');
       return;
@@ -103,7 +106,7 @@ export class EmulatedUploads {
         return;
       }
     }
-    if (file.type === '') {
+    if (file.type === '' || !partHasContentType(ex.bodyBuffer(), ex.header('content-type') ?? '')) {
       sendError(ex, 415, 'unsupported_file_type', 'File type not allowed.');
       return;
     }
@@ -218,6 +221,24 @@ export class EmulatedUploads {
       ),
     };
   }
+}
+
+/** Dify's end-user session id for calls without a `user`. */
+const DEFAULT_USER = 'DEFAULT-USER';
+
+/**
+ * Whether the `file` part carried a Content-Type header: the platform's parser gives a part without
+ * one `text/plain`, but Werkzeug gives it no mimetype, and Dify then answers 415.
+ */
+function partHasContentType(body: Buffer, contentType: string): boolean {
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
+  if (boundary === undefined) return true;
+  for (const part of body.toString('latin1').split(`--${boundary}`)) {
+    const end = part.indexOf('\r\n\r\n');
+    const head = (end === -1 ? part : part.slice(0, end)).toLowerCase();
+    if (/content-disposition:[^\r\n]*\bname="file"/.test(head)) return head.includes('content-type:');
+  }
+  return true;
 }
 
 function isDict(value: unknown): value is Record<string, unknown> {

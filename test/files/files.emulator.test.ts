@@ -281,7 +281,7 @@ describe('emulator: POST /files/upload and file inputs, as Dify answers them', (
       body,
     }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 
-  it('answers 201 and Dify’s 400 errors', async () => {
+  it('answers 201 and Dify’s 400 and 415 errors', async () => {
     await withEmulator(appWithFiles(), async (emulator) => {
       const one = new FormData();
       one.append('user', 'u');
@@ -303,9 +303,18 @@ describe('emulator: POST /files/upload and file inputs, as Dify answers them', (
       expect(await post(emulator.url, two)).toMatchObject({ status: 400, body: { code: 'too_many_files' } });
       const noUser = new FormData();
       noUser.append('file', new Blob(['x'], { type: 'text/plain' }), 'a.txt');
+      // As on Dify 1.13.2: the upload's `user` is optional.
       expect(await post(emulator.url, noUser)).toMatchObject({
-        status: 400,
-        body: { code: 'invalid_param', message: 'Arg user must be provided.' },
+        status: 201,
+        body: { name: 'a.txt', size: 1 },
+      });
+      // A file part without a Content-Type: Werkzeug gives it no mimetype, Dify answers 415.
+      const raw =
+        '--B\r\nContent-Disposition: form-data; name="user"\r\n\r\nu\r\n' +
+        '--B\r\nContent-Disposition: form-data; name="file"; filename="x.txt"\r\n\r\nhi\r\n--B--\r\n';
+      expect(await post(emulator.url, raw, 'multipart/form-data; boundary=B')).toMatchObject({
+        status: 415,
+        body: { code: 'unsupported_file_type', message: 'File type not allowed.' },
       });
     });
   });
