@@ -319,7 +319,7 @@ describe('emulator: POST /files/upload and file inputs, as Dify answers them', (
     });
   });
 
-  it('refuses a run whose file input is not a file, with Dify’s messages', async () => {
+  it('refuses a run whose file input is not a file, with Dify’s messages (checked against Dify 1.13.2)', async () => {
     await withEmulator(appWithFiles(), async (emulator) => {
       const runWith = (inputs: Record<string, unknown>) =>
         fetch(`${emulator.url}/workflows/run`, {
@@ -339,6 +339,15 @@ describe('emulator: POST /files/upload and file inputs, as Dify answers them', (
       expect(
         await runWith({ doc: { type: 'document', transfer_method: 'local_file', upload_file_id: 'nope' } }),
       ).toMatchObject({ status: 400, body: { message: 'Invalid upload file' } });
+      const client = new DifyClient({ baseUrl: emulator.url, apiKey: KEY });
+      const png = await client.uploadFile(join(dir, 'pixel.png'), { user: 'u' });
+      await client.close();
+      expect(
+        await runWith({ doc: { type: 'document', transfer_method: 'local_file', upload_file_id: png.id } }),
+      ).toMatchObject({
+        status: 400,
+        body: { message: 'Detected file type does not match the specified type. Please verify the file.' },
+      });
     });
   });
 });
