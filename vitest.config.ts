@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The Kafka suite needs a broker: `npm run test:kafka` (vitest.kafka.config.ts).
-    exclude: ['test/kafka/**', 'node_modules/**'],
+    // The Kafka suite needs a broker: `npm run test:kafka` (vitest.kafka.config.ts); the real-Dify
+    // files suite a Dify server: `npm run test:real-dify:files`.
+    exclude: ['test/kafka/**', 'test/real-dify-files/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

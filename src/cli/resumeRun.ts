@@ -31,6 +31,8 @@ export interface ResumableRunOptions {
   readonly queryField?: string | undefined;
   readonly ordered: boolean;
   readonly resume?: boolean | undefined;
+  readonly filesRoot?: string | undefined;
+  readonly uploadRemote?: boolean | undefined;
 }
 
 /** Where a resumed run's file endpoints continue (openEndpoints' resume flags). */
@@ -77,6 +79,8 @@ const FLAGS: Readonly<Record<string, string>> = Object.freeze({
   outputFormat: '--output-format',
   ordered: '--no-ordered',
   errors: '--errors',
+  filesRoot: '--files-root',
+  uploadRemote: '--upload-remote',
 });
 
 /**
@@ -247,6 +251,9 @@ function shapingOptions(opts: ResumableRunOptions): Record<string, string | bool
     outputFormat: opts.outputFormat ?? formatOf(opts.output, 'ndjson'),
     ordered: opts.ordered,
     errors: opts.errors === undefined ? null : resolve(opts.errors),
+    // Which files records name (and how they reach Dify) shapes results; unset is null, as in older checkpoints.
+    filesRoot: opts.filesRoot === undefined ? null : resolve(opts.filesRoot),
+    uploadRemote: opts.uploadRemote === true ? true : null,
   };
 }
 

@@ -1,7 +1,9 @@
-import { access, constants, writeFile } from 'node:fs/promises';
+import { access, constants, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { redactSecrets } from '../core/redactSecrets.js';
+import { FileUploadLog } from '../files/FileUploadLog.js';
 import { startRunMetrics } from '../metrics/startRunMetrics.js';
 import type { RunProgress, RunSummary } from '../pipeline/RunSummary.js';
 import { runBatch } from '../pipeline/runBatch.js';
@@ -51,6 +53,8 @@ export interface RunCommandOptions {
   metricsPort?: number;
   stopAtEnd?: boolean;
   webhookFallback?: string;
+  filesRoot?: string;
+  uploadRemote?: boolean;
 }
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
@@ -149,6 +153,14 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     .option('--user <name>', 'Dify `user` sent with every call', 'dify-batch')
     .option('--inputs-field <name>', 'take the input variables from this field (default: the whole record)')
     .option('--query-field <name>', 'take the chat/completion query from this field (chat default: query)')
+    .option(
+      '--files-root <dir>',
+      "file inputs: relative paths in records are resolved here (default: the input file's folder)",
+    )
+    .option(
+      '--upload-remote',
+      'file inputs: download http(s) URLs and upload them instead of passing the URL',
+    )
     .option('--no-progress', 'no progress bar or progress lines')
     .option('--overwrite', 'replace an existing non-empty --output / --errors file')
     .option('--resume', 'continue an interrupted run from its checkpoint')
@@ -184,6 +196,13 @@ async function checkConfig(
     throw new CliError(`--window (${opts.window}) must be ≥ --concurrency (${opts.concurrency})`);
   }
   if (opts.rps !== undefined && opts.rpm !== undefined) throw new CliError('give --rps or --rpm, not both');
+  if (opts.filesRoot !== undefined) {
+    const isDir = await stat(opts.filesRoot).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (!isDir) throw new CliError(`--files-root "${opts.filesRoot}" is not a folder`);
+  }
   if (opts.overwrite === true && opts.resume === true) {
     throw new CliError('give --overwrite (start over) or --resume (continue), not both');
   }
@@ -223,6 +242,11 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       () => {},
     );
   }
+  // Uploads are remembered beside the checkpoint, so a resumed run does not upload a file again.
+  const uploadLog =
+    resume.checkpoint === undefined
+      ? undefined
+      : await FileUploadLog.open(FileUploadLog.pathFor(opts.output), opts.resume === true);
   const startedAt = performance.now();
   // The last progress seen: how far the run got if it ends with an error that carries no summary.
   let lastProgress: RunProgress = {
@@ -269,6 +293,11 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       ...(opts.rps === undefined && opts.rpm === undefined
         ? {}
         : { rateLimit: opts.rps === undefined ? { perMinute: opts.rpm! } : { perSecond: opts.rps } }),
+      files: {
+        root: resolve(opts.filesRoot ?? (endpoints.inputIsFile ? dirname(opts.input) : '.')),
+        uploadRemote: opts.uploadRemote === true,
+        store: uploadLog,
+      },
       signal: ctx.abortSignal,
       drainSignal: ctx.drainSignal,
       checkpoint: resume.checkpoint,

@@ -1,5 +1,8 @@
+import { openAsBlob } from 'node:fs';
+import { basename, extname } from 'node:path';
+import type { Readable } from 'node:stream';
 import { createParser } from 'eventsource-parser';
-import { type Dispatcher, Pool } from 'undici';
+import { type Dispatcher, FormData, Pool } from 'undici';
 import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
@@ -8,6 +11,7 @@ import { classifyResponse } from './classifyResponse.js';
 import { classifyTransportError } from './classifyTransportError.js';
 import type { DifyCallOptions, DifyRequest, DifyResult, DifyTransport } from './DifyRequest.js';
 import { DifyStreamCollector } from './DifyStreamCollector.js';
+import { mimeTypeOf } from './fileTypeOf.js';
 import { readLimitedText } from './readLimitedText.js';
 import { resolveDifyClientOptions } from './resolveDifyClientOptions.js';
 import { parseJsonObject, toDifyResult } from './toDifyResult.js';
@@ -69,6 +73,27 @@ export const DIFY_CLIENT_DEFAULTS = Object.freeze({
   maxResponseBytes: 16 * 1024 * 1024,
   timeouts: Object.freeze({ connectMs: 10_000, firstByteMs: 300_000, idleMs: 60_000, totalMs: 600_000 }),
 });
+
+/** `POST /files/upload`'s 201 body, as dify-batch uses it. */
+export interface DifyUploadedFile {
+  /** The `upload_file_id` of a `local_file` input. */
+  readonly id: string;
+  readonly name: string;
+  readonly size: number;
+  readonly extension: string;
+  readonly mimeType: string;
+}
+
+/** Options of {@link DifyClient.uploadFile}. */
+export interface DifyUploadOptions {
+  /** The end user the file belongs to (Dify's `user` form field); use the runs' `user`. */
+  readonly user: string;
+  readonly signal?: AbortSignal | undefined;
+  /** The file name Dify stores (and a workflow sees). @defaultValue the path's base name; required for a stream */
+  readonly filename?: string | undefined;
+  /** The part's content type. @defaultValue from the extension (`application/octet-stream` if unknown) */
+  readonly mimeType?: string | undefined;
+}
 
 /** Error bodies are only read for their message. */
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -197,6 +222,130 @@ export class DifyClient {
         }),
         phase,
       );
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Uploads one file (`POST /files/upload`, multipart `file` + `user`) for use as a `local_file` input.
+   *
+   * @remarks A path is streamed from disk (a Blob from `fs.openAsBlob`, never read whole into memory)
+   * with its length known up front; a stream is sent as it comes (chunked), and since it cannot be
+   * replayed the caller retries by passing a new one. Errors are {@link DifyApiError}s as for runs:
+   * 413 `file_too_large` and 415 `unsupported_file_type` are final, network errors and 5xx retryable.
+   * @throws DifyApiError; the caller's `signal.reason` on abort.
+   */
+  async uploadFile(file: string | Readable, options: DifyUploadOptions): Promise<DifyUploadedFile> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    if (this.#closed)
+      throw new DifyBatchError('ERR_INTERNAL', 'DifyClient.uploadFile() called after close()');
+    const filename = options.filename ?? (typeof file === 'string' ? basename(file) : undefined);
+    if (filename === undefined || filename === '') {
+      throw new InvalidOptionError('filename', 'a file name (required when uploading a stream)', filename);
+    }
+    const mimeType = options.mimeType ?? mimeTypeOfName(filename);
+    const body =
+      typeof file === 'string'
+        ? await formOf(file, filename, mimeType, options.user)
+        : multipartStream(file, filename, mimeType, options.user);
+    const json = await this.#call('POST', '/files/upload', body, signal, {
+      'content-type': typeof file === 'string' ? undefined : `multipart/form-data; boundary=${BOUNDARY}`,
+    });
+    const { id, name, size, extension, mime_type: mime } = json;
+    if (typeof id !== 'string' || typeof size !== 'number') {
+      throw new DifyApiError({
+        code: 'ERR_DIFY_BAD_RESPONSE',
+        message: 'Dify answered POST /files/upload without an id and size',
+        retryable: false,
+      });
+    }
+    return {
+      id,
+      name: typeof name === 'string' ? name : filename,
+      size,
+      extension: typeof extension === 'string' ? extension : extname(filename).slice(1),
+      mimeType: typeof mime === 'string' ? mime : mimeType,
+    };
+  }
+
+  /**
+   * `GET /parameters`: the app's input form (`user_input_form`), file limits (`system_parameters`)
+   * and features, parsed. Read it with `readFileVariables` for the file variables.
+   * @throws DifyApiError; the caller's `signal.reason` on abort.
+   */
+  async parameters(
+    options: { readonly signal?: AbortSignal | undefined } = {},
+  ): Promise<Record<string, unknown>> {
+    options.signal?.throwIfAborted();
+    return this.#call('GET', '/parameters', undefined, options.signal, {});
+  }
+
+  /** A small JSON exchange (upload, parameters) under the call deadlines, errors as for runs. */
+  async #call(
+    method: 'GET' | 'POST',
+    route: string,
+    body: FormData | AsyncIterable<Uint8Array> | undefined,
+    signal: AbortSignal | undefined,
+    headers: Readonly<Record<string, string | undefined>>,
+  ): Promise<Record<string, unknown>> {
+    const path = this.#pathPrefix + route;
+    const call = new CallAbort();
+    const onAbort = () => call.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const { totalMs } = this.#timeouts;
+    let timedOut = false;
+    const timer =
+      totalMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            call.abort();
+          }, totalMs)
+        : undefined;
+    let phase: 'request' | 'body' = 'request';
+    try {
+      const sent: Record<string, string> = {
+        authorization: `Bearer ${this.#apiKey}`,
+        accept: 'application/json',
+      };
+      for (const [name, value] of Object.entries(headers)) if (value !== undefined) sent[name] = value;
+      const response = await this.#dispatcher.request({
+        origin: this.#origin,
+        path,
+        method,
+        headers: sent,
+        body: body as Dispatcher.DispatchOptions['body'],
+        signal: call,
+        headersTimeout: this.#timeouts.firstByteMs,
+        bodyTimeout: this.#timeouts.idleMs,
+      });
+      phase = 'body';
+      const { statusCode: status, headers: got } = response;
+      const limit = status >= 200 && status < 300 ? this.#maxResponseBytes : ERROR_BODY_LIMIT;
+      const { text, truncated } = await readLimitedText(response.body, limit, got['content-length']);
+      if (status < 200 || status >= 300) {
+        throw classifyResponse(
+          { status, headers: got, body: text, truncated },
+          { scrub: this.#scrub, url: this.#origin + path },
+        );
+      }
+      if (truncated) throw this.#tooLarge();
+      return parseJsonObject(text, `Dify's HTTP ${status} body`, this.#scrub, status);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (error instanceof DifyApiError) throw error;
+      if (timedOut) {
+        const message = `Dify ${method} ${route} did not finish within timeouts.totalMs (${totalMs} ms)`;
+        throw new DifyApiError({ code: 'ERR_DIFY_TIMEOUT', message, retryable: true });
+      }
+      throw classifyTransportError(error, {
+        phase,
+        streaming: false,
+        timeouts: this.#timeouts,
+        scrub: this.#scrub,
+      });
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -365,6 +514,38 @@ async function drainTail(iterator: AsyncIterator<unknown>, body: { destroy(): un
   } finally {
     clearTimeout(timer);
   }
+}
+
+const BOUNDARY = '----dify-batch-7c1f0e2a9b4d';
+
+function mimeTypeOfName(filename: string): string {
+  return mimeTypeOf(extname(filename));
+}
+
+/** A path as a multipart form: the Blob reads the file as undici sends it. */
+async function formOf(path: string, filename: string, mimeType: string, user: string): Promise<FormData> {
+  const form = new FormData();
+  form.append('file', await openAsBlob(path, { type: mimeType }), filename);
+  form.append('user', user);
+  return form;
+}
+
+/** A stream as a multipart body, chunk by chunk (`user` first, then the file part). */
+async function* multipartStream(
+  file: Readable,
+  filename: string,
+  mimeType: string,
+  user: string,
+): AsyncGenerator<Uint8Array> {
+  const quoted = (text: string) => text.replace(/["\\\r\n]/g, (c) => encodeURIComponent(c));
+  yield Buffer.from(
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="user"\r\n\r\n${user}\r\n` +
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${quoted(filename)}"\r\n` +
+      `Content-Type: ${mimeType}\r\n\r\n`,
+  );
+  for await (const chunk of file)
+    yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+  yield Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
 }
 
 function routeOf(request: DifyRequest): string {

@@ -11,6 +11,8 @@ export {
   DifyClient,
   type DifyClientOptions,
   type DifyClientTimeouts,
+  type DifyUploadedFile,
+  type DifyUploadOptions,
 } from './DifyClient.js';
 export type {
   DifyAppKind,
@@ -20,6 +22,7 @@ export type {
   DifyResult,
   DifyTransport,
 } from './DifyRequest.js';
+export { type DifyFileType, fileTypeOf, mimeTypeOf } from './fileTypeOf.js';
 export { type DifyErrorFields, isConcurrencyLimitError } from './isConcurrencyLimitError.js';
 export { FAILED_RUN_STATUSES, isFailedRunStatus } from './isFailedRunStatus.js';
 export { parseRetryAfter } from './parseRetryAfter.js';

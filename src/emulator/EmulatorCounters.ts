@@ -54,8 +54,8 @@ export class EmulatorCounters {
     this.calls = trackCalls ? new Map() : undefined;
   }
 
-  snapshot(): EmulatorStats {
-    const stats: EmulatorStats = {
+  snapshot(): Omit<EmulatorStats, 'uploads' | 'peakActiveUploads'> {
+    const stats: Omit<EmulatorStats, 'uploads' | 'peakActiveUploads'> = {
       requests: this.requests,
       active: this.active,
       peakActive: this.peakActive,

@@ -35,6 +35,30 @@ export interface FaultRates {
  */
 export type EmulatedAppStatus = 'normal' | 'deleted' | 'abnormal' | 'api-disabled' | 'workspace-archived';
 
+/** A `file` or `file-list` variable of an emulated app's start form, as `GET /parameters` lists it. */
+export interface EmulatedFileInput {
+  readonly variable: string;
+  readonly type: 'file' | 'file-list';
+  /** @defaultValue false */
+  readonly required?: boolean;
+  /** @defaultValue `['document', 'image']` */
+  readonly allowedFileTypes?: readonly string[];
+  /** @defaultValue `[]` */
+  readonly allowedFileExtensions?: readonly string[];
+  /** @defaultValue `['local_file', 'remote_url']` */
+  readonly allowedFileUploadMethods?: readonly string[];
+  /** `file-list`: the most files. @defaultValue 5 */
+  readonly maxLength?: number;
+}
+
+/** A fault answered to uploads of one file name (an explicit test knob; real Dify has none). */
+export interface UploadFault {
+  /** `reset` destroys the socket; `413` / `415` answer Dify's `file_too_large` / `unsupported_file_type`. */
+  readonly kind: 'reset' | '413' | '415';
+  /** Only the first N uploads of that name. @defaultValue Infinity */
+  readonly times?: number;
+}
+
 /** One emulated Dify app, reached with its own API key. */
 export interface EmulatedApp {
   readonly key: string;
@@ -52,6 +76,12 @@ export interface EmulatedApp {
   readonly requiredInputs?: readonly string[];
   /** @defaultValue 'normal' */
   readonly status?: EmulatedAppStatus;
+  /**
+   * File variables of the start form, listed by `GET /parameters` and checked on runs with Dify's
+   * messages; a workflow's outputs then carry each file object (`filename`, `size`, …) under the
+   * variable's name, so a mix-up of files between records is detectable. @defaultValue `[]`
+   */
+  readonly fileInputs?: readonly EmulatedFileInput[];
 }
 
 export interface EmulatorOptions {
@@ -108,6 +138,10 @@ export interface EmulatorOptions {
    * outlives the garbage collector's young generation. @defaultValue 100
    */
   readonly maxStoredRuns?: number;
+  /** Faults answered to `POST /files/upload` by file name. Real Dify has none: off by default. @defaultValue `{}` */
+  readonly uploadFaults?: Readonly<Record<string, UploadFault>>;
+  /** How long each upload takes to answer, in ms (makes concurrent uploads observable). @defaultValue 0 */
+  readonly uploadLatencyMs?: number;
 }
 
 /** Every {@link EmulatorOptions} default, in one frozen place. */
@@ -127,4 +161,6 @@ export const EMULATOR_DEFAULTS: Readonly<Required<EmulatorOptions>> = Object.fre
   seed: 1,
   faultRetryAfterSeconds: 1,
   maxStoredRuns: 100,
+  uploadFaults: Object.freeze({}),
+  uploadLatencyMs: 0,
 });

@@ -23,6 +23,7 @@ import {
   UNKNOWN_ERROR_BODY,
   WELCOME_BODY,
 } from './difyResponses.js';
+import { EmulatedUploads } from './EmulatedUploads.js';
 import { EmulatorCounters } from './EmulatorCounters.js';
 import type { EmulatedApp, EmulatorOptions, FaultRates } from './EmulatorOptions.js';
 import { EmulatorRequest, EmulatorResponse, Exchange, type ExchangeHost } from './Exchange.js';
@@ -102,6 +103,7 @@ export class EmulatorServer implements ExchangeHost {
   readonly live = new Set<Exchange>();
   readonly tasks = new Map<string, Exchange>();
   readonly ids = new UuidSource();
+  readonly uploads = new EmulatedUploads();
   readonly runs: RecentMap<string, RunRecord>;
   readonly conversations: RecentMap<string, { appKey: string; user: string }>;
   options: ResolvedEmulatorOptions;
@@ -200,12 +202,17 @@ export class EmulatorServer implements ExchangeHost {
 
   reset(): void {
     this.counters.reset(this.options.trackCallsPerInput);
+    this.uploads.reset();
     this.#random = new SeededRandom(this.options.seed);
     this.#sampleLatency = latencySampler(this.options.latency, this.#random);
   }
 
   stats(): EmulatorStats {
-    return this.counters.snapshot();
+    return {
+      ...this.counters.snapshot(),
+      uploads: this.uploads.accepted,
+      peakActiveUploads: this.uploads.peakActive,
+    };
   }
 
   listen(): Promise<void> {
@@ -257,6 +264,10 @@ export class EmulatorServer implements ExchangeHost {
     }
     const app = authenticate(ex, this.#apps);
     if (app === undefined) return;
+    if (route.name === 'filesUpload') {
+      this.uploads.handle(ex, app, this.ids, this.options.uploadFaults, this.options.uploadLatencyMs);
+      return;
+    }
     if (route.method === 'GET') this.#get(ex, app, route, q === -1 ? '' : url.slice(q + 1));
     else this.#post(ex, app, route);
   }
@@ -365,6 +376,7 @@ export class EmulatorServer implements ExchangeHost {
       latencyMs: this.#sampleLatency?.() ?? 0,
       fault,
       taskId: this.ids.next(),
+      ...(late.fileOutputs === undefined ? {} : { fileOutputs: late.fileOutputs }),
       createdAt: Math.floor(Date.now() / 1000),
     };
     ex.taskId = ctx.taskId;
@@ -410,7 +422,7 @@ export class EmulatorServer implements ExchangeHost {
     user: string,
     streaming: boolean,
     workflowId: string | undefined,
-  ): { conversationId?: string; missing?: string } | undefined {
+  ): { conversationId?: string; missing?: string; fileOutputs?: Record<string, unknown> } | undefined {
     if (workflowId !== undefined) {
       const id = pythonUuid(workflowId);
       if (id === undefined) {
@@ -438,7 +450,14 @@ export class EmulatorServer implements ExchangeHost {
       sendError(ex, 400, 'invalid_param', `${missing} is required in input form`);
       return undefined;
     }
-    return { conversationId, missing };
+    const fileInputs = app.app.fileInputs;
+    if (fileInputs === undefined || fileInputs.length === 0) return { conversationId, missing };
+    const files = this.uploads.checkInputs(app, fileInputs, inputs);
+    if ('error' in files) {
+      sendError(ex, 400, 'invalid_param', files.error);
+      return undefined;
+    }
+    return { conversationId, missing, fileOutputs: files.outputs };
   }
 
   /** Answers the faults that replace the run; `false` for those that shape the run's own answer. */

@@ -106,6 +106,13 @@ export class Exchange {
     return undefined;
   }
 
+  /** The whole request body (uploads: multipart bytes). */
+  bodyBuffer(): Buffer {
+    const body = this.#body;
+    if (body === undefined) return Buffer.alloc(0);
+    return this.#moreBody === undefined ? body : Buffer.concat([body, ...this.#moreBody]);
+  }
+
   bodyText(): string {
     const body = this.#body;
     if (body === undefined) return '';

@@ -1,3 +1,4 @@
+import { UPLOAD_LIMITS_MB } from './EmulatedUploads.js';
 import type { EmulatedApp } from './EmulatorOptions.js';
 import { pyFloat, pyJson, pyString } from './pyJson.js';
 import { endUserId, storedRunInputs, type WorkflowOutcome, type WorkflowView } from './workflowResponses.js';
@@ -26,7 +27,20 @@ const RUNNING = Object.freeze({
 
 /** `GET /parameters` with Dify's feature defaults; `requiredInputs` become the `user_input_form`. */
 export function appParametersBody(app: EmulatedApp): string {
-  const form = (app.requiredInputs ?? []).map((name) => ({
+  const files = (app.fileInputs ?? []).map((f) => ({
+    [f.type]: {
+      variable: f.variable,
+      label: f.variable,
+      type: f.type,
+      required: f.required ?? false,
+      max_length: f.type === 'file-list' ? (f.maxLength ?? 5) : null,
+      options: [],
+      allowed_file_types: f.allowedFileTypes ?? ['document', 'image'],
+      allowed_file_extensions: f.allowedFileExtensions ?? [],
+      allowed_file_upload_methods: f.allowedFileUploadMethods ?? ['local_file', 'remote_url'],
+    },
+  }));
+  const texts = (app.requiredInputs ?? []).map((name) => ({
     'text-input': {
       variable: name,
       label: name,
@@ -45,7 +59,7 @@ export function appParametersBody(app: EmulatedApp): string {
     retriever_resource: { enabled: false },
     annotation_reply: { enabled: false },
     more_like_this: { enabled: false },
-    user_input_form: form,
+    user_input_form: [...texts, ...files],
     sensitive_word_avoidance: { enabled: false, type: '', configs: [] },
     file_upload: {
       image: {
@@ -56,10 +70,10 @@ export function appParametersBody(app: EmulatedApp): string {
       },
     },
     system_parameters: {
-      image_file_size_limit: 10,
-      video_file_size_limit: 100,
-      audio_file_size_limit: 50,
-      file_size_limit: 15,
+      image_file_size_limit: UPLOAD_LIMITS_MB.image,
+      video_file_size_limit: UPLOAD_LIMITS_MB.video,
+      audio_file_size_limit: UPLOAD_LIMITS_MB.audio,
+      file_size_limit: UPLOAD_LIMITS_MB.document,
       workflow_file_upload_limit: 10,
     },
   })}\n`;

@@ -3,9 +3,11 @@ export {
   EMULATOR_DEFAULTS,
   type EmulatedApp,
   type EmulatedAppStatus,
+  type EmulatedFileInput,
   type EmulatorOptions,
   type FaultRates,
   type LatencyDistribution,
+  type UploadFault,
 } from './EmulatorOptions.js';
 export { emulatedOutputs } from './emulatedOutputs.js';
 export { type Emulator, type EmulatorStats, startEmulator } from './startEmulator.js';

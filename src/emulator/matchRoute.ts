@@ -17,7 +17,8 @@ export type RouteName =
   | 'parameters'
   | 'meta'
   | 'info'
-  | 'site';
+  | 'site'
+  | 'filesUpload';
 
 export interface RouteMatch {
   readonly name: RouteName;
@@ -40,6 +41,7 @@ const STATIC: ReadonlyMap<string, readonly RouteMatch[]> = new Map([
   ['/v1/meta', fixed('meta', 'GET')],
   ['/v1/info', fixed('info', 'GET')],
   ['/v1/site', fixed('site', 'GET')],
+  ['/v1/files/upload', fixed('filesUpload', 'POST')],
 ]);
 
 const NONE: readonly RouteMatch[] = Object.freeze([]);

@@ -45,6 +45,13 @@ export function resolveEmulatorOptions(
   check(isCount(o.port) && o.port <= 65535, 'port', 'an integer from 0 to 65535', o.port);
   check(typeof o.host === 'string' && o.host.length > 0, 'host', 'a non-empty string', o.host);
   checkApps(o.apps);
+  check(isNonNegative(o.uploadLatencyMs), 'uploadLatencyMs', 'a number ≥ 0', o.uploadLatencyMs);
+  check(
+    typeof o.uploadFaults === 'object' && o.uploadFaults !== null,
+    'uploadFaults',
+    'an object of { kind, times } by file name',
+    o.uploadFaults,
+  );
   checkLatency(o.latency);
   check(isCount(o.maxActiveRequests), 'maxActiveRequests', 'an integer ≥ 0', o.maxActiveRequests);
   check(
@@ -105,6 +112,16 @@ function checkApps(apps: EmulatorOptions['apps']): void {
       `${at}.requiredInputs`,
       'an array of strings',
       app.requiredInputs,
+    );
+    check(
+      app.fileInputs === undefined ||
+        (Array.isArray(app.fileInputs) &&
+          app.fileInputs.every(
+            (f) => typeof f?.variable === 'string' && (f.type === 'file' || f.type === 'file-list'),
+          )),
+      `${at}.fileInputs`,
+      "an array of { variable, type: 'file' | 'file-list' }",
+      app.fileInputs,
     );
     check(
       app.status === undefined || APP_STATUSES.has(app.status),

@@ -47,6 +47,8 @@ export interface RunContext {
   readonly taskId: string;
   /** Unix seconds. */
   readonly createdAt: number;
+  /** File inputs as the End node returns them, by variable (apps with `fileInputs`). */
+  readonly fileOutputs?: Record<string, unknown>;
 }
 
 const BLOCKING_TYPE = 'application/json; charset=utf-8';
@@ -107,7 +109,12 @@ export function runWorkflow(ctx: RunContext, missingInput?: string): void {
     inputs: ctx.inputs,
   };
   const failed = fault === 'failed' || (fault === 'error' && !ctx.streaming);
-  const outputs = failed || missingInput !== undefined ? undefined : workflowOutputs(ctx.canonical);
+  const outputs =
+    failed || missingInput !== undefined
+      ? undefined
+      : ctx.fileOutputs === undefined
+        ? workflowOutputs(ctx.canonical)
+        : { ...workflowOutputs(ctx.canonical), ...ctx.fileOutputs };
   const outcome: WorkflowOutcome =
     missingInput !== undefined
       ? {
@@ -122,7 +129,7 @@ export function runWorkflow(ctx: RunContext, missingInput?: string): void {
           status: failed || fault === 'error' ? 'failed' : 'succeeded',
           outputs: outputs ?? {},
           outputsPy:
-            outputs === undefined || ctx.streaming
+            outputs === undefined || ctx.streaming || ctx.fileOutputs !== undefined
               ? undefined
               : `{"result": ${pyString(outputs.result)}, "checksum": "${outputs.checksum}"}`,
           error: failed ? MSG.injectedRunFailure : fault === 'error' ? MSG.injectedModelError : null,

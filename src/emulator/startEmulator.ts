@@ -48,6 +48,10 @@ export interface EmulatorStats {
   callsPerInput?: Record<string, number>;
   /** Inputs called more than once. */
   duplicates: number;
+  /** Files accepted by `POST /files/upload` (201). */
+  uploads: number;
+  /** The most uploads in progress at once. */
+  peakActiveUploads: number;
 }
 
 /**
@@ -59,6 +63,8 @@ export interface EmulatorStats {
  * Answers are {@link emulatedOutputs} of the inputs, so mix-ups between items are detectable. An input
  * key `__fault` (`"500"`, `"429"`, `"502"`, `"reset"`, `"stall"`, `"drop"`, `"error"`, `"failed"`,
  * optionally `":N"` for only the first N calls of that input) injects a fault deterministically.
+ * Apps with `fileInputs` take `POST /files/upload` and file inputs as Dify does, and their outputs
+ * carry each file's object (`filename`, `size`, …), so a mix-up of files is detectable too.
  * Control endpoints outside `/v1`: `GET /_emulator/stats`, `POST /_emulator/reset`,
  * `GET|POST /_emulator/config`.
  *

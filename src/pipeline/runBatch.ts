@@ -7,6 +7,10 @@ import { redactSecrets } from '../core/redactSecrets.js';
 import { DIFY_CLIENT_DEFAULTS, DifyClient, type DifyClientOptions } from '../dify/DifyClient.js';
 import type { DifyTransport } from '../dify/DifyRequest.js';
 import { resolveDifyClientOptions } from '../dify/resolveDifyClientOptions.js';
+import { FileUploads } from '../files/FileUploads.js';
+import type { RunBatchFiles } from '../files/RunBatchFiles.js';
+import { readFileVariables } from '../files/readFileVariables.js';
+import { type ResolveFileInputsOptions, resolveFileInputs } from '../files/resolveFileInputs.js';
 import { LatencyHistogram } from '../internal/LatencyHistogram.js';
 import { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from '../operators/AdaptiveConcurrency.js';
 import { batch } from '../operators/batch.js';
@@ -98,6 +102,13 @@ export interface RunBatchOptions extends RequestMapping {
    * @defaultValue undefined (no checkpoint)
    */
   readonly checkpoint?: RunCheckpoint | undefined;
+  /**
+   * File inputs: record values of the app's `file` / `file-list` variables (paths, `file://` and
+   * `http(s)://` URLs, Dify file objects) are checked, uploaded once per distinct file and sent as Dify
+   * file inputs. The variables come from `GET /parameters`, read once before the first call.
+   * @defaultValue undefined (inputs are sent as they are)
+   */
+  readonly files?: RunBatchFiles | undefined;
   /**
    * The `seq` the ordered output starts at (a resumed source starts past 0).
    * @defaultValue the `seq` of the first item the source yields
@@ -300,8 +311,30 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     options.dify === undefined ? undefined : { connections: concurrency, ...options.dify };
   if (clientOptions !== undefined) resolveDifyClientOptions(clientOptions, DIFY_CLIENT_DEFAULTS);
   let client: DifyClient | undefined;
-  const transport: DifyTransport =
+  const baseTransport: DifyTransport =
     options.transport ?? ((request, callOptions) => client!.transport(request, callOptions));
+  const files = options.files;
+  if (files !== undefined) checkFiles(files, options.dify !== undefined);
+  // The app's file variables, read once when the first call is about to be made (a run that makes no
+  // call asks nothing); `undefined` when the app takes no files.
+  let fileInputs: Promise<ResolveFileInputsOptions | undefined> | undefined;
+  const filesOfApp = (): Promise<ResolveFileInputsOptions | undefined> => {
+    fileInputs ??= prepareFiles(files!, client, options, concurrency, calls.signal).catch((error: unknown) =>
+      filesUnknown(error, () => {
+        fileInputs = undefined;
+      }),
+    );
+    return fileInputs;
+  };
+  const transport: DifyTransport =
+    files === undefined
+      ? baseTransport
+      : async (request, callOptions) => {
+          const known = await filesOfApp();
+          if (known === undefined) return baseTransport(request, callOptions);
+          const inputs = await resolveFileInputs(request.inputs, known, callOptions.signal);
+          return baseTransport({ ...request, inputs }, callOptions);
+        };
 
   // Aborted with the caller's reason before we unsubscribe, so in-flight calls see that reason.
   const calls = new AbortController();
@@ -570,6 +603,74 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     return summarize();
   };
   return { start };
+}
+
+function checkFiles(files: RunBatchFiles, hasClient: boolean): void {
+  if (typeof files !== 'object' || files === null) throw new InvalidOptionError('files', 'an object', files);
+  if (files.root !== undefined && typeof files.root !== 'string') {
+    throw new InvalidOptionError('files.root', 'a folder path', files.root);
+  }
+  if (files.uploadRemote !== undefined && typeof files.uploadRemote !== 'boolean') {
+    throw new InvalidOptionError('files.uploadRemote', 'a boolean', files.uploadRemote);
+  }
+  if (files.concurrency !== undefined && (!Number.isInteger(files.concurrency) || files.concurrency < 1)) {
+    throw new InvalidOptionError('files.concurrency', 'an integer ≥ 1', files.concurrency);
+  }
+  if (!hasClient && (files.variables === undefined || files.upload === undefined)) {
+    throw new InvalidOptionError(
+      'files',
+      '`variables` and `upload` when runBatch has a `transport` instead of `dify`',
+      Object.keys(files),
+    );
+  }
+}
+
+/**
+ * What a failed `GET /parameters` means for the run. A retryable failure (network, 5xx, timeout) fails
+ * this attempt, so the call's retry and the circuit breaker handle it, and the next attempt asks again
+ * (`forget`); a rejected key is fatal as for calls. A route that does not exist (the base URL lacks
+ * /v1) leaves file inputs off: the calls report that route problem themselves. Anything else leaves
+ * them off with a warning.
+ */
+function filesUnknown(error: unknown, forget: () => void): undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if ((error as { retryable?: unknown } | null)?.retryable === true || code === 'ERR_DIFY_AUTH') {
+    forget();
+    throw error;
+  }
+  if (code !== 'ERR_DIFY_ROUTE') {
+    const message = error instanceof Error ? error.message : String(error);
+    process.emitWarning(
+      redactSecrets(`cannot read the app's GET /parameters (${message}): file inputs are sent as they are`),
+      { type: 'DifyBatchWarning', code: 'DIFY_BATCH_NO_PARAMETERS' },
+    );
+  }
+  return undefined;
+}
+
+/** Reads the app's file variables (unless given) and sets up the uploads; `undefined` when it takes no files. */
+async function prepareFiles(
+  files: RunBatchFiles,
+  client: DifyClient | undefined,
+  options: RunBatchOptions,
+  concurrency: number,
+  signal: AbortSignal,
+): Promise<ResolveFileInputsOptions | undefined> {
+  const variables = files.variables ?? readFileVariables(await client!.parameters({ signal }));
+  if (variables.variables.size === 0) return undefined;
+  const user = options.user ?? 'dify-batch';
+  const upload =
+    files.upload ?? ((path, o) => client!.uploadFile(path, { user, filename: o.filename, signal: o.signal }));
+  return {
+    files: variables,
+    root: files.root ?? process.cwd(),
+    uploadRemote: files.uploadRemote ?? false,
+    uploads: new FileUploads({
+      upload,
+      concurrency: Math.min(concurrency, files.concurrency ?? concurrency),
+      store: files.store,
+    }),
+  };
 }
 
 /** Writes one batch to `sink`; any failure becomes the documented fatal ERR_SINK_WRITE, cause attached. */

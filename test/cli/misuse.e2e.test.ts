@@ -281,7 +281,8 @@ describe('truthful exits', () => {
     expect(summary.latencyMs!.p50).toBeGreaterThan(0);
     const results = await readNdjson(output);
     expect(results.map((r) => r.seq)).toEqual([...Array(summary.counts.read).keys()]);
-    expect(emulator.stats().requests).toBe(summary.counts.read);
+    // One call per record read, plus the one GET /parameters before the first call (file inputs).
+    expect(emulator.stats().requests).toBe(summary.counts.read + 1);
     // The exact command, without the key and without --overwrite, with --resume.
     expect(summary.resumeCommand).toBe(
       `dify-batch run -i ${input} -o ${output} -c 4 --batch-size 5 --summary ${summaryPath} --no-progress --resume`,
@@ -333,7 +334,7 @@ describe('truthful exits', () => {
     expect(exit.stderr).toMatch(/^dify-batch: .*last good record \(seq 699, line 701, byte \d+\)/m);
     expect(exit.stderr).toContain('stopped by a fatal error: 700 records read, 700 written');
     expect((await readNdjson(output)).map((r) => r.seq)).toEqual([...Array(700).keys()]);
-    expect(emulator.stats().requests).toBe(700);
+    expect(emulator.stats().requests).toBe(700 + 1); // + the GET /parameters (file inputs)
     const summary = await readSummary(summaryPath);
     expect(summary).toMatchObject({ exitCode: 1, reason: 'fatal', counts: { read: 700, written: 700 } });
     expect(summary.resumeCommand).toContain('--resume');

@@ -129,7 +129,7 @@ describe('dify-batch run (end to end against the emulator)', () => {
       [false, 1, 400],
       [false, 1, 400],
     ]);
-    expect(emulator.stats().requests).toBe(2);
+    expect(emulator.stats().requests).toBe(2 + 1); // + the GET /parameters (file inputs)
   });
 
   it('exits 0 when every record succeeds, for chat in streaming mode, with CSV input', async () => {

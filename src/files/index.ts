@@ -1,0 +1,17 @@
+export { FileUploadLog } from './FileUploadLog.js';
+export {
+  FILE_UPLOADS_DEFAULTS,
+  FileUploads,
+  type FileUploadsOptions,
+  type UploadFileFn,
+  type UploadStore,
+} from './FileUploads.js';
+export type { RunBatchFiles } from './RunBatchFiles.js';
+export {
+  type FileSizeLimits,
+  type FileTransferMethod,
+  type FileVariable,
+  type FileVariables,
+  readFileVariables,
+} from './readFileVariables.js';
+export { type ResolveFileInputsOptions, resolveFileInputs } from './resolveFileInputs.js';
