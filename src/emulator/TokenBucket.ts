@@ -7,9 +7,10 @@ export class TokenBucket {
   #tokens: number;
   #last: number;
 
-  constructor(ratePerSecond: number, now: number) {
+  /** @param startsFull - with a full second's burst (true) or empty (false) */
+  constructor(ratePerSecond: number, now: number, startsFull: boolean) {
     this.#rate = ratePerSecond;
-    this.#tokens = Math.max(1, ratePerSecond);
+    this.#tokens = startsFull ? Math.max(1, ratePerSecond) : 0;
     this.#last = now;
   }
 

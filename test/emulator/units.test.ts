@@ -158,11 +158,30 @@ describe('helpers', () => {
   });
 
   it('TokenBucket: a burst of rate tokens, then Retry-After until the next token', () => {
-    const bucket = new TokenBucket(2, 0);
+    const bucket = new TokenBucket(2, 0, true);
     expect([bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([0, 0, 1]);
     expect(bucket.take(500)).toBe(0);
-    const slow = new TokenBucket(0.2, 0);
+    const slow = new TokenBucket(0.2, 0, true);
     expect([slow.take(0), slow.take(0)]).toEqual([0, 5]);
+  });
+
+  it('TokenBucket starting empty admits no more than rate × elapsed, whatever the request pattern', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.5, max: 200, noNaN: true }),
+        fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 300 }),
+        (rate, gaps) => {
+          const bucket = new TokenBucket(rate, 0, false);
+          let now = 0;
+          let admitted = 0;
+          for (const gap of gaps) {
+            now += gap;
+            if (bucket.take(now) === 0) admitted++;
+          }
+          expect(admitted).toBeLessThanOrEqual(Math.floor((rate * now) / 1000 + 1e-9));
+        },
+      ),
+    );
   });
 });
 
