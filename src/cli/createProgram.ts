@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBenchCommand } from './benchCommand.js';
 import type { CliContext } from './CliContext.js';
 import { registerDemoCommand } from './demoCommand.js';
 import { registerEmulatorCommand } from './emulatorCommand.js';
@@ -19,5 +20,6 @@ export function createProgram(ctx: CliContext, version: string, onExit: (code: n
   registerServeCommand(program, ctx);
   registerEmulatorCommand(program, ctx);
   registerDemoCommand(program, ctx, onExit);
+  registerBenchCommand(program, ctx, onExit);
   return program;
 }
