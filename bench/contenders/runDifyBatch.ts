@@ -6,6 +6,9 @@ import { fromAsyncIterable, fromFile } from '../../src/sources/index.js';
 import { generateRecords, seqOfId } from '../workload.js';
 import type { ContenderContext } from './ContenderContext.js';
 
+/** Attempts per record (first included) unless a scenario sets `maxAttempts`; shown in RESULTS.md. */
+export const DIFY_BATCH_BENCH_ATTEMPTS = 4;
+
 /**
  * dify-batch itself: `runBatch` with its own source (`fromFile` for files), its DifyClient (or an
  * in-process echo transport), and a sink that hands each result to the checker.
@@ -41,8 +44,9 @@ export async function runDifyBatch(ctx: ContenderContext, ordered: boolean): Pro
     app: 'workflow',
     inputsField: 'inputs',
     concurrency: spec.concurrency,
+    ...(spec.window === undefined ? {} : { window: spec.window }),
     ordered,
-    ...(spec.maxAttempts === undefined ? {} : { retry: { maxAttempts: spec.maxAttempts } }),
+    retry: { maxAttempts: spec.maxAttempts ?? DIFY_BATCH_BENCH_ATTEMPTS },
     ...(spec.rateLimitPerSecond === undefined ? {} : { rateLimit: { perSecond: spec.rateLimitPerSecond } }),
     // Explicit either way: runBatch adapts by default, the scenarios compare fixed and adaptive.
     adaptiveConcurrency: spec.adaptiveConcurrency === true,
