@@ -75,8 +75,9 @@ export interface EmulatorOptions {
    */
   readonly rateLimitRps?: number;
   /**
-   * The rate-limit bucket starts with one second's burst. Off, it starts empty, so no client can get
-   * more than `rateLimitRps` × elapsed seconds through (a benchmark measuring goodput ÷ R wants that).
+   * The rate-limit bucket starts with one second's burst. Off, it is empty at the first call after
+   * `configure`/`reset` and fills from then on, so no client gets more than `rateLimitRps` × the seconds
+   * since its first call (a benchmark measuring goodput ÷ R wants that).
    * @defaultValue true
    */
   readonly rateLimitStartsFull?: boolean;
