@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Item } from '../core/Item.js';
 import { DifyClient } from '../dify/DifyClient.js';
 import type { DifyAppKind, DifyRequest, DifyResponseMode } from '../dify/DifyRequest.js';
@@ -11,7 +11,7 @@ import { renderSizingSvg } from '../sizing/renderSizingSvg.js';
 import { rejectionShare, type SizingStep } from '../sizing/SizingStep.js';
 import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
-import { parsePositiveInt } from './parsers.js';
+import { parseDuration, parsePositiveInt } from './parsers.js';
 
 interface BenchOptions {
   baseUrl?: string;
@@ -27,17 +27,6 @@ interface BenchOptions {
   callsPerWorker: number;
   svg: string;
   yes?: boolean;
-}
-
-/** `60s`, `2m`, `1500ms` or plain seconds → ms. */
-export function parseDuration(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  if (match === null)
-    throw new InvalidArgumentError(`expected a duration like 60s, 2m or 1500ms, got "${value}"`);
-  const n = Number(match[1]);
-  const ms = match[2] === 'ms' ? n : match[2] === 'm' ? n * 60_000 : n * 1000;
-  if (!(ms >= 1)) throw new InvalidArgumentError(`expected a duration of at least 1 ms, got "${value}"`);
-  return ms;
 }
 
 /** The sample's records as requests; any line that is not a JSON object (or does not map) is a config error. */
