@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createHistogram } from 'node:perf_hooks';
 import { DifyApiError } from '../core/DifyApiError.js';
 import type { DifyRequest, DifyTransport } from '../dify/DifyRequest.js';
@@ -32,6 +33,8 @@ export async function measureStep(options: MeasureStepOptions): Promise<SizingSt
   let rateRejections = 0;
   let failed = 0;
   let firstFailure: string | undefined;
+  // Every call in flight listens on the one signal; Node warns past 10 listeners.
+  if (signal !== undefined) setMaxListeners(2 * concurrency + 16, signal);
   const t0 = performance.now();
   const deadline = t0 + durationMs;
 

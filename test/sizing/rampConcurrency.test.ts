@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DifyClient } from '../../src/dify/DifyClient.js';
 import type { DifyRequest } from '../../src/dify/DifyRequest.js';
 import { type Emulator, startEmulator } from '../../src/emulator/startEmulator.js';
+import { measureStep } from '../../src/sizing/measureStep.js';
 import { maxRampCalls, rampConcurrency } from '../../src/sizing/rampConcurrency.js';
 import { recommendSettings } from '../../src/sizing/recommendSettings.js';
 import { rejectionShare } from '../../src/sizing/SizingStep.js';
@@ -53,6 +54,35 @@ describe('rampConcurrency against the emulator', () => {
       expect(Math.abs(Math.log2(concurrency!) - Math.log2(LIMIT))).toBeLessThanOrEqual(1);
       expect(rps).toBeUndefined();
     } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('measureStep', () => {
+  it('16 calls in flight on one abort signal raise no MaxListenersExceededWarning', async () => {
+    emulator.configure({ maxActiveRequests: 0 });
+    const client = new DifyClient({ baseUrl: emulator.url, apiKey: KEY, connections: 16 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      const step = await measureStep({
+        transport: client.transport,
+        requests: [{ app: 'workflow', inputs: { id: 'w' }, user: 'u', responseMode: 'blocking' }],
+        concurrency: 16,
+        maxCalls: 32,
+        durationMs: 10_000,
+        signal: new AbortController().signal,
+      });
+      expect(step).toMatchObject({ calls: 32, succeeded: 32, limitRejections: 0, failed: 0 });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      emulator.configure({ maxActiveRequests: LIMIT });
       await client.close();
     }
   });
