@@ -168,7 +168,9 @@ async function benchFromCli(opts: BenchOptions, ctx: CliContext): Promise<number
   }
   const client = new DifyClient({ baseUrl, apiKey, connections: levels.at(-1)! });
   const signal = AbortSignal.any([ctx.drainSignal, ctx.abortSignal]);
-  ctx.stdout.write('    c   calls   ok/s     p50 ms   p99 ms   limit-refused  failed\n');
+  ctx.stdout.write(
+    `${'c'.padStart(5)} ${'calls'.padStart(7)} ${'ok/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'limit-refused'.padStart(15)} ${'failed'.padStart(7)}\n`,
+  );
   let steps: SizingStep[];
   try {
     steps = await rampConcurrency({
