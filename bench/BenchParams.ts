@@ -1,4 +1,4 @@
-/** Sizes of every scenario. `--quick` runs the same scenarios smaller (whole run under 3 minutes). */
+/** Sizes of every scenario. `--quick` runs the same scenarios smaller (about 6 minutes on 2 shared cores). */
 export interface BenchParams {
   readonly mode: 'full' | 'quick';
   /** Bytes of `inputs.text` per record (lines are ~this + 40 bytes). */
@@ -10,7 +10,7 @@ export interface BenchParams {
     readonly concurrencies: readonly number[];
     /** Items per run = concurrency × rounds, so each run lasts ~rounds × latency. */
     readonly rounds: number;
-    /** Run p-map+dify-client and naive-chunks too (full run only, to keep quick under 3 minutes). */
+    /** Run p-map+dify-client and naive-chunks too (full run only, to keep quick short). */
     readonly allBaselines: boolean;
   };
   readonly headOfLine: {

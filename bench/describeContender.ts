@@ -1,4 +1,4 @@
-import { DIFY_BATCH_BENCH_ATTEMPTS } from './contenders/runDifyBatch.js';
+import { DIFY_BATCH_BENCH_ATTEMPTS, DIFY_BATCH_BENCH_WINDOW_PER_C } from './contenders/runDifyBatch.js';
 import { RUN_BATCH_GROUP_SIZE } from './contenders/runDifyRunBatch.js';
 import type { Contender, ScenarioName } from './protocol.js';
 
@@ -50,7 +50,7 @@ export function describeContender(
       return {
         ...base,
         concurrency: knobs.adaptiveConcurrency === true ? `≤ ${c} adaptive (AIMD)` : `${c} fixed`,
-        readAhead: `window ${knobs.window ?? 16 * c}${knobs.window === undefined ? ' (default 16 × c)' : ''}`,
+        readAhead: `window ${knobs.window ?? DIFY_BATCH_BENCH_WINDOW_PER_C * c}${knobs.window === undefined ? ` (${DIFY_BATCH_BENCH_WINDOW_PER_C} × c)` : ''}`,
         retry:
           knobs.inProcess === true
             ? 'n/a (echo transport)'

@@ -3,7 +3,7 @@
  * emulator in a separate process, each contender in its own process, then writes bench/out/results.json,
  * bench/RESULTS.md and bench/throughput.svg and prints a table.
  *
- * Flags: --quick (smaller, < 3 min), --only overhead,memory (subset; RESULTS.md is then left alone),
+ * Flags: --quick (smaller, minutes), --only overhead,memory (subset; RESULTS.md is then left alone),
  * --profile (write --cpu-prof profiles of the dify-batch runs and summarise them), --no-benthos, --no-python,
  * --strict (exit 1 when a goal is missed, not only when an output check fails), --render (no run: rebuild
  * RESULTS.md and the plot from bench/out/results.json).

@@ -8,6 +8,8 @@ import type { ContenderContext } from './ContenderContext.js';
 
 /** Attempts per record (first included) unless a scenario sets `maxAttempts`; shown in RESULTS.md. */
 export const DIFY_BATCH_BENCH_ATTEMPTS = 4;
+/** Window (read-ahead) per unit of concurrency unless a scenario sets `window`: passed explicitly, so a change of runBatch's default cannot change the bench silently. */
+export const DIFY_BATCH_BENCH_WINDOW_PER_C = 16;
 
 /**
  * dify-batch itself: `runBatch` with its own source (`fromFile` for files), its DifyClient (or an
@@ -44,7 +46,7 @@ export async function runDifyBatch(ctx: ContenderContext, ordered: boolean): Pro
     app: 'workflow',
     inputsField: 'inputs',
     concurrency: spec.concurrency,
-    ...(spec.window === undefined ? {} : { window: spec.window }),
+    window: spec.window ?? DIFY_BATCH_BENCH_WINDOW_PER_C * spec.concurrency,
     ordered,
     retry: { maxAttempts: spec.maxAttempts ?? DIFY_BATCH_BENCH_ATTEMPTS },
     ...(spec.rateLimitPerSecond === undefined ? {} : { rateLimit: { perSecond: spec.rateLimitPerSecond } }),
