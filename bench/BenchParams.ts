@@ -1,4 +1,4 @@
-/** Sizes of every scenario. `--quick` runs the same scenarios smaller (whole run under 3 minutes). */
+/** Sizes of every scenario. `--quick` runs the same scenarios smaller (about 6 minutes on 2 shared cores). */
 export interface BenchParams {
   readonly mode: 'full' | 'quick';
   /** Bytes of `inputs.text` per record (lines are ~this + 40 bytes). */
@@ -10,7 +10,7 @@ export interface BenchParams {
     readonly concurrencies: readonly number[];
     /** Items per run = concurrency × rounds, so each run lasts ~rounds × latency. */
     readonly rounds: number;
-    /** Run p-map+dify-client and naive-chunks too (full run only, to keep quick under 3 minutes). */
+    /** Run p-map+dify-client and naive-chunks too (full run only, to keep quick short). */
     readonly allBaselines: boolean;
   };
   readonly headOfLine: {
@@ -18,14 +18,20 @@ export interface BenchParams {
     readonly p99Ms: number;
     readonly concurrency: number;
     readonly count: number;
-    /** Items for the two slowest baselines (Run Batch at 5, naive barrier): same mix, fewer items. */
-    readonly slowBaselineCount: number;
   };
   readonly rateLimit: {
     readonly rps: number;
     readonly count: number;
     readonly concurrency: number;
     readonly latencyMs: number;
+  };
+  /** Dify's app concurrency limit (400 `invalid_param` "Too many requests."), a client at a higher c. */
+  readonly concurrencyLimit: {
+    readonly limit: number;
+    readonly concurrency: number;
+    readonly count: number;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
   };
   readonly memory: {
     readonly count: number;
@@ -45,8 +51,9 @@ export const FULL_PARAMS: BenchParams = Object.freeze({
     rounds: 60,
     allBaselines: true,
   },
-  headOfLine: { p50Ms: 200, p99Ms: 3000, concurrency: 16, count: 1000, slowBaselineCount: 300 },
+  headOfLine: { p50Ms: 200, p99Ms: 3000, concurrency: 16, count: 1000 },
   rateLimit: { rps: 50, count: 1500, concurrency: 16, latencyMs: 50 },
+  concurrencyLimit: { limit: 4, concurrency: 32, count: 600, p50Ms: 200, p99Ms: 3000 },
   memory: { count: 5_000_000, concurrency: 64, sinkItemsPerSecond: 100_000 },
 });
 
@@ -61,7 +68,8 @@ export const QUICK_PARAMS: BenchParams = Object.freeze({
   overhead: { count: 100_000, concurrency: 64 },
   httpCeiling: { count: 4000, concurrency: 32 },
   littlesLaw: { latencyMs: 50, concurrencies: [16, 64, 256], rounds: 20, allBaselines: false },
-  headOfLine: { p50Ms: 50, p99Ms: 750, concurrency: 16, count: 300, slowBaselineCount: 150 },
+  headOfLine: { p50Ms: 50, p99Ms: 750, concurrency: 16, count: 300 },
   rateLimit: { rps: 100, count: 300, concurrency: 16, latencyMs: 50 },
+  concurrencyLimit: { limit: 4, concurrency: 32, count: 200, p50Ms: 50, p99Ms: 750 },
   memory: { count: 200_000, concurrency: 64, sinkItemsPerSecond: 50_000 },
 });

@@ -1,5 +1,6 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { BenchParams } from './BenchParams.js';
+import type { ContenderConfig } from './describeContender.js';
 import type { GoalResult } from './evaluateGoals.js';
 import type { ResultRow } from './protocol.js';
 import type { ProfileSummary } from './summarizeProfile.js';
@@ -23,6 +24,8 @@ export interface BenchResults {
   readonly params: BenchParams;
   readonly benthos: string | undefined;
   readonly scenarios: readonly ResultRow[];
+  /** How every run was configured (absent in results written before it was recorded). */
+  readonly configurations?: readonly ContenderConfig[];
   readonly goals: readonly GoalResult[];
   readonly skipped: readonly string[];
   readonly profiles: readonly ProfileSummary[];

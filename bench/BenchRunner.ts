@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchParams } from './BenchParams.js';
+import { DIFY_BATCH_BENCH_ATTEMPTS } from './contenders/runDifyBatch.js';
+import { type ContenderConfig, describeContender } from './describeContender.js';
 import { EmulatorProcess } from './EmulatorProcess.js';
 import type {
   Contender,
@@ -12,6 +14,7 @@ import type {
 } from './protocol.js';
 import { type EmulatorCounts, readEmulatorCounts } from './readEmulatorCounts.js';
 import { runBenthos } from './runBenthos.js';
+import { runPython } from './runPython.js';
 import { runWorker } from './runWorker.js';
 import { type ProfileSummary, summarizeProfile } from './summarizeProfile.js';
 import { ensureNdjson } from './workload.js';
@@ -24,6 +27,8 @@ export interface BenchPaths {
   readonly emulatorScript: string;
   /** The Benthos binary, when installed. */
   readonly benthos: string | undefined;
+  /** The Python contender's interpreter (bench/python/.venv), when installed. */
+  readonly python: string | undefined;
 }
 
 /** One contender run, as the scenarios turn it into rows. */
@@ -50,6 +55,8 @@ export class BenchRunner {
   readonly runs: Measured[] = [];
   readonly profiles: ProfileSummary[] = [];
   readonly skipped: string[] = [];
+  /** Each run's configuration, as given (the equal-footing table). */
+  readonly configurations: ContenderConfig[] = [];
   readonly #profile: boolean;
   #emulator: Promise<EmulatorProcess> | undefined;
 
@@ -104,6 +111,7 @@ export class BenchRunner {
     execArgv: readonly string[] = [],
   ): Promise<Measured> {
     const { inProcess, ...rest } = spec;
+    this.#configured(scenario, contender, { ...spec, count: spec.source.count });
     const emulator = inProcess === true ? undefined : await this.emulator();
     const full: ContenderSpec = {
       ...rest,
@@ -139,16 +147,19 @@ export class BenchRunner {
     ordered: boolean,
     count: number,
     concurrency: number,
+    rateLimitPerSecond?: number,
   ): Promise<Measured | undefined> {
     const contender: Contender = ordered ? 'benthos-ordered' : 'benthos-unordered';
     if (this.paths.benthos === undefined) {
-      this.skipped.push(`${scenario}/${contender}`);
+      this.skipped.push(`${scenario}/${contender}: Benthos not installed (npm run bench:benthos)`);
       return undefined;
     }
+    this.#configured(scenario, contender, { concurrency, count, rateLimitPerSecond });
     const input = await this.input(count);
     const emulator = await this.emulator();
     await emulator.reset();
     const report = await runBenthos({
+      rateLimitPerSecond,
       binary: this.paths.benthos,
       config: join(this.paths.root, 'bench', 'benthos', ordered ? 'ordered.yaml' : 'unordered.yaml'),
       ordered,
@@ -161,6 +172,53 @@ export class BenchRunner {
       outDir: join(this.paths.out, 'benthos-run'),
     });
     return this.#record(scenario, contender, concurrency, report, readEmulatorCounts(await emulator.stats()));
+  }
+
+  /**
+   * Runs the Python anchor (asyncio + httpx + Semaphore + tenacity), ordered (gather) or unordered
+   * (as_completed); undefined when its venv is not installed.
+   */
+  async python(
+    scenario: ScenarioName,
+    ordered: boolean,
+    count: number,
+    concurrency: number,
+    maxAttempts: number = DIFY_BATCH_BENCH_ATTEMPTS,
+  ): Promise<Measured | undefined> {
+    const contender: Contender = ordered ? 'python-ordered' : 'python-unordered';
+    if (this.paths.python === undefined) {
+      this.skipped.push(
+        `${scenario}/${contender}: Python venv not installed (bash scripts/install-bench-python.sh)`,
+      );
+      return undefined;
+    }
+    this.#configured(scenario, contender, { concurrency, count, maxAttempts });
+    const input = await this.input(count);
+    const emulator = await this.emulator();
+    await emulator.reset();
+    const report = await runPython({
+      python: this.paths.python,
+      script: join(this.paths.root, 'bench', 'python', 'contender.py'),
+      ordered,
+      input,
+      count,
+      payloadBytes: this.params.payloadBytes,
+      concurrency,
+      attempts: maxAttempts,
+      url: emulator.url,
+      apiKey: EMULATOR_WORKFLOW_KEY,
+    });
+    return this.#record(scenario, contender, concurrency, report, readEmulatorCounts(await emulator.stats()));
+  }
+
+  #configured(
+    scenario: ScenarioName,
+    contender: Contender,
+    knobs: Parameters<typeof describeContender>[2],
+  ): void {
+    const config = describeContender(scenario, contender, knobs);
+    const same = (other: ContenderConfig): boolean => JSON.stringify(other) === JSON.stringify(config);
+    if (!this.configurations.some(same)) this.configurations.push(config);
   }
 
   #record(

@@ -66,7 +66,7 @@ async function runContender(spec: ContenderSpec): Promise<WorkerReport> {
   } else {
     call = async (record) => echoOutputs(record.inputs);
   }
-  const sink = new PacedSink(spec.sinkItemsPerSecond, Math.max(1, Math.floor(source.count / 10)));
+  const sink = new PacedSink(spec.sinkItemsPerSecond, source.count);
   const ctx: ContenderContext = {
     spec,
     checker,
@@ -91,6 +91,9 @@ async function runContender(spec: ContenderSpec): Promise<WorkerReport> {
     rssStartMb: rssStart / MB,
     rssWarmMb: (sink.rssWarm || rssStart) / MB,
     rssPeakMb: (process.resourceUsage().maxRSS * 1024) / MB,
+    ...(sink.heapAfterGc === undefined
+      ? {}
+      : { heapAfterGcMb: sink.heapAfterGc.map((bytes) => bytes / MB) as [number, number, number] }),
     check: checker.report(),
     extra,
   };

@@ -20,12 +20,15 @@ export function keepSections(rendered: string, path: string, headings = KEPT_SEC
   return out;
 }
 
-/** The section that starts with the line `heading`, up to the next level-2 heading or the end. */
+/**
+ * The section that starts with the line `heading`, up to the next level-2 heading, the next HTML comment
+ * line (another writer's marker, e.g. `<!-- kafka-bench:start -->`, which must not travel with it) or the end.
+ */
 export function extractSection(text: string, heading: string): string | undefined {
   const lines = text.split('\n');
   const start = lines.indexOf(heading);
   if (start === -1) return undefined;
-  let end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
+  let end = lines.findIndex((line, i) => i > start && (line.startsWith('## ') || line.startsWith('<!--')));
   if (end === -1) end = lines.length;
   return lines.slice(start, end).join('\n');
 }

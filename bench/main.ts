@@ -3,8 +3,8 @@
  * emulator in a separate process, each contender in its own process, then writes bench/out/results.json,
  * bench/RESULTS.md and bench/throughput.svg and prints a table.
  *
- * Flags: --quick (smaller, < 3 min), --only overhead,memory (subset; RESULTS.md is then left alone),
- * --profile (write --cpu-prof profiles of the dify-batch runs and summarise them), --no-benthos,
+ * Flags: --quick (smaller, minutes), --only overhead,memory (subset; RESULTS.md is then left alone),
+ * --profile (write --cpu-prof profiles of the dify-batch runs and summarise them), --no-benthos, --no-python,
  * --strict (exit 1 when a goal is missed, not only when an output check fails), --render (no run: rebuild
  * RESULTS.md and the plot from bench/out/results.json).
  */
@@ -24,6 +24,7 @@ import { printProfiles, printSummary } from './printSummary.js';
 import type { ScenarioName } from './protocol.js';
 import { renderResultsMarkdown } from './renderResultsMarkdown.js';
 import { renderThroughputSvg } from './renderThroughputSvg.js';
+import { runConcurrencyLimit } from './scenarios/runConcurrencyLimit.js';
 import { runHeadOfLine } from './scenarios/runHeadOfLine.js';
 import { runHttpCeiling } from './scenarios/runHttpCeiling.js';
 import { runLittlesLaw } from './scenarios/runLittlesLaw.js';
@@ -37,6 +38,7 @@ const SCENARIOS: readonly [ScenarioName, (runner: BenchRunner) => Promise<void>]
   ['littles-law', runLittlesLaw],
   ['head-of-line', runHeadOfLine],
   ['rate-limit', runRateLimit],
+  ['concurrency-limit', runConcurrencyLimit],
   ['memory', runMemory],
 ];
 
@@ -56,6 +58,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'no-benthos': { type: 'boolean', default: false },
+      'no-python': { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
       render: { type: 'boolean', default: false },
     },
@@ -74,6 +77,9 @@ async function main(): Promise<number> {
   const benthosBinary = join(root, '.tools', 'bin', 'benthos');
   const benthos = !values['no-benthos'] && existsSync(benthosBinary) ? benthosBinary : undefined;
   const version = benthos === undefined ? undefined : (benthosVersion(benthos) ?? 'unknown version');
+  // Installed by scripts/install-bench-python.sh; without it the Python contenders are listed as skipped.
+  const pythonBinary = join(root, 'bench', 'python', '.venv', 'bin', 'python');
+  const python = !values['no-python'] && existsSync(pythonBinary) ? pythonBinary : undefined;
   const only = values.only?.split(',').map((name) => name.trim());
   const unknown = only?.filter((name) => !SCENARIOS.some(([known]) => known === name)) ?? [];
   if (unknown.length > 0) {
@@ -85,7 +91,8 @@ async function main(): Promise<number> {
 
   const loadStart = loadavg()[0]!;
   process.stdout.write(
-    `dify-batch bench (${params.mode}), Node ${process.version}, Benthos ${version ?? 'not installed (npm run bench:benthos)'}\n`,
+    `dify-batch bench (${params.mode}), Node ${process.version}, Benthos ${version ?? 'not installed (npm run bench:benthos)'}, ` +
+      `Python contender ${python === undefined ? 'not installed (npm run bench:python)' : 'installed'}\n`,
   );
   const runner = new BenchRunner(
     params,
@@ -95,6 +102,7 @@ async function main(): Promise<number> {
       workerScript: join(dist, 'contender-worker.js'),
       emulatorScript: join(dist, 'emulator-server.js'),
       benthos,
+      python,
     },
     values.profile,
   );
@@ -116,6 +124,7 @@ async function main(): Promise<number> {
     params,
     benthos: version,
     scenarios: runner.rows,
+    configurations: runner.configurations,
     goals: evaluateGoals(runner.rows),
     skipped: runner.skipped,
     profiles: runner.profiles,

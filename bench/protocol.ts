@@ -15,7 +15,14 @@ export type NodeContender =
   | 'readable-map'
   | 'bare-undici';
 
-export type Contender = NodeContender | 'benthos-unordered' | 'benthos-ordered';
+/** Contenders that run as their own program and hand their results to the checker over a stdout pipe. */
+export type ExternalContender =
+  | 'benthos-unordered'
+  | 'benthos-ordered'
+  | 'python-ordered'
+  | 'python-unordered';
+
+export type Contender = NodeContender | ExternalContender;
 
 /** Contenders that promise input order: their output is checked for it. */
 export const ORDERED_CONTENDERS: ReadonlySet<Contender> = new Set<Contender>([
@@ -25,6 +32,7 @@ export const ORDERED_CONTENDERS: ReadonlySet<Contender> = new Set<Contender>([
   'p-map+dify-client',
   'readable-map',
   'benthos-ordered',
+  'python-ordered',
 ]);
 
 export type ScenarioName =
@@ -33,6 +41,7 @@ export type ScenarioName =
   | 'littles-law'
   | 'head-of-line'
   | 'rate-limit'
+  | 'concurrency-limit'
   | 'memory';
 
 /** Where the records come from: generated in the worker, or an NDJSON file written beforehand. */
@@ -59,6 +68,11 @@ export interface ContenderSpec {
   readonly maxAttempts?: number;
   /** dify-batch only: AIMD concurrency that backs off on rate-limit signals. */
   readonly adaptiveConcurrency?: boolean;
+  /**
+   * Records between reading and delivering at most (the reorder horizon): dify-batch's `window`,
+   * Readable.map's concurrency + `highWaterMark`. Absent = the contender's own default.
+   */
+  readonly window?: number;
 }
 
 /** What the output check found; a run whose check is not `valid` does not count. */
@@ -87,6 +101,11 @@ export interface WorkerReport {
   readonly rssWarmMb: number;
   /** Peak RSS of the process (getrusage maxrss). */
   readonly rssPeakMb: number;
+  /**
+   * Heap used (MB) right after a forced GC once 10 %, 50 % and 100 % of the results were in; only when the
+   * worker runs with `--expose-gc` (the memory scenario).
+   */
+  readonly heapAfterGcMb?: readonly [number, number, number];
   readonly check: CheckReport;
   /** Free-form numbers a contender adds (dify-batch: retries, peakOutstanding, …). */
   readonly extra: Readonly<Record<string, number>>;

@@ -8,10 +8,17 @@ export interface EmulatorCounts {
   readonly rejected: number;
   /** Most requests in flight at once: the concurrency the contender really reached. */
   readonly peakActive: number;
+  /** Requests refused by the app concurrency limit (`maxActiveRequests`), whatever status it answers. */
+  readonly rejectedConcurrency: number;
 }
 
 /** Picks the bench's counters out of `emulator.stats()` (which crossed IPC). */
 export function readEmulatorCounts(stats: unknown): EmulatorCounts {
   const s = stats as Partial<EmulatorStats> | undefined;
-  return { requests: s?.requests ?? 0, rejected: s?.byStatus?.['429'] ?? 0, peakActive: s?.peakActive ?? 0 };
+  return {
+    requests: s?.requests ?? 0,
+    rejected: s?.byStatus?.['429'] ?? 0,
+    peakActive: s?.peakActive ?? 0,
+    rejectedConcurrency: s?.rejectedConcurrency ?? 0,
+  };
 }

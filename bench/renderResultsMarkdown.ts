@@ -1,24 +1,44 @@
 import type { BenchResults } from './BenchResults.js';
 import { formatNumber } from './BenchRunner.js';
+import type { ContenderConfig } from './describeContender.js';
 import type { ResultRow, ScenarioName } from './protocol.js';
 
 const SCENARIO_TEXT: Readonly<Record<ScenarioName, string>> = {
   overhead:
     'Zero-latency in-process transport: the whole chain (source → credit gate → call → reorder → batch → sink) with nothing to wait for. Baselines run the same echo transport.',
   'http-ceiling':
-    'Emulator at 0 ms, keep-alive, same concurrency for all. Ratio = ÷ the bare undici loop (req/s), or its CPU per request (cpu-µs/req). Client CPU only; the emulator runs in its own process.',
+    'Emulator at 0 ms answering asynchronously (`answerAsync`), keep-alive, same concurrency for all. A row counts only if the emulator saw c calls in flight at once (`peak … in flight`). Ratio = ÷ the bare undici loop (req/s), or its CPU per request (cpu-µs/req). Client CPU only; the emulator runs in its own process.',
   'littles-law':
-    'Fixed latency L, concurrency 8…512. Ratio = achieved ÷ (concurrency ÷ L). The ideal ignores the HTTP round trip; the `latency floor` row (bare undici at c=1) is what one call really takes here, so L ÷ floor is the best ratio any client can reach. These rows are the plot.',
+    'Fixed latency L, a range of concurrencies. Ratio = achieved ÷ (concurrency ÷ L). The ideal ignores the HTTP round trip; the `latency floor` row (bare undici at c=1) is what one call really takes here, so L ÷ floor is the best ratio any client can reach. These rows are the plot.',
   'head-of-line':
-    'Log-normal latency. Ratio = ÷ dify-batch unordered. Run Batch runs at its fixed 5; the two barrier baselines run fewer items of the same mix.',
+    'Log-normal latency; every contender runs the same items. Windowed contenders (dify-batch, Readable.map) get the same read-ahead, 16 × c (`req/s`), then 4 × c (`req/s (window 4 × c)`). Ratio = ÷ dify-batch unordered at the same window. Run Batch runs at its fixed 5.',
   'rate-limit':
-    'The emulator admits R req/s (token bucket, burst R) and answers the excess 429 + Retry-After. Ratio = goodput ÷ R, and the share of calls rejected. The bucket starts full, so a client that ignores the limit can beat R by up to R ÷ N.',
+    "The emulator admits R req/s (token bucket) and answers the excess 429 without `Retry-After` (Dify's /v1 sends none). The bucket starts empty at every run, so goodput above R is impossible. Ratio = goodput ÷ R, and the share of calls rejected.",
+  'concurrency-limit':
+    'Dify\'s app concurrency limit (`max_active_requests`) answered as its code path does: 400 `invalid_param` "Too many requests.", no Retry-After; log-normal latency; the client is given a higher c. Ratio = goodput ÷ the best fixed-c dify-batch run; `refused share` = refused calls ÷ calls.',
   memory:
-    'NDJSON file, zero-latency transport, sink capped in items/s (slow sink). The goal figure, `rss growth MB`, is peak RSS − RSS once 10% of the input is through (heap warmed up): what keeps growing with the input. `rss growth from start MB` includes the warm-up.',
+    'NDJSON file, zero-latency transport, sink capped in items/s (slow sink), workers under `--expose-gc`. Defined before the run: peak RSS; RSS growth from the start and from 10 % of the input; heap used right after a forced GC at 10 %, 50 % and 100 % of the input, and its growth from 10 % to 100 %.',
 };
 
 function cell(value: number | undefined): string {
   return value === undefined ? '' : formatNumber(value);
+}
+
+/** The equal-footing table: each run's configuration exactly as the scenario gave it. */
+function configurationTable(configs: readonly ContenderConfig[]): string[] {
+  if (configs.length === 0) return [];
+  const lines = [
+    'Configuration of each run (generated from what the scenario passed):',
+    '',
+    '| contender | items | concurrency | read-ahead | retry | rate limit | output |',
+    '|---|---:|---|---|---|---|---|',
+  ];
+  for (const c of configs) {
+    lines.push(
+      `| ${c.contender} | ${c.items.toLocaleString('en-US')} | ${c.concurrency} | ${c.readAhead} | ${c.retry} | ${c.rateLimit} | ${c.output} |`,
+    );
+  }
+  return [...lines, ''];
 }
 
 function scenarioTable(rows: readonly ResultRow[]): string[] {
@@ -80,6 +100,7 @@ export function renderResultsMarkdown(results: BenchResults, command: string): s
       '',
       ...scenarioTable(results.scenarios.filter((row) => row.name === name)),
       '',
+      ...configurationTable((results.configurations ?? []).filter((config) => config.scenario === name)),
     );
   }
   if (results.skipped.length > 0) {
@@ -113,7 +134,8 @@ export function renderResultsMarkdown(results: BenchResults, command: string): s
     "- **readable-map**: Node's `Readable.from(records).map(fn, { concurrency })` (ordered, head-of-line bound), undici calls.",
     '- **naive-chunks**: RxJS `bufferCount(c)` + `Promise.all` per chunk, chunks one after another (a barrier per chunk), undici calls.',
     "- **dify-run-batch**: Dify web app's Run Batch policy: groups of 5, the next group after the whole previous one (dify-api.md §6).",
-    '- **benthos-unordered / -ordered**: Benthos v4.60.0 `http` processor, configs in `bench/benthos/` (peers.md §1.7 variants A and B).',
+    '- **benthos-unordered / -ordered**: Benthos v4.60.0 `http` processor, configs in `bench/benthos/` (peers.md §1.7 variants A and B); results on stdout, piped into the checker; a `rate_limit` resource wherever dify-batch is told the quota.',
+    '- **python-unordered / -ordered**: the Python anchor (`bench/python/contender.py`): asyncio + httpx + `asyncio.Semaphore` + tenacity retries, unordered with `as_completed`, ordered with `gather`; results on stdout, piped into the checker. Installed by `npm run bench:python` into a git-ignored venv.',
     '',
   );
   return out.join('\n');

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { emulatedOutputs } from '../src/emulator/emulatedOutputs.js';
 import { OutputChecker } from './OutputChecker.js';
 import type { WorkerReport } from './protocol.js';
-import { makeRecord, seqOfId } from './workload.js';
+import { readResultLines } from './readResultLines.js';
+import { makeRecord } from './workload.js';
 
 export interface BenthosRun {
   readonly binary: string;
@@ -19,20 +19,22 @@ export interface BenthosRun {
   readonly payloadBytes: number;
   /** Requests in flight: pipeline threads (A) or batch size (B). */
   readonly concurrency: number;
+  /** The quota (req/s) of the `rate_limit` resource, when dify-batch is told one too. */
+  readonly rateLimitPerSecond?: number | undefined;
   /** Emulator URL ending in /v1. */
   readonly url: string;
   readonly apiKey: string;
-  /** Scratch folder for results.ndjson / dead.ndjson (emptied first). */
+  /** Scratch folder for /usr/bin/time's output (emptied first). */
   readonly outDir: string;
 }
 
 const TIME = '/usr/bin/time';
 
 /**
- * Runs Benthos on the workload file and checks its output files like any other contender's. Throughput
- * uses the first request's t0 and the last response's t1 stamped inside the pipeline, so process start-up
- * and shutdown are excluded as they are for the Node workers; CPU and peak RSS (via /usr/bin/time, when
- * present) cover the whole process.
+ * Runs Benthos on the workload file; its stdout (one line per result) is piped into the checker as it
+ * arrives. Throughput uses the first request's t0 and the last response's t1 stamped inside the pipeline,
+ * so process start-up and shutdown are excluded as they are for the Node workers; CPU and peak RSS (via
+ * /usr/bin/time, when present) cover the whole process.
  */
 export async function runBenthos(run: BenthosRun): Promise<WorkerReport> {
   rmSync(run.outDir, { recursive: true, force: true });
@@ -46,51 +48,25 @@ export async function runBenthos(run: BenthosRun): Promise<WorkerReport> {
     ...process.env,
     N: String(run.concurrency),
     IN: run.input,
-    OUT: run.outDir,
     DIFY_URL: run.url.replace(/\/v1\/?$/, ''),
     DIFY_KEY: run.apiKey,
+    ...(run.rateLimitPerSecond === undefined ? {} : { RATE: String(run.rateLimitPerSecond) }),
   };
-  const child = spawn(command, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`benthos exited with ${code}`);
-
   const checker = new OutputChecker(
     run.count,
     (seq) => emulatedOutputs('workflow', makeRecord(seq, run.payloadBytes).inputs),
     run.ordered,
   );
-  let firstT0 = Number.POSITIVE_INFINITY;
-  let lastT1 = 0;
-  for (const [file, ok] of [
-    ['results.ndjson', true],
-    ['dead.ndjson', false],
-  ] as const) {
-    const path = join(run.outDir, file);
-    if (!existsSync(path)) continue;
-    for await (const line of createInterface({
-      input: createReadStream(path),
-      crlfDelay: Number.POSITIVE_INFINITY,
-    })) {
-      if (line === '') continue;
-      const message = JSON.parse(line) as {
-        id?: string;
-        t0?: number;
-        t1?: number;
-        error?: string;
-        response?: { data?: { outputs?: unknown } };
-      };
-      firstT0 = Math.min(firstT0, message.t0 ?? firstT0);
-      lastT1 = Math.max(lastT1, message.t1 ?? 0);
-      const seq = seqOfId(message.id);
-      if (ok) checker.ok(seq, message.response?.data?.outputs);
-      else checker.fail(seq, message.error ?? 'dead-lettered');
-    }
-  }
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  const piped = await readResultLines(child.stdout, checker);
+  const [code] = await exited;
+  if (code !== 0) throw new Error(`benthos exited with ${code}`);
   const [user, system, maxRssKb] = useTime
     ? readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number)
     : [Number.NaN, Number.NaN, Number.NaN];
   return {
-    wallMs: (lastT1 - firstT0) / 1e6,
+    wallMs: (piped.lastT1 - piped.firstT0) / 1e6,
     cpuUserUs: user! * 1e6,
     cpuSystemUs: system! * 1e6,
     rssStartMb: Number.NaN,

@@ -51,39 +51,59 @@ export function checkAll(
 }
 
 /**
- * Where every contender delivers its results. It counts them, notes the RSS once `warmAt` results are in
- * (the heap has warmed up by then), and, as the "slow sink" of the memory scenario, caps results at
- * `itemsPerSecond` by making writers wait. With no cap it never waits and returns no promise, so the fast
- * path costs nothing.
+ * Where every contender delivers its results. It counts them, notes the RSS once `count / 10` results are
+ * in (the heap has warmed up by then), with `--expose-gc` also the heap after a forced GC at 10 %, 50 % and
+ * 100 % of the results, and, as the "slow sink" of the memory scenario, caps results at `itemsPerSecond`
+ * by making writers wait. With no cap it never waits and returns no promise, so the fast path costs nothing.
  */
 export class PacedSink {
   readonly #itemsPerSecond: number | undefined;
-  readonly #warmAt: number;
+  readonly #marks: readonly [number, number, number];
+  readonly #gc: (() => void) | undefined;
+  readonly #heapAfterGc: number[] = [];
   #startMs = 0;
   #written = 0;
   #rssWarm = 0;
 
-  constructor(itemsPerSecond: number | undefined, warmAt: number) {
+  constructor(itemsPerSecond: number | undefined, count: number) {
     this.#itemsPerSecond = itemsPerSecond;
-    this.#warmAt = warmAt;
+    this.#marks = [
+      Math.max(1, Math.floor(count / 10)),
+      Math.max(1, Math.floor(count / 2)),
+      Math.max(1, count),
+    ];
+    // Present only under --expose-gc: the memory scenario's workers.
+    this.#gc = (globalThis as { gc?: () => void }).gc;
   }
 
-  /** RSS in bytes when `warmAt` results were in (0 if never). */
+  /** RSS in bytes when 10 % of the results were in (0 if never). */
   get rssWarm(): number {
     return this.#rssWarm;
   }
 
+  /** Heap used (bytes) after a forced GC at 10 %, 50 %, 100 % of the results; undefined without --expose-gc. */
+  get heapAfterGc(): readonly [number, number, number] | undefined {
+    const [a, b, c] = this.#heapAfterGc;
+    return a === undefined || b === undefined || c === undefined ? undefined : [a, b, c];
+  }
+
   pace(items: number): Promise<void> | undefined {
     // Sampled here, not by a timer: a zero-latency pipeline may not yield to the timers phase for seconds.
-    if (this.#rssWarm === 0 && this.#written + items >= this.#warmAt)
-      this.#rssWarm = process.memoryUsage.rss();
+    const reached = this.#written + items;
+    if (this.#rssWarm === 0 && reached >= this.#marks[0]) this.#rssWarm = process.memoryUsage.rss();
+    if (this.#gc !== undefined) {
+      while (this.#heapAfterGc.length < 3 && reached >= this.#marks[this.#heapAfterGc.length]!) {
+        this.#gc();
+        this.#heapAfterGc.push(process.memoryUsage().heapUsed);
+      }
+    }
     if (this.#itemsPerSecond === undefined) {
-      this.#written += items;
+      this.#written = reached;
       return undefined;
     }
     const now = performance.now();
     if (this.#written === 0) this.#startMs = now;
-    this.#written += items;
+    this.#written = reached;
     const dueMs = this.#startMs + (this.#written / this.#itemsPerSecond) * 1000;
     // Timers have ~1 ms resolution: only wait once we are a full tick ahead.
     return dueMs - now >= 1 ? sleep(dueMs - now) : undefined;

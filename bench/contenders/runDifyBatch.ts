@@ -6,6 +6,11 @@ import { fromAsyncIterable, fromFile } from '../../src/sources/index.js';
 import { generateRecords, seqOfId } from '../workload.js';
 import type { ContenderContext } from './ContenderContext.js';
 
+/** Attempts per record (first included) unless a scenario sets `maxAttempts`; shown in RESULTS.md. */
+export const DIFY_BATCH_BENCH_ATTEMPTS = 4;
+/** Window (read-ahead) per unit of concurrency unless a scenario sets `window`: passed explicitly, so a change of runBatch's default cannot change the bench silently. */
+export const DIFY_BATCH_BENCH_WINDOW_PER_C = 16;
+
 /**
  * dify-batch itself: `runBatch` with its own source (`fromFile` for files), its DifyClient (or an
  * in-process echo transport), and a sink that hands each result to the checker.
@@ -41,8 +46,9 @@ export async function runDifyBatch(ctx: ContenderContext, ordered: boolean): Pro
     app: 'workflow',
     inputsField: 'inputs',
     concurrency: spec.concurrency,
+    window: spec.window ?? DIFY_BATCH_BENCH_WINDOW_PER_C * spec.concurrency,
     ordered,
-    ...(spec.maxAttempts === undefined ? {} : { retry: { maxAttempts: spec.maxAttempts } }),
+    retry: { maxAttempts: spec.maxAttempts ?? DIFY_BATCH_BENCH_ATTEMPTS },
     ...(spec.rateLimitPerSecond === undefined ? {} : { rateLimit: { perSecond: spec.rateLimitPerSecond } }),
     // Explicit either way: runBatch adapts by default, the scenarios compare fixed and adaptive.
     adaptiveConcurrency: spec.adaptiveConcurrency === true,

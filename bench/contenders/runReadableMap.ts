@@ -4,7 +4,7 @@ import { type ContenderContext, check, settle } from './ContenderContext.js';
 
 /**
  * Node's own ordered concurrent map: `Readable.from(records).map(fn, { concurrency })`, consumed with
- * `for await`. Bounded (concurrency + highWaterMark), input order, head-of-line blocking. Per-item errors
+ * `for await`. Bounded (concurrency + highWaterMark = `spec.window`), input order, head-of-line blocking. Per-item errors
  * are caught in `fn` (uncaught, the first one would end the stream).
  */
 export async function runReadableMap(ctx: ContenderContext): Promise<Record<string, number>> {
@@ -14,7 +14,11 @@ export async function runReadableMap(ctx: ContenderContext): Promise<Record<stri
       seq: seqOfId(record.id),
       outcome: await settle(call, record),
     }),
-    { concurrency: ctx.spec.concurrency },
+    // Read-ahead = concurrency + highWaterMark; without `window` Node's default highWaterMark applies.
+    {
+      concurrency: ctx.spec.concurrency,
+      ...(ctx.spec.window === undefined ? {} : { highWaterMark: ctx.spec.window - ctx.spec.concurrency }),
+    },
   );
   for await (const { seq, outcome } of results as AsyncIterable<{
     seq: number;

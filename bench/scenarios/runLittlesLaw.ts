@@ -39,6 +39,8 @@ export async function runLittlesLaw(runner: BenchRunner): Promise<void> {
       runs.push(await runner.node('littles-law', contender, { source, concurrency }));
     const benthos = await runner.benthos('littles-law', false, count, concurrency);
     if (benthos !== undefined) runs.push(benthos);
+    const python = await runner.python('littles-law', false, count, concurrency);
+    if (python !== undefined) runs.push(python);
     const ideal = concurrency / (latencyMs / 1000);
     for (const run of runs) {
       runner.add({

@@ -1,31 +1,33 @@
 import type { BenchRunner, Measured } from '../BenchRunner.js';
 
 /**
- * rate-limit: the emulator admits R req/s (token bucket) and answers the excess 429 + Retry-After;
- * goodput ÷ R and the share of rejected calls. The bucket starts full (burst = R), so a client that
- * ignores the limit can briefly beat R; N ≫ R keeps that small. dify-batch runs told the quota
- * (`rateLimit`), relying on Retry-After alone, and (ordered) with adaptive concurrency + Retry-After.
+ * rate-limit: the emulator admits R req/s (token bucket) and answers the excess 429 without
+ * `Retry-After`, as Dify's /v1 does. The bucket starts empty at every run (`rateLimitStartsFull: false`),
+ * so no client can beat R. Goodput ÷ R and the share of calls rejected. Told the quota: dify-batch
+ * (`rateLimit`) and Benthos (a `rate_limit` resource); not told: dify-batch with fixed and with adaptive
+ * concurrency, the SDK (no retry) and the Python anchor (tenacity retries).
  */
 export async function runRateLimit(runner: BenchRunner): Promise<void> {
   const { rps, count, concurrency, latencyMs } = runner.params.rateLimit;
-  // Retry-After is an opt-in knob of the emulator (Dify's /v1 never sends it); this scenario measures it.
   await (await runner.emulator()).configure({
     latency: { kind: 'fixed', ms: latencyMs },
     rateLimitRps: rps,
-    rateLimitRetryAfter: true,
+    rateLimitStartsFull: false,
+    rateLimitRetryAfter: false,
   });
   const source = { kind: 'generated', count, payloadBytes: runner.params.payloadBytes } as const;
+  const told = `told the quota: ${rps}/s`;
   const runs: [Measured, string][] = [];
   for (const contender of ['dify-batch-ordered', 'dify-batch-unordered'] as const) {
     runs.push([
       await runner.node('rate-limit', contender, { source, concurrency, rateLimitPerSecond: rps }),
-      `rateLimit.perSecond = ${rps}`,
-    ]);
-    runs.push([
-      await runner.node('rate-limit', contender, { source, concurrency, maxAttempts: 20 }),
-      'Retry-After only',
+      told,
     ]);
   }
+  runs.push([
+    await runner.node('rate-limit', 'dify-batch-ordered', { source, concurrency, maxAttempts: 20 }),
+    'not told: fixed c, 429 backoff',
+  ]);
   runs.push([
     await runner.node('rate-limit', 'dify-batch-ordered', {
       source,
@@ -33,12 +35,17 @@ export async function runRateLimit(runner: BenchRunner): Promise<void> {
       maxAttempts: 20,
       adaptiveConcurrency: true,
     }),
-    'adaptive concurrency + Retry-After',
+    'not told: adaptive concurrency',
   ]);
-  runs.push([await runner.node('rate-limit', 'p-map+dify-client', { source, concurrency }), 'SDK, no retry']);
-  const benthos = await runner.benthos('rate-limit', false, count, concurrency);
-  if (benthos !== undefined) runs.push([benthos, 'backoff_on 429, 5 retries']);
-  await (await runner.emulator()).configure({ rateLimitRps: 0, rateLimitRetryAfter: false });
+  runs.push([
+    await runner.node('rate-limit', 'p-map+dify-client', { source, concurrency }),
+    'not told: SDK, no retry',
+  ]);
+  const benthos = await runner.benthos('rate-limit', false, count, concurrency, rps);
+  if (benthos !== undefined) runs.push([benthos, told]);
+  const python = await runner.python('rate-limit', false, count, concurrency, 20);
+  if (python !== undefined) runs.push([python, 'not told: tenacity retries']);
+  await (await runner.emulator()).configure({ rateLimitRps: 0, rateLimitStartsFull: true });
 
   for (const [run, note] of runs) {
     const requests = run.emulator?.requests ?? 0;
@@ -50,12 +57,7 @@ export async function runRateLimit(runner: BenchRunner): Promise<void> {
       valid: run.valid,
       note,
     } as const;
-    runner.add({
-      ...common,
-      metric: 'goodput/s',
-      value: run.perSecond,
-      ratio: run.perSecond / rps,
-    });
+    runner.add({ ...common, metric: 'goodput/s', value: run.perSecond, ratio: run.perSecond / rps });
     const share = requests === 0 ? 0 : rejected / requests;
     runner.add({ ...common, metric: 'rejected share', value: share, ratio: share });
   }

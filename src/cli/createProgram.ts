@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBenchCommand } from './benchCommand.js';
 import type { CliContext } from './CliContext.js';
 import { registerDemoCommand } from './demoCommand.js';
 import { registerEmulatorCommand } from './emulatorCommand.js';
@@ -21,5 +22,6 @@ export function createProgram(ctx: CliContext, version: string, onExit: (code: n
   registerJobsCommand(program, ctx, onExit);
   registerEmulatorCommand(program, ctx);
   registerDemoCommand(program, ctx, onExit);
+  registerBenchCommand(program, ctx, onExit);
   return program;
 }

@@ -99,10 +99,25 @@ export interface EmulatorOptions {
   readonly concurrencyLimitStatus?: 400 | 429;
   /**
    * Requests per second allowed per app key: a token bucket holding one second's worth (burst = rps),
-   * which **starts full**; the excess gets 429 `too_many_requests`. Not a Dify /v1 feature (Cloud
-   * billing quotas answer 429 much like this). 0 = off. @defaultValue 0
+   * which **starts full** unless {@link rateLimitStartsFull} is off; the excess gets 429
+   * `too_many_requests`. Not a Dify /v1 feature (Cloud billing quotas answer 429 much like this).
+   * 0 = off. @defaultValue 0
    */
   readonly rateLimitRps?: number;
+  /**
+   * The rate-limit bucket starts with one second's burst. Off, it is empty at the first call after
+   * `configure`/`reset` and fills from then on, so no client gets more than `rateLimitRps` × the seconds
+   * since its first call (a benchmark measuring goodput ÷ R wants that).
+   * @defaultValue true
+   */
+  readonly rateLimitStartsFull?: boolean;
+  /**
+   * Answer zero-latency calls on a later event-loop turn (`setImmediate`) instead of inside the request
+   * handler. Synchronous answers serialise a single-process server (at most one call in flight), so a
+   * benchmark of client concurrency at 0 ms wants this on. Real Dify is always asynchronous.
+   * @defaultValue false
+   */
+  readonly answerAsync?: boolean;
   /**
    * Send `Retry-After` with the rate limit's 429s (seconds until the next token) and with injected 429
    * faults (`faultRetryAfterSeconds`). Dify's `/v1` never sends it (dify-api.md §5), so it is off: an
@@ -153,6 +168,8 @@ export const EMULATOR_DEFAULTS: Readonly<Required<EmulatorOptions>> = Object.fre
   maxActiveRequests: 0,
   concurrencyLimitStatus: 400,
   rateLimitRps: 0,
+  rateLimitStartsFull: true,
+  answerAsync: false,
   rateLimitRetryAfter: false,
   faults: Object.freeze({}),
   faultsPerInputMax: Number.POSITIVE_INFINITY,

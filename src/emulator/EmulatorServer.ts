@@ -161,9 +161,11 @@ export class EmulatorServer implements ExchangeHost {
       runtime.workflowId = app.workflowId ?? hashUuid(`workflow:${app.key}`);
       runtime.bucket =
         options.rateLimitRps > 0
-          ? options.rateLimitRps === this.options.rateLimitRps && runtime.bucket
+          ? options.rateLimitRps === this.options.rateLimitRps &&
+            options.rateLimitStartsFull === this.options.rateLimitStartsFull &&
+            runtime.bucket
             ? runtime.bucket
-            : new TokenBucket(options.rateLimitRps, now)
+            : new TokenBucket(options.rateLimitRps, now, options.rateLimitStartsFull)
           : undefined;
       runtime.parametersBody = appParametersBody(app);
       runtime.infoBody = appInfoBody(app);
@@ -205,6 +207,12 @@ export class EmulatorServer implements ExchangeHost {
     this.uploads.reset();
     this.#random = new SeededRandom(this.options.seed);
     this.#sampleLatency = latencySampler(this.options.latency, this.#random);
+    // An empty bucket must be empty for every run, not refilled by the idle time between runs.
+    if (!this.options.rateLimitStartsFull) {
+      const now = performance.now();
+      for (const app of this.#apps.values())
+        if (app.bucket !== undefined) app.bucket = new TokenBucket(this.options.rateLimitRps, now, false);
+    }
   }
 
   stats(): EmulatorStats {
@@ -382,8 +390,12 @@ export class EmulatorServer implements ExchangeHost {
     ex.taskId = ctx.taskId;
     ex.appKey = app.key;
     ex.user = user;
-    if (mode === 'workflow') runWorkflow(ctx, late.missing);
-    else runMessage(ctx, late.conversationId);
+    const answer = (): void => {
+      if (mode === 'workflow') runWorkflow(ctx, late.missing);
+      else runMessage(ctx, late.conversationId);
+    };
+    if (this.options.answerAsync && ctx.latencyMs === 0) setImmediate(answer);
+    else answer();
   }
 
   /** The token bucket, then Dify's concurrency limit; an admitted call holds a slot until it ends. */

@@ -5,12 +5,18 @@
 export class TokenBucket {
   readonly #rate: number;
   #tokens: number;
-  #last: number;
+  /** Undefined until the first call when the bucket starts empty: it fills from the first call on. */
+  #last: number | undefined;
 
-  constructor(ratePerSecond: number, now: number) {
+  /**
+   * @param startsFull - with a full second's burst (true), or empty at the first call (false): then the
+   *   idle time before a client's first call earns it nothing, and no client gets more than
+   *   `ratePerSecond` × the seconds since its first call.
+   */
+  constructor(ratePerSecond: number, now: number, startsFull: boolean) {
     this.#rate = ratePerSecond;
-    this.#tokens = Math.max(1, ratePerSecond);
-    this.#last = now;
+    this.#tokens = startsFull ? Math.max(1, ratePerSecond) : 0;
+    this.#last = startsFull ? now : undefined;
   }
 
   /**
@@ -19,7 +25,8 @@ export class TokenBucket {
    */
   take(now: number): number {
     const capacity = Math.max(1, this.#rate);
-    this.#tokens = Math.min(capacity, this.#tokens + ((now - this.#last) * this.#rate) / 1000);
+    const last = this.#last ?? now;
+    this.#tokens = Math.min(capacity, this.#tokens + ((now - last) * this.#rate) / 1000);
     this.#last = now;
     if (this.#tokens >= 1) {
       this.#tokens -= 1;

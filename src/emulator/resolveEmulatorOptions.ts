@@ -67,6 +67,8 @@ export function resolveEmulatorOptions(
     'a boolean',
     o.rateLimitRetryAfter,
   );
+  for (const key of ['rateLimitStartsFull', 'answerAsync'] as const)
+    check(typeof o[key] === 'boolean', key, 'a boolean', o[key]);
   checkFaults(o.faults);
   check(
     o.faultsPerInputMax === Number.POSITIVE_INFINITY || isCount(o.faultsPerInputMax),

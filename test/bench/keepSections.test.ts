@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { keepKafkaSection } from '../../bench/kafkaSection.js';
 import { extractSection, keepSections } from '../../bench/keepSections.js';
 
 describe('keepSections', () => {
@@ -27,5 +28,23 @@ describe('keepSections', () => {
 
   it('extractSection stops at the next level-2 heading, not a level-3 one', () => {
     expect(extractSection('## A\nx\n### sub\ny\n## B\nz', '## A')).toBe('## A\nx\n### sub\ny');
+  });
+});
+
+describe('keepSections with the Kafka section after the Batch gateway one', () => {
+  it('regenerating twice leaves exactly one Kafka marker pair (the marker does not travel with the gateway section)', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'dify-batch-keep-')), 'RESULTS.md');
+    writeFileSync(
+      path,
+      '# Old\n\n## Batch gateway\n\ngw\n\n<!-- kafka-bench:start -->\n## Kafka\n\nk\n<!-- kafka-bench:end -->\n',
+    );
+    for (let i = 0; i < 2; i++) {
+      const previous = readFileSync(path, 'utf8');
+      writeFileSync(path, keepKafkaSection(previous, keepSections('# New\n', path)));
+    }
+    const text = readFileSync(path, 'utf8');
+    expect(text.split('<!-- kafka-bench:start -->')).toHaveLength(2);
+    expect(text).toContain('## Batch gateway\n\ngw');
+    expect(text).toContain('## Kafka\n\nk');
   });
 });

@@ -15,6 +15,8 @@ beforeEach(() => {
     maxActiveRequests: 0,
     rateLimitRps: 0,
     rateLimitRetryAfter: false,
+    rateLimitStartsFull: true,
+    answerAsync: false,
     concurrencyLimitStatus: 400,
   });
   emulator.reset();
@@ -106,5 +108,27 @@ describe('rate limit', () => {
     expect((await run(base, '/workflows/run', { inputs: {} })).status).toBe(200);
     const limited = await run(base, '/workflows/run', { inputs: {} });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('benchmark knobs', () => {
+  it('rateLimitStartsFull: false starts (and resets) the bucket empty: the first call is refused', async () => {
+    emulator.configure({ rateLimitRps: 5, rateLimitStartsFull: false });
+    emulator.reset();
+    expect((await run(base, '/workflows/run', { inputs: { id: 'first' } })).status).toBe(429);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await run(base, '/workflows/run', { inputs: { id: 'later' } })).status).toBe(200);
+    emulator.reset();
+    expect((await run(base, '/workflows/run', { inputs: { id: 'after-reset' } })).status).toBe(429);
+  });
+
+  it('answerAsync lets zero-latency calls overlap: the emulator sees them in flight together', async () => {
+    const burst = (): Promise<unknown> =>
+      Promise.all(
+        Array.from({ length: 16 }, (_, i) => run(base, '/workflows/run', { inputs: { id: `b${i}` } })),
+      );
+    emulator.configure({ answerAsync: true });
+    for (let i = 0; i < 5 && emulator.stats().peakActive < 2; i++) await burst();
+    expect(emulator.stats().peakActive).toBeGreaterThan(1);
   });
 });

@@ -158,11 +158,31 @@ describe('helpers', () => {
   });
 
   it('TokenBucket: a burst of rate tokens, then Retry-After until the next token', () => {
-    const bucket = new TokenBucket(2, 0);
+    const bucket = new TokenBucket(2, 0, true);
     expect([bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([0, 0, 1]);
     expect(bucket.take(500)).toBe(0);
-    const slow = new TokenBucket(0.2, 0);
+    const slow = new TokenBucket(0.2, 0, true);
     expect([slow.take(0), slow.take(0)]).toEqual([0, 5]);
+  });
+
+  it('TokenBucket starting empty admits no more than rate × the time since the first call, whatever the pattern', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.5, max: 200, noNaN: true }),
+        fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 300 }),
+        (rate, gaps) => {
+          // Created long before the first call: idle time must earn nothing.
+          const bucket = new TokenBucket(rate, -60_000, false);
+          let now = 0;
+          let admitted = 0;
+          for (const gap of gaps) {
+            now += gap;
+            if (bucket.take(now) === 0) admitted++;
+          }
+          expect(admitted).toBeLessThanOrEqual(Math.floor((rate * (now - gaps[0]!)) / 1000 + 1e-9));
+        },
+      ),
+    );
   });
 });
 
