@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
+import { checkInputsAgainstForm, type InputFormField } from '../dify/checkInputsAgainstForm.js';
 import type { DifyAppKind } from '../dify/DifyRequest.js';
 import { answerControl } from './answerControl.js';
 import {
@@ -24,7 +25,7 @@ import {
   WELCOME_BODY,
 } from './difyResponses.js';
 import { EmulatorCounters } from './EmulatorCounters.js';
-import type { EmulatedApp, EmulatorOptions, FaultRates } from './EmulatorOptions.js';
+import { type EmulatedApp, type EmulatorOptions, type FaultRates, inputFormOf } from './EmulatorOptions.js';
 import { EmulatorRequest, EmulatorResponse, Exchange, type ExchangeHost } from './Exchange.js';
 import { latencySampler } from './latencySampler.js';
 import { allowHeader, matchRoutes, type RouteMatch } from './matchRoute.js';
@@ -50,6 +51,8 @@ export interface AppRuntime {
   held: number;
   bucket: TokenBucket | undefined;
   parametersBody: string;
+  /** The Start node's variables, checked on every run. */
+  form: readonly InputFormField[];
   infoBody: string;
   siteBody: string;
 }
@@ -70,7 +73,6 @@ const ROUTE_MODE: Partial<Record<RouteMatch['name'], DifyAppKind>> = {
   workflowRunById: 'workflow',
   workflowRunDetail: 'workflow',
   workflowStop: 'workflow',
-  workflowLogs: 'workflow',
   completion: 'completion',
   completionStop: 'completion',
   chat: 'chat',
@@ -90,6 +92,19 @@ function onRequestData(this: EmulatorRequest, chunk: Buffer): void {
 function onRequestEnd(this: EmulatorRequest): void {
   const exchange = this.exchange;
   if (exchange !== undefined) exchange.host.dispatch(exchange);
+}
+
+/** Dify's `_sanitize_value`: `\x00` is removed from string inputs after validation (dify-api.md §2). */
+function withoutNul(inputs: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const key in inputs) {
+    const value = inputs[key];
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      out ??= { ...inputs };
+      out[key] = value.replaceAll('\u0000', '');
+    }
+  }
+  return out ?? inputs;
 }
 
 /**
@@ -151,6 +166,7 @@ export class EmulatorServer implements ExchangeHost {
         held: 0,
         bucket: undefined,
         parametersBody: '',
+        form: [],
         infoBody: '',
         siteBody: '',
       };
@@ -164,6 +180,7 @@ export class EmulatorServer implements ExchangeHost {
             : new TokenBucket(options.rateLimitRps, now)
           : undefined;
       runtime.parametersBody = appParametersBody(app);
+      runtime.form = inputFormOf(app);
       runtime.infoBody = appInfoBody(app);
       runtime.siteBody = appSiteBody(app);
       apps.set(app.key, runtime);
@@ -248,7 +265,8 @@ export class EmulatorServer implements ExchangeHost {
     if (route === undefined) {
       if (method === 'OPTIONS')
         ex.send(200, { ...difyHeaders('text/html; charset=utf-8'), Allow: allowHeader(matches) }, '');
-      else sendError(ex, 405, 'method_not_allowed', MSG.methodNotAllowed, { Allow: allowHeader(matches) });
+      // Real 1.13.2 sends no `Allow` with its JSON 405.
+      else sendError(ex, 405, 'method_not_allowed', MSG.methodNotAllowed);
       return;
     }
     if (route.name === 'welcome') {
@@ -282,6 +300,7 @@ export class EmulatorServer implements ExchangeHost {
     else if (route.name === 'info') body = app.infoBody;
     else if (route.name === 'site') body = app.siteBody;
     else if (route.name === 'meta') body = META_BODY;
+    // A completion or chat app has no workflow runs: real Dify answers 200 with an empty list.
     else body = workflowLogsBody(this.runs, app.key, new URLSearchParams(query));
     ex.send(200, difyHeaders(), body);
   }
@@ -299,7 +318,7 @@ export class EmulatorServer implements ExchangeHost {
   }
 
   #post(ex: Exchange, app: AppRuntime, route: RouteMatch): void {
-    const parsed = jsonBodyWithUser(ex);
+    const parsed = jsonBodyWithUser(ex, this.options.difyVersion);
     if (parsed === undefined || this.#modeMismatch(ex, app, route)) return;
     const { body, user } = parsed;
     if (route.name === 'workflowStop' || route.name === 'completionStop' || route.name === 'chatStop') {
@@ -353,6 +372,7 @@ export class EmulatorServer implements ExchangeHost {
       const { [FAULT_HOOK_KEY]: _hook, ...rest } = raw;
       inputs = rest;
     }
+    inputs = withoutNul(inputs);
     const ctx: RunContext = {
       server: this,
       ex,
@@ -370,7 +390,7 @@ export class EmulatorServer implements ExchangeHost {
     ex.taskId = ctx.taskId;
     ex.appKey = app.key;
     ex.user = user;
-    if (mode === 'workflow') runWorkflow(ctx, late.missing);
+    if (mode === 'workflow') runWorkflow(ctx, late.missing, this.options.difyVersion);
     else runMessage(ctx, late.conversationId);
   }
 
@@ -430,12 +450,10 @@ export class EmulatorServer implements ExchangeHost {
         return undefined;
       }
     }
-    const inputs = body.inputs as Record<string, unknown>;
-    const missing = app.app.requiredInputs?.find(
-      (name) => inputs[name] === undefined || inputs[name] === null,
-    );
+    const missing = checkInputsAgainstForm(app.form, body.inputs as Record<string, unknown>);
+    // Streaming workflow runs validate inside the worker, after the 200 (dify-api.md §4).
     if (missing !== undefined && !(streaming && app.app.mode === 'workflow')) {
-      sendError(ex, 400, 'invalid_param', `${missing} is required in input form`);
+      sendError(ex, 400, 'invalid_param', missing);
       return undefined;
     }
     return { conversationId, missing };

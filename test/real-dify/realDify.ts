@@ -1,0 +1,31 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { inject } from 'vitest';
+
+const run = promisify(execFile);
+
+/** The real server test/real-dify/globalSetup.ts started. */
+export function realDify(): {
+  baseUrl: string;
+  key: string;
+  appId: string;
+  key256: string;
+} {
+  return {
+    baseUrl: inject('realDifyBaseUrl'),
+    key: inject('realDifyKey'),
+    appId: inject('realDifyAppId'),
+    key256: inject('realDifyKey256'),
+  };
+}
+
+/**
+ * Restarts the real API (gunicorn only) with `APP_MAX_ACTIVE_REQUESTS` (0 = no limit), as README of
+ * ../shared/dify shows; the per-app limit is cached in Redis for a day, so it is rewritten each time.
+ */
+export async function restartWithLimit(limit: number): Promise<void> {
+  await run('bash', [inject('realDifyStartScript'), '--restart-api', inject('realDifyWorkDir')], {
+    env: { ...process.env, APP_MAX_ACTIVE_REQUESTS: String(limit) },
+    timeout: 180_000,
+  });
+}
