@@ -290,7 +290,7 @@ export function callDify<I = Record<string, unknown>>(
                 );
               } catch (error) {
                 failure = error;
-                outcome = outcomeOf(error);
+                outcome = outcomeOf(error, request);
                 if (!attemptSignal.aborted) reach = classifyOutage(error) ?? 'up';
                 if (outcome === 'rate-limited') serverLimit = statedLimit(error);
                 hook(onSettled, { item, attempt, ok: false, error });
@@ -382,10 +382,22 @@ function statedLimit(error: unknown): number | undefined {
   return error instanceof DifyApiError ? concurrencyLimitOf(error) : undefined;
 }
 
-/** What a failed attempt tells the adaptive limit: a run that failed still got served. */
-function outcomeOf(error: unknown): CallOutcome {
+/**
+ * What a failed attempt tells the adaptive limit: a run that failed still got served. Dify's
+ * concurrency limit refusing a *streaming* workflow call says nothing about capacity: Dify frees a
+ * streaming run's slot before its stream starts, so the limit never bounds streaming runs, while the
+ * refusal comes whenever others hold N-1 slots for an instant (dify-api.md §5). Shrinking on it halved
+ * throughput against real Dify 1.13.2 (issue 11); such a refusal is retried without shrinking.
+ */
+function outcomeOf(error: unknown, request: { readonly responseMode?: string }): CallOutcome {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ERR_DIFY_RATE_LIMITED') return 'rate-limited';
+  if (code === 'ERR_DIFY_RATE_LIMITED') {
+    const streamingLimit =
+      request.responseMode === 'streaming' &&
+      error instanceof DifyApiError &&
+      concurrencyLimitOf(error) !== undefined;
+    return streamingLimit ? 'other' : 'rate-limited';
+  }
   return code === 'ERR_DIFY_RUN_FAILED' ? 'ok' : 'other';
 }
 

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
+import { runScript } from './runScript.js';
 
 const run = promisify(execFile);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -66,12 +67,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ),
   };
   const startedAt = performance.now();
-  const { stdout } = await run('bash', [script, work], {
+  const stdout = await runScript(
+    script,
+    [work],
+    join(work, 'start.log'),
     // uv's cache stays in the git-ignored work folder: a second run takes ~25 s instead of ~2.5 min.
-    env: { ...process.env, UV_CACHE_DIR: join(work, 'uv-cache') },
-    timeout: 900_000,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+    { ...process.env, UV_CACHE_DIR: join(work, 'uv-cache') },
+    900_000,
+  );
   const apps = [...stdout.matchAll(/BASE_URL=(\S+) APP_KEY=(\S+) APP_ID=(\S+)/g)];
   if (apps.length < 2) throw new Error(`start.sh printed no app keys:\n${stdout.slice(-2000)}`);
   const [unlimited, limited] = apps.slice(-2) as [RegExpMatchArray, RegExpMatchArray];

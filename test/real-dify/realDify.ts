@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { inject } from 'vitest';
-
-const run = promisify(execFile);
+import { runScript } from './runScript.js';
 
 /** The real server test/real-dify/globalSetup.ts started. */
 export function realDify(): {
@@ -24,8 +22,12 @@ export function realDify(): {
  * ../shared/dify shows; the per-app limit is cached in Redis for a day, so it is rewritten each time.
  */
 export async function restartWithLimit(limit: number): Promise<void> {
-  await run('bash', [inject('realDifyStartScript'), '--restart-api', inject('realDifyWorkDir')], {
-    env: { ...process.env, APP_MAX_ACTIVE_REQUESTS: String(limit) },
-    timeout: 180_000,
-  });
+  const work = inject('realDifyWorkDir');
+  await runScript(
+    inject('realDifyStartScript'),
+    ['--restart-api', work],
+    join(work, 'restart.log'),
+    { ...process.env, APP_MAX_ACTIVE_REQUESTS: String(limit) },
+    180_000,
+  );
 }
