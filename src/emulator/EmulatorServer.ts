@@ -94,6 +94,13 @@ function onRequestEnd(this: EmulatorRequest): void {
   if (exchange !== undefined) exchange.host.dispatch(exchange);
 }
 
+/**
+ * How long a streaming workflow call holds its concurrency slot: Dify enqueues the Celery task and
+ * leaves `rate_limit_context` before the first event; about the time real 1.13.2 takes to answer the
+ * first frame on this machine kind.
+ */
+const STREAM_SETUP_MS = 20;
+
 /** Dify's `_sanitize_value`: `\x00` is removed from string inputs after validation (dify-api.md §2). */
 function withoutNul(inputs: Record<string, unknown>): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
@@ -357,8 +364,8 @@ export class EmulatorServer implements ExchangeHost {
           ? canonical
           : `${canonical}\n${query}`,
     );
-    if (!this.#admit(ex, app)) return;
     const streaming = body.response_mode === 'streaming';
+    if (!this.#admit(ex, app, streaming && mode === 'workflow')) return;
     const late = this.#lateChecks(ex, app, body, user, streaming, workflowId);
     if (late === undefined) return;
     const fault =
@@ -394,8 +401,14 @@ export class EmulatorServer implements ExchangeHost {
     else runMessage(ctx, late.conversationId);
   }
 
-  /** The token bucket, then Dify's concurrency limit; an admitted call holds a slot until it ends. */
-  #admit(ex: Exchange, app: AppRuntime): boolean {
+  /**
+   * The token bucket, then Dify's concurrency limit; an admitted call holds a slot until it ends.
+   * A streaming workflow call copies Dify's `rate_limit_context` bug (dify-api.md §5, issue #35895):
+   * it counts itself twice, so it is refused once others hold N-1 slots, and it frees its slot when
+   * its stream starts ({@link STREAM_SETUP_MS}) rather than when the run ends. Real 1.13.2 thus refuses
+   * streaming calls more often than blocking ones at the same concurrency (README of ../shared/dify).
+   */
+  #admit(ex: Exchange, app: AppRuntime, streamingWorkflow: boolean): boolean {
     if (app.bucket !== undefined) {
       const wait = app.bucket.take(performance.now());
       if (wait > 0) {
@@ -407,7 +420,7 @@ export class EmulatorServer implements ExchangeHost {
       }
     }
     const limit = this.options.maxActiveRequests;
-    if (limit > 0 && app.held >= limit) {
+    if (limit > 0 && app.held >= (streamingWorkflow ? limit - 1 : limit)) {
       this.counters.rejectedConcurrency++;
       const status = this.options.concurrencyLimitStatus;
       const code = status === 429 ? 'too_many_requests' : 'invalid_param';
@@ -416,6 +429,14 @@ export class EmulatorServer implements ExchangeHost {
     }
     app.held++;
     ex.slot = app;
+    if (streamingWorkflow && limit > 0) {
+      setTimeout(() => {
+        if (ex.slot === app) {
+          app.held--;
+          ex.slot = undefined;
+        }
+      }, STREAM_SETUP_MS).unref();
+    }
     return true;
   }
 

@@ -61,7 +61,10 @@ async function runCli(
 
 describe.each(['blocking', 'streaming'])('dify-batch run, %s', (mode) => {
   it('returns every varied record exact and in order (NUL stripped by Dify)', async () => {
-    const records = Array.from({ length: 60 }, (_, i) => ({ id: `r${i}`, query: VARIED[i % VARIED.length]! }));
+    const records = Array.from({ length: 60 }, (_, i) => ({
+      id: `r${i}`,
+      query: VARIED[i % VARIED.length]!,
+    }));
     const run = await runCli(`varied-${mode}`, records, ['--response-mode', mode, '-c', '8']);
     expect(run.code).toBe(0);
     expect(run.lines.map((l) => l.id)).toEqual(records.map((r) => r.id));
@@ -93,7 +96,9 @@ describe('preflight against the real server', () => {
       ['null', false],
     ]);
     const messages = run.lines.slice(1).map((l) => (l.error as { message: string }).message);
-    expect(messages[0]).toMatch(/^record number \(seq 1\): \(type 'text-input'\) query in input form must be a string$/);
+    expect(messages[0]).toMatch(
+      /^record number \(seq 1\): \(type 'text-input'\) query in input form must be a string$/,
+    );
     expect(messages[1]).toBe('record missing (seq 2): query is required in input form');
     expect(messages[2]).toBe('record null (seq 3): query is required in input form');
     for (const line of run.lines.slice(1)) expect(line.attempts).toBe(0);
@@ -128,19 +133,37 @@ describe('preflight against the real server', () => {
     const run = await runCli('no-preflight', [{ id: 'n', query: 42 }], ['--no-preflight']);
     expect(run.code).toBe(2);
     expect(run.lines[0]!.attempts).toBe(1);
-    expect(JSON.stringify(run.lines[0]!.error)).toContain("query in input form must be a string");
+    expect(JSON.stringify(run.lines[0]!.error)).toContain('query in input form must be a string');
   });
 });
 
-async function runBinaryWithKey256(records: readonly object[]): Promise<{ lines: Record<string, unknown>[] }> {
+async function runBinaryWithKey256(
+  records: readonly object[],
+): Promise<{ lines: Record<string, unknown>[] }> {
   const input = join(dir, 'k256.ndjson');
   const output = join(dir, 'k256.out.ndjson');
   await writeFile(input, records.map((r) => JSON.stringify(r)).join('\n'));
   await runBinary(
-    ['run', '--input', input, '--output', output, '--no-progress', '--id-field', 'id', '--response-mode', 'streaming'],
+    [
+      'run',
+      '--input',
+      input,
+      '--output',
+      output,
+      '--no-progress',
+      '--id-field',
+      'id',
+      '--response-mode',
+      'streaming',
+    ],
     { DIFY_BASE_URL: dify.baseUrl, DIFY_API_KEY: dify.key256 },
     60_000,
   );
   const text = await readFile(output, 'utf8');
-  return { lines: text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    lines: text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }

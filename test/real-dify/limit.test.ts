@@ -38,7 +38,12 @@ it('answers the limit as 400 invalid_param naming the limit, no Retry-After', as
   await client.close();
   expect(errors.length).toBeGreaterThan(0);
   for (const e of errors) {
-    expect([e.status, e.difyCode, e.retryable, e.retryAfterMs]).toEqual([400, 'invalid_param', true, undefined]);
+    expect([e.status, e.difyCode, e.retryable, e.retryAfterMs]).toEqual([
+      400,
+      'invalid_param',
+      true,
+      undefined,
+    ]);
     expect(e.message).toContain(
       `Too many requests. Please try again later. The current maximum concurrent requests allowed for ${dify.appId} is 2.`,
     );
