@@ -119,19 +119,11 @@ const KNOWN_DIFFERENCES: Readonly<Record<string, Readonly<Record<string, string>
       'The welcome route (`GET /v1/`) is newer than 1.13.2, which answers Flask’s HTML 404; the emulator follows 1.15 here.',
     headers: 'Follows from the status: JSON welcome vs HTML 404.',
     framing: 'Follows from the status: JSON welcome vs HTML 404.',
-  },
-  'body is a list': {
-    status:
-      'Real 1.13.2 reads `user` with .get() on a list inside flask-restx and answers its 400 bad_request; kept as the emulator’s documented 500 unknown (dify-api.md §2).',
-    code: 'see status',
-    message: 'see status',
+    keys: 'Follows from the status: JSON welcome vs HTML 404.',
   },
   'streaming run': {
     frames:
       'The app graph differs by design: the emulated workflow is Start→LLM→End with outputs that are the emulator’s deterministic function (3 nodes, several text_chunk events); the real echo app is Start→End.',
-  },
-  'blocking run': {
-    keys: 'Outputs are the emulator’s deterministic function ({result, checksum}), not an echo, by design.',
   },
   'GET /info': {
     keys: 'Same keys; listed for the name and author, which differ by design.',
