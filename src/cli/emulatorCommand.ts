@@ -62,7 +62,7 @@ export function registerEmulatorCommand(program: Command, ctx: CliContext): void
     .addOption(
       new Option(
         '--dify-version <version>',
-        "behave as this Dify where versions differ (1.13: an invalid input in streaming mode gets a ping then silence; 1.15: a failed workflow_finished)",
+        'behave as this Dify where versions differ (1.13: an invalid input in streaming mode gets a ping then silence; 1.15: a failed workflow_finished)',
       )
         .choices(['1.13', '1.15'])
         .default('1.13'),

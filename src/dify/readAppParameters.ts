@@ -1,4 +1,4 @@
-import { type Dispatcher, request } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import type { InputFormField } from './checkInputsAgainstForm.js';
 
 /** What `GET /info` and `GET /parameters` tell about an app. */
@@ -17,7 +17,7 @@ export interface ReadAppParametersOptions {
   readonly signal?: AbortSignal;
   /** Per request, headers and body. @defaultValue 10000 */
   readonly timeoutMs?: number;
-  /** Where requests go (tests, proxies). @defaultValue undici's global dispatcher */
+  /** Where requests go (tests, proxies). @defaultValue a one-connection pool, closed before returning */
   readonly dispatcher?: Dispatcher;
 }
 
@@ -45,25 +45,39 @@ export class AppParametersUnavailable extends Error {
  * @category client
  */
 export async function readAppParameters(options: ReadAppParametersOptions): Promise<AppParameters> {
-  const info = await getJson(options, 'info');
-  const parameters = await getJson(options, 'parameters');
+  const url = new URL(options.baseUrl);
+  // Its own pool, closed at once: no socket outlives the two reads (no hidden global dispatcher).
+  const owned = options.dispatcher === undefined ? new Pool(url.origin, { connections: 1 }) : undefined;
+  const dispatcher = options.dispatcher ?? owned!;
+  let info: Record<string, unknown>;
+  let parameters: Record<string, unknown>;
+  try {
+    info = await getJson(options, dispatcher, 'info');
+    parameters = await getJson(options, dispatcher, 'parameters');
+  } finally {
+    await owned?.close();
+  }
   const rawForm = Array.isArray(parameters.user_input_form) ? parameters.user_input_form : [];
   return { mode: typeof info.mode === 'string' ? info.mode : '', form: rawForm.flatMap(toField) };
 }
 
-async function getJson(options: ReadAppParametersOptions, route: string): Promise<Record<string, unknown>> {
-  const url = `${options.baseUrl.replace(/\/+$/, '')}/${route}`;
+async function getJson(
+  options: ReadAppParametersOptions,
+  dispatcher: Dispatcher,
+  route: string,
+): Promise<Record<string, unknown>> {
+  const path = `${new URL(options.baseUrl).pathname.replace(/\/+$/, '')}/${route}`;
   const timeoutMs = options.timeoutMs ?? 10_000;
   let status: number;
   let text: string;
   try {
-    const response = await request(url, {
+    const response = await dispatcher.request({
+      path,
       method: 'GET',
       headers: { authorization: `Bearer ${options.apiKey}` },
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
-      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     });
     status = response.statusCode;
     text = await response.body.text();

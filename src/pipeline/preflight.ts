@@ -12,7 +12,8 @@ const MODES_OF: Record<DifyAppKind, readonly string[]> = {
   chat: ['chat', 'agent-chat', 'advanced-chat'],
 };
 
-// 401/403/404 are left to the run: it fails fast on them with its own message (ERR_DIFY_AUTH/ROUTE).
+// 401/403/404 and network failures are left to the run: it fails fast on them with its own message
+// (ERR_DIFY_AUTH/ROUTE) or waits out the outage (ERR_DIFY_UNREACHABLE).
 const LEFT_TO_THE_RUN = new Set([401, 403, 404]);
 
 /** A record check made before each call: throws `ERR_INPUT_INVALID` with Dify's message, or returns. */
@@ -40,9 +41,9 @@ export interface PreflightOptions {
  *   300 s of silence (dify-api.md §4).
  * - Inputs the form does not declare (Dify drops them silently) are reported once through `warn`,
  *   when the form declares any variable at all.
- * - When the parameters cannot be read (a server that hides `/parameters`, a network failure), the
- *   run goes on unchecked: 401/403/404 silently (the run reports them itself), anything else with a
- *   warning. `preflight: false` / `--no-preflight` skips the reads altogether.
+ * - When the parameters cannot be read, the run goes on unchecked: after 401/403/404 or a network
+ *   failure silently (the run reports those itself), after any other answer (a server that hides
+ *   `/parameters` behind a 5xx, a body that is not JSON) with a warning. `preflight: false` / `--no-preflight` skips the reads altogether.
  * @throws InvalidOptionError when the key belongs to another kind of app; `signal.reason` on abort.
  */
 export async function preflight(options: PreflightOptions): Promise<RecordCheck | undefined> {
@@ -56,7 +57,7 @@ export async function preflight(options: PreflightOptions): Promise<RecordCheck 
     }));
   } catch (error) {
     if (!(error instanceof AppParametersUnavailable)) throw error;
-    if (error.status === undefined || !LEFT_TO_THE_RUN.has(error.status)) {
+    if (error.status !== undefined && !LEFT_TO_THE_RUN.has(error.status)) {
       options.warn(`preflight skipped, inputs are not checked before calls: ${error.message}`);
     }
     return undefined;
