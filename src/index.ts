@@ -15,7 +15,10 @@ export {
   toErrorRecord,
 } from './core/index.js';
 export {
+  type AppParameters,
+  AppParametersUnavailable,
   type ClassifyOptions,
+  checkInputsAgainstForm,
   classifyOutage,
   classifyResponse,
   classifyStatus,
@@ -33,10 +36,13 @@ export {
   type DifyResult,
   type DifyTransport,
   FAILED_RUN_STATUSES,
+  type InputFormField,
   isConcurrencyLimitError,
   isFailedRunStatus,
   type OutageKind,
   parseRetryAfter,
+  type ReadAppParametersOptions,
+  readAppParameters,
 } from './dify/index.js';
 export {
   type BatchResult,

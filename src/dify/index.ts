@@ -1,3 +1,4 @@
+export { checkInputsAgainstForm, type InputFormField } from './checkInputsAgainstForm.js';
 export { classifyOutage, type OutageKind } from './classifyOutage.js';
 export {
   type ClassifyOptions,
@@ -23,3 +24,9 @@ export type {
 export { type DifyErrorFields, isConcurrencyLimitError } from './isConcurrencyLimitError.js';
 export { FAILED_RUN_STATUSES, isFailedRunStatus } from './isFailedRunStatus.js';
 export { parseRetryAfter } from './parseRetryAfter.js';
+export {
+  type AppParameters,
+  AppParametersUnavailable,
+  type ReadAppParametersOptions,
+  readAppParameters,
+} from './readAppParameters.js';

@@ -3,6 +3,7 @@ export {
   EMULATOR_DEFAULTS,
   type EmulatedApp,
   type EmulatedAppStatus,
+  type EmulatedDifyVersion,
   type EmulatorOptions,
   type FaultRates,
   type LatencyDistribution,
