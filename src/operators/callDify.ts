@@ -278,6 +278,8 @@ export function callDify<I = Record<string, unknown>>(
           let failure: unknown;
           try {
             const generation = adaptive === undefined ? 0 : await adaptive.acquire(attemptSignal);
+            // The adaptive limit this call was admitted under (its own excess, if Dify then refuses it).
+            const admittedUnder = adaptive?.limit ?? 0;
             let outcome: CallOutcome = 'other';
             let serverLimit: number | undefined;
             try {
@@ -294,6 +296,9 @@ export function callDify<I = Record<string, unknown>>(
                 if (!attemptSignal.aborted) reach = classifyOutage(error) ?? 'up';
                 if (outcome === 'rate-limited') serverLimit = statedLimit(error);
                 hook(onSettled, { item, attempt, ok: false, error });
+                // Refused only because we ran above the limit Dify states: the adaptive gate now holds
+                // the retry until one of those slots frees, so a backoff on top would only idle it.
+                if (serverLimit !== undefined && admittedUnder > serverLimit) throw retryAtOnce(error);
                 throw error;
               }
               outcome = 'ok';
@@ -378,6 +383,23 @@ function isObject(value: unknown): value is object {
 }
 
 /** The limit Dify states in its concurrency-limit answer, if any. */
+/** The same refusal, retried without a backoff (`retryAfterMs: 0`). */
+function retryAtOnce(error: unknown): unknown {
+  if (!(error instanceof DifyApiError)) return error;
+  return new DifyApiError({
+    code: error.code,
+    message: error.message,
+    status: error.status,
+    difyCode: error.difyCode,
+    retryable: error.retryable,
+    retryAfterMs: 0,
+    ambiguous: error.ambiguous,
+    workflowRunId: error.workflowRunId,
+    taskId: error.taskId,
+    cause: error.cause,
+  });
+}
+
 function statedLimit(error: unknown): number | undefined {
   return error instanceof DifyApiError ? concurrencyLimitOf(error) : undefined;
 }
