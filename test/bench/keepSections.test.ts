@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { extractSection, keepSections } from '../../bench/keepSections.js';
+import { extractSection, keepSections, replaceSection } from '../../bench/keepSections.js';
 
 describe('keepSections', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'dify-batch-keep-')), 'RESULTS.md');
@@ -27,5 +27,22 @@ describe('keepSections', () => {
 
   it('extractSection stops at the next level-2 heading, not a level-3 one', () => {
     expect(extractSection('## A\nx\n### sub\ny\n## B\nz', '## A')).toBe('## A\nx\n### sub\ny');
+  });
+});
+
+describe('replaceSection', () => {
+  it('replaces the section in place, or appends it; the Real Dify section survives npm run bench', () => {
+    const text = '# R\n\n## a\nold a\n\n## Real Dify 1.13.2\nold\n\n## b\nb\n';
+    expect(replaceSection(text, '## Real Dify 1.13.2', '## Real Dify 1.13.2\nnew')).toBe(
+      '# R\n\n## a\nold a\n\n## Real Dify 1.13.2\nnew\n\n## b\nb\n',
+    );
+    expect(replaceSection('# R\n', '## Real Dify 1.13.2', '## Real Dify 1.13.2\nnew')).toBe(
+      '# R\n\n## Real Dify 1.13.2\nnew\n',
+    );
+    const path = join(mkdtempSync(join(tmpdir(), 'dify-batch-keep-')), 'RESULTS.md');
+    writeFileSync(path, text);
+    expect(extractSection(keepSections('# New\n', path), '## Real Dify 1.13.2')).toBe(
+      '## Real Dify 1.13.2\nold\n',
+    );
   });
 });
