@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { runScript } from './runScript.js';
 
-const run = promisify(execFile);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 declare module 'vitest' {
@@ -49,8 +46,10 @@ function alive(pidFile: string): number | undefined {
 
 /**
  * Starts a real Dify 1.13.2 API (gunicorn + Celery, Postgres, Redis) with start.sh and provides its
- * two app keys; afterwards stops the gunicorn, Celery and Redis processes this run started (Postgres
- * too, when it was not running before). `REAL_DIFY_KEEP=1` leaves everything running for the next run.
+ * two app keys; afterwards stops the gunicorn and Celery processes of `.real-dify/` that this run
+ * started. Postgres and Redis are machine-wide services that another checkout's start.sh may share
+ * (start.sh reuses a running Redis), so they are left running. `REAL_DIFY_KEEP=1` leaves the API and
+ * Celery running too, for the next run.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const shared = sharedDifyDir();
@@ -60,11 +59,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const before = {
     gunicorn: alive(join(work, 'run/gunicorn.pid')),
     celery: alive(join(work, 'run/celery.pid')),
-    redis: alive(join(work, 'run/redis.pid')),
-    postgres: await run('pg_lsclusters', ['-h']).then(
-      ({ stdout }) => stdout.includes(' online'),
-      () => false,
-    ),
   };
   const startedAt = performance.now();
   const stdout = await runScript(
@@ -87,13 +81,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('realDifyWorkDir', work);
   return async () => {
     if (process.env.REAL_DIFY_KEEP === '1') return;
-    for (const name of ['gunicorn', 'celery', 'redis'] as const) {
+    for (const name of ['gunicorn', 'celery'] as const) {
       const pid = alive(join(work, `run/${name}.pid`));
       if (pid !== undefined && before[name] === undefined) process.kill(pid, 'SIGTERM');
-    }
-    if (!before.postgres) {
-      const version = (await run('ls', ['/etc/postgresql'])).stdout.trim().split('\n').sort().pop();
-      if (version) await run('pg_ctlcluster', [version, 'main', 'stop']).catch(() => {});
     }
   };
 }
