@@ -4,8 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // The Kafka suite needs a broker: `npm run test:kafka` (vitest.kafka.config.ts); the real-Dify
-    // files suite a Dify server: `npm run test:real-dify:files`.
-    exclude: ['test/kafka/**', 'test/real-dify-files/**', 'node_modules/**'],
+    // suites a real Dify 1.13.2: `npm run test:real-dify` and `npm run test:real-dify:files`.
+    exclude: ['test/kafka/**', 'test/real-dify/**', 'test/real-dify-files/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 
 /**
  * Sections of bench/RESULTS.md written by other benchmarks (`npm run bench:gateway` writes
- * "## Batch gateway"): a regenerated RESULTS.md keeps them, at its end, instead of dropping them.
+ * "## Batch gateway", `npm run bench:real-dify` writes "## Real Dify 1.13.2"): a regenerated RESULTS.md keeps them, at its end, instead of dropping them.
  */
-export const KEPT_SECTIONS: readonly string[] = ['## Batch gateway'];
+export const KEPT_SECTIONS: readonly string[] = ['## Batch gateway', '## Real Dify 1.13.2'];
 
 /** `rendered` plus each kept section found in the file at `path` (heading to next `## ` or the end). */
 export function keepSections(rendered: string, path: string, headings = KEPT_SECTIONS): string {
@@ -31,4 +31,16 @@ export function extractSection(text: string, heading: string): string | undefine
   let end = lines.findIndex((line, i) => i > start && (line.startsWith('## ') || line.startsWith('<!--')));
   if (end === -1) end = lines.length;
   return lines.slice(start, end).join('\n');
+}
+
+/** `text` with the section under `heading` replaced by `section` (appended when there is none yet). */
+export function replaceSection(text: string, heading: string, section: string): string {
+  const old = extractSection(text, heading);
+  if (old === undefined) return `${text.trimEnd()}\n\n${section.trimEnd()}\n`;
+  const at = text.indexOf(old);
+  const rest = text.slice(at + old.length);
+  return `${text.slice(0, at)}${section.trimEnd()}\n${rest.startsWith('\n') ? rest : `\n${rest}`}`.replace(
+    /\n+$/,
+    '\n',
+  );
 }

@@ -10,6 +10,7 @@ export default defineConfig({
     'contender-worker': 'bench/contender-worker.ts',
     'emulator-server': 'bench/emulator-server.ts',
     kafka: 'bench/kafka.ts',
+    'real-dify': 'bench/realDify.ts',
   },
   outDir: 'bench/out/dist',
   format: ['esm'],

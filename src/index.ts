@@ -31,7 +31,10 @@ export {
   toErrorRecord,
 } from './core/index.js';
 export {
+  type AppParameters,
+  AppParametersUnavailable,
   type ClassifyOptions,
+  checkInputsAgainstForm,
   classifyOutage,
   classifyResponse,
   classifyStatus,
@@ -53,11 +56,14 @@ export {
   type DifyUploadOptions,
   FAILED_RUN_STATUSES,
   fileTypeOf,
+  type InputFormField,
   isConcurrencyLimitError,
   isFailedRunStatus,
   mimeTypeOf,
   type OutageKind,
   parseRetryAfter,
+  type ReadAppParametersOptions,
+  readAppParameters,
 } from './dify/index.js';
 export {
   FILE_UPLOADS_DEFAULTS,

@@ -14,6 +14,7 @@ interface EmulatorCommandOptions {
   latencyP99Ms?: number;
   maxActive?: number;
   concurrencyLimitStatus: '400' | '429';
+  difyVersion: '1.13' | '1.15';
   rps?: number;
   rateLimitRetryAfter?: boolean;
   faultRate?: number;
@@ -58,6 +59,14 @@ export function registerEmulatorCommand(program: Command, ctx: CliContext): void
         .choices(['400', '429'])
         .default('400'),
     )
+    .addOption(
+      new Option(
+        '--dify-version <version>',
+        'behave as this Dify where versions differ (1.13: an invalid input in streaming mode gets a ping then silence; 1.15: a failed workflow_finished)',
+      )
+        .choices(['1.13', '1.15'])
+        .default('1.13'),
+    )
     .option(
       '--rps <n>',
       'requests per second allowed (token bucket starting full); excess gets 429 (0 = off)',
@@ -77,6 +86,7 @@ export function registerEmulatorCommand(program: Command, ctx: CliContext): void
         host: opts.host,
         latency: latencyOf(opts),
         concurrencyLimitStatus: opts.concurrencyLimitStatus === '429' ? 429 : 400,
+        difyVersion: opts.difyVersion,
         ...(opts.maxActive === undefined ? {} : { maxActiveRequests: opts.maxActive }),
         ...(opts.rps === undefined ? {} : { rateLimitRps: opts.rps }),
         ...(opts.rateLimitRetryAfter === true ? { rateLimitRetryAfter: true } : {}),

@@ -36,6 +36,8 @@ export interface RunCommandOptions {
   rpm?: number;
   ordered: boolean;
   adaptive?: boolean;
+  /** `--no-preflight` sets it to false. */
+  preflight?: boolean;
   maxAttempts: number;
   maxOutageMs?: number;
   recordTimeoutMs?: number;
@@ -124,6 +126,10 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
       'adapt concurrency to rate limits (AIMD): halve on 429/Too many requests, grow back on success (default)',
     )
     .option('--no-adaptive', 'keep a fixed --concurrency, even against rate limits')
+    .option(
+      '--no-preflight',
+      "skip reading the app's /info and /parameters before the run (for servers that hide them): records are then not checked against the input form",
+    )
     .option(
       '--max-attempts <n>',
       'attempts per record, the first included (network/5xx failures; rate limits and outages waited out do not count)',
@@ -281,6 +287,8 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       ...(opts.window === undefined ? {} : { window: opts.window }),
       ordered: opts.ordered,
       adaptiveConcurrency: opts.adaptive !== false,
+      preflight: opts.preflight !== false,
+      onWarning: (message) => ctx.stderr.write(`dify-batch: warning: ${redactSecrets(message)}\n`),
       ...(opts.maxOutageMs === undefined ? {} : { maxOutageMs: opts.maxOutageMs }),
       batch: {
         ...(opts.batchSize === undefined ? {} : { size: opts.batchSize }),

@@ -1,3 +1,4 @@
+export { checkInputsAgainstForm, type InputFormField } from './checkInputsAgainstForm.js';
 export { classifyOutage, type OutageKind } from './classifyOutage.js';
 export {
   type ClassifyOptions,
@@ -26,3 +27,9 @@ export { type DifyFileType, fileTypeOf, mimeTypeOf } from './fileTypeOf.js';
 export { type DifyErrorFields, isConcurrencyLimitError } from './isConcurrencyLimitError.js';
 export { FAILED_RUN_STATUSES, isFailedRunStatus } from './isFailedRunStatus.js';
 export { parseRetryAfter } from './parseRetryAfter.js';
+export {
+  type AppParameters,
+  AppParametersUnavailable,
+  type ReadAppParametersOptions,
+  readAppParameters,
+} from './readAppParameters.js';

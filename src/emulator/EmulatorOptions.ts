@@ -1,3 +1,4 @@
+import type { InputFormField } from '../dify/checkInputsAgainstForm.js';
 import type { DifyAppKind } from '../dify/DifyRequest.js';
 import { EMULATOR_DEFAULT_APPS } from './EMULATOR_DEFAULT_APPS.js';
 
@@ -74,6 +75,14 @@ export interface EmulatedApp {
    * are listed by `GET /parameters`. Other input keys are accepted and echoed. @defaultValue `[]`
    */
   readonly requiredInputs?: readonly string[];
+  /**
+   * The Start node's variables with their types and limits, as `GET /parameters` lists them; runs are
+   * checked against it with Dify's rules and messages (type, `max_length`, select options, number).
+   * Replaces `requiredInputs` when given. Inputs it does not declare are still accepted and echoed
+   * (real Dify drops them: the emulator's outputs are its own deterministic function anyway).
+   * @defaultValue each of `requiredInputs` as a required `text-input` without `max_length`
+   */
+  readonly inputForm?: readonly InputFormField[];
   /** @defaultValue 'normal' */
   readonly status?: EmulatedAppStatus;
   /**
@@ -84,7 +93,19 @@ export interface EmulatedApp {
   readonly fileInputs?: readonly EmulatedFileInput[];
 }
 
+/** The Dify versions whose differing behaviours the emulator can copy (dify-api.md §0). */
+export type EmulatedDifyVersion = '1.13' | '1.15';
+
 export interface EmulatorOptions {
+  /**
+   * Which Dify's behaviour where versions differ (dify-api.md §4 "How the stream ends", §2): `1.13`
+   * (the real 1.13.2 in the test suite) answers an invalid input in streaming workflow mode with
+   * `event: ping` and then silence (its 300 s idle close), and an unparsable body with werkzeug's
+   * "The browser (or proxy) sent a request that this server could not understand."; `1.15` sends the
+   * synthetic `workflow_started` + failed `workflow_finished` pair (PR #37919) and "Invalid JSON payload
+   * received or JSON payload is empty.". @defaultValue '1.13'
+   */
+  readonly difyVersion?: EmulatedDifyVersion;
   /** @defaultValue 0 (an ephemeral port) */
   readonly port?: number;
   /** @defaultValue '127.0.0.1' */
@@ -161,6 +182,7 @@ export interface EmulatorOptions {
 
 /** Every {@link EmulatorOptions} default, in one frozen place. */
 export const EMULATOR_DEFAULTS: Readonly<Required<EmulatorOptions>> = Object.freeze({
+  difyVersion: '1.13',
   port: 0,
   host: '127.0.0.1',
   apps: EMULATOR_DEFAULT_APPS,
@@ -181,3 +203,11 @@ export const EMULATOR_DEFAULTS: Readonly<Required<EmulatorOptions>> = Object.fre
   uploadFaults: Object.freeze({}),
   uploadLatencyMs: 0,
 });
+
+/** The app's input form: `inputForm`, else `requiredInputs` as required text inputs. */
+export function inputFormOf(app: EmulatedApp): readonly InputFormField[] {
+  return (
+    app.inputForm ??
+    (app.requiredInputs ?? []).map((variable) => ({ type: 'text-input', variable, required: true }))
+  );
+}

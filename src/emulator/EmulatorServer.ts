@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
+import { checkInputsAgainstForm, type InputFormField } from '../dify/checkInputsAgainstForm.js';
 import type { DifyAppKind } from '../dify/DifyRequest.js';
 import { answerControl } from './answerControl.js';
 import {
@@ -25,7 +26,7 @@ import {
 } from './difyResponses.js';
 import { EmulatedUploads } from './EmulatedUploads.js';
 import { EmulatorCounters } from './EmulatorCounters.js';
-import type { EmulatedApp, EmulatorOptions, FaultRates } from './EmulatorOptions.js';
+import { type EmulatedApp, type EmulatorOptions, type FaultRates, inputFormOf } from './EmulatorOptions.js';
 import { EmulatorRequest, EmulatorResponse, Exchange, type ExchangeHost } from './Exchange.js';
 import { latencySampler } from './latencySampler.js';
 import { allowHeader, matchRoutes, type RouteMatch } from './matchRoute.js';
@@ -51,6 +52,8 @@ export interface AppRuntime {
   held: number;
   bucket: TokenBucket | undefined;
   parametersBody: string;
+  /** The Start node's variables, checked on every run. */
+  form: readonly InputFormField[];
   infoBody: string;
   siteBody: string;
 }
@@ -71,7 +74,6 @@ const ROUTE_MODE: Partial<Record<RouteMatch['name'], DifyAppKind>> = {
   workflowRunById: 'workflow',
   workflowRunDetail: 'workflow',
   workflowStop: 'workflow',
-  workflowLogs: 'workflow',
   completion: 'completion',
   completionStop: 'completion',
   chat: 'chat',
@@ -91,6 +93,26 @@ function onRequestData(this: EmulatorRequest, chunk: Buffer): void {
 function onRequestEnd(this: EmulatorRequest): void {
   const exchange = this.exchange;
   if (exchange !== undefined) exchange.host.dispatch(exchange);
+}
+
+/**
+ * How long a streaming workflow call holds its concurrency slot: Dify enqueues the Celery task and
+ * leaves `rate_limit_context` before the first event; about the time real 1.13.2 takes to answer the
+ * first frame on this machine kind.
+ */
+const STREAM_SETUP_MS = 20;
+
+/** Dify's `_sanitize_value`: `\x00` is removed from string inputs after validation (dify-api.md §2). */
+function withoutNul(inputs: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const key in inputs) {
+    const value = inputs[key];
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      out ??= { ...inputs };
+      out[key] = value.replaceAll('\u0000', '');
+    }
+  }
+  return out ?? inputs;
 }
 
 /**
@@ -153,6 +175,7 @@ export class EmulatorServer implements ExchangeHost {
         held: 0,
         bucket: undefined,
         parametersBody: '',
+        form: [],
         infoBody: '',
         siteBody: '',
       };
@@ -168,6 +191,7 @@ export class EmulatorServer implements ExchangeHost {
             : new TokenBucket(options.rateLimitRps, now, options.rateLimitStartsFull)
           : undefined;
       runtime.parametersBody = appParametersBody(app);
+      runtime.form = inputFormOf(app);
       runtime.infoBody = appInfoBody(app);
       runtime.siteBody = appSiteBody(app);
       apps.set(app.key, runtime);
@@ -263,7 +287,8 @@ export class EmulatorServer implements ExchangeHost {
     if (route === undefined) {
       if (method === 'OPTIONS')
         ex.send(200, { ...difyHeaders('text/html; charset=utf-8'), Allow: allowHeader(matches) }, '');
-      else sendError(ex, 405, 'method_not_allowed', MSG.methodNotAllowed, { Allow: allowHeader(matches) });
+      // Real 1.13.2 sends no `Allow` with its JSON 405.
+      else sendError(ex, 405, 'method_not_allowed', MSG.methodNotAllowed);
       return;
     }
     if (route.name === 'welcome') {
@@ -301,6 +326,7 @@ export class EmulatorServer implements ExchangeHost {
     else if (route.name === 'info') body = app.infoBody;
     else if (route.name === 'site') body = app.siteBody;
     else if (route.name === 'meta') body = META_BODY;
+    // A completion or chat app has no workflow runs: real Dify answers 200 with an empty list.
     else body = workflowLogsBody(this.runs, app.key, new URLSearchParams(query));
     ex.send(200, difyHeaders(), body);
   }
@@ -318,7 +344,7 @@ export class EmulatorServer implements ExchangeHost {
   }
 
   #post(ex: Exchange, app: AppRuntime, route: RouteMatch): void {
-    const parsed = jsonBodyWithUser(ex);
+    const parsed = jsonBodyWithUser(ex, this.options.difyVersion);
     if (parsed === undefined || this.#modeMismatch(ex, app, route)) return;
     const { body, user } = parsed;
     if (route.name === 'workflowStop' || route.name === 'completionStop' || route.name === 'chatStop') {
@@ -357,8 +383,8 @@ export class EmulatorServer implements ExchangeHost {
           ? canonical
           : `${canonical}\n${query}`,
     );
-    if (!this.#admit(ex, app)) return;
     const streaming = body.response_mode === 'streaming';
+    if (!this.#admit(ex, app, streaming && mode === 'workflow')) return;
     const late = this.#lateChecks(ex, app, body, user, streaming, workflowId);
     if (late === undefined) return;
     const fault =
@@ -372,6 +398,7 @@ export class EmulatorServer implements ExchangeHost {
       const { [FAULT_HOOK_KEY]: _hook, ...rest } = raw;
       inputs = rest;
     }
+    inputs = withoutNul(inputs);
     const ctx: RunContext = {
       server: this,
       ex,
@@ -391,15 +418,21 @@ export class EmulatorServer implements ExchangeHost {
     ex.appKey = app.key;
     ex.user = user;
     const answer = (): void => {
-      if (mode === 'workflow') runWorkflow(ctx, late.missing);
+      if (mode === 'workflow') runWorkflow(ctx, late.missing, this.options.difyVersion);
       else runMessage(ctx, late.conversationId);
     };
     if (this.options.answerAsync && ctx.latencyMs === 0) setImmediate(answer);
     else answer();
   }
 
-  /** The token bucket, then Dify's concurrency limit; an admitted call holds a slot until it ends. */
-  #admit(ex: Exchange, app: AppRuntime): boolean {
+  /**
+   * The token bucket, then Dify's concurrency limit; an admitted call holds a slot until it ends.
+   * A streaming workflow call copies Dify's `rate_limit_context` bug (dify-api.md §5, issue #35895):
+   * it counts itself twice, so it is refused once others hold N-1 slots, and it frees its slot when
+   * its stream starts ({@link STREAM_SETUP_MS}) rather than when the run ends. Real 1.13.2 thus refuses
+   * streaming calls more often than blocking ones at the same concurrency (README of ../shared/dify).
+   */
+  #admit(ex: Exchange, app: AppRuntime, streamingWorkflow: boolean): boolean {
     if (app.bucket !== undefined) {
       const wait = app.bucket.take(performance.now());
       if (wait > 0) {
@@ -411,7 +444,7 @@ export class EmulatorServer implements ExchangeHost {
       }
     }
     const limit = this.options.maxActiveRequests;
-    if (limit > 0 && app.held >= limit) {
+    if (limit > 0 && app.held >= (streamingWorkflow ? limit - 1 : limit)) {
       this.counters.rejectedConcurrency++;
       const status = this.options.concurrencyLimitStatus;
       const code = status === 429 ? 'too_many_requests' : 'invalid_param';
@@ -420,6 +453,14 @@ export class EmulatorServer implements ExchangeHost {
     }
     app.held++;
     ex.slot = app;
+    if (streamingWorkflow && limit > 0) {
+      setTimeout(() => {
+        if (ex.slot === app) {
+          app.held--;
+          ex.slot = undefined;
+        }
+      }, STREAM_SETUP_MS).unref();
+    }
     return true;
   }
 
@@ -455,11 +496,10 @@ export class EmulatorServer implements ExchangeHost {
       }
     }
     const inputs = body.inputs as Record<string, unknown>;
-    const missing = app.app.requiredInputs?.find(
-      (name) => inputs[name] === undefined || inputs[name] === null,
-    );
+    const missing = checkInputsAgainstForm(app.form, inputs);
+    // Streaming workflow runs validate inside the worker, after the 200 (dify-api.md §4).
     if (missing !== undefined && !(streaming && app.app.mode === 'workflow')) {
-      sendError(ex, 400, 'invalid_param', `${missing} is required in input form`);
+      sendError(ex, 400, 'invalid_param', missing);
       return undefined;
     }
     const fileInputs = app.app.fileInputs;

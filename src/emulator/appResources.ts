@@ -1,6 +1,6 @@
 import { UPLOAD_LIMITS_MB } from './EmulatedUploads.js';
-import type { EmulatedApp } from './EmulatorOptions.js';
-import { pyFloat, pyJson, pyString } from './pyJson.js';
+import { type EmulatedApp, inputFormOf } from './EmulatorOptions.js';
+import { restxJson } from './pyJson.js';
 import { endUserId, storedRunInputs, type WorkflowOutcome, type WorkflowView } from './workflowResponses.js';
 
 /**
@@ -25,7 +25,7 @@ const RUNNING = Object.freeze({
   totalSteps: 0,
 });
 
-/** `GET /parameters` with Dify's feature defaults; `requiredInputs` become the `user_input_form`. */
+/** `GET /parameters` as real 1.13.2 answers it for a Start→End workflow; the app's form is the `user_input_form`. */
 export function appParametersBody(app: EmulatedApp): string {
   const files = (app.fileInputs ?? []).map((f) => ({
     [f.type]: {
@@ -40,35 +40,28 @@ export function appParametersBody(app: EmulatedApp): string {
       allowed_file_upload_methods: f.allowedFileUploadMethods ?? ['local_file', 'remote_url'],
     },
   }));
-  const texts = (app.requiredInputs ?? []).map((name) => ({
-    'text-input': {
-      variable: name,
-      label: name,
-      type: 'text-input',
-      required: true,
-      max_length: null,
-      options: [],
+  const form = inputFormOf(app).map((field) => ({
+    [field.type]: {
+      variable: field.variable,
+      label: field.variable,
+      type: field.type,
+      required: field.required,
+      max_length: field.maxLength ?? null,
+      options: field.options ?? [],
     },
   }));
-  return `${pyJson({
-    opening_statement: null,
+  return `${restxJson({
+    opening_statement: '',
     suggested_questions: [],
     suggested_questions_after_answer: { enabled: false },
     speech_to_text: { enabled: false },
-    text_to_speech: { enabled: false },
+    text_to_speech: { enabled: false, language: '', voice: '' },
     retriever_resource: { enabled: false },
     annotation_reply: { enabled: false },
     more_like_this: { enabled: false },
-    user_input_form: [...texts, ...files],
-    sensitive_word_avoidance: { enabled: false, type: '', configs: [] },
-    file_upload: {
-      image: {
-        enabled: false,
-        number_limits: 3,
-        detail: 'high',
-        transfer_methods: ['remote_url', 'local_file'],
-      },
-    },
+    user_input_form: [...form, ...files],
+    sensitive_word_avoidance: { enabled: false },
+    file_upload: { enabled: false },
     system_parameters: {
       image_file_size_limit: UPLOAD_LIMITS_MB.image,
       video_file_size_limit: UPLOAD_LIMITS_MB.video,
@@ -85,12 +78,12 @@ function appName(app: EmulatedApp): string {
 
 /** `GET /info`. */
 export function appInfoBody(app: EmulatedApp): string {
-  return `${pyJson({ name: appName(app), description: '', tags: [], mode: app.mode, author_name: 'dify-batch' })}\n`;
+  return `${restxJson({ name: appName(app), description: '', tags: [], mode: app.mode, author_name: 'dify-batch' })}\n`;
 }
 
 /** `GET /site`. */
 export function appSiteBody(app: EmulatedApp): string {
-  return `${pyJson({
+  return `${restxJson({
     title: appName(app),
     chat_color_theme: null,
     chat_color_theme_inverted: false,
@@ -108,20 +101,24 @@ export function appSiteBody(app: EmulatedApp): string {
   })}\n`;
 }
 
-function nullableString(value: string | null): string {
-  return value === null ? 'null' : pyString(value);
-}
-
 /** `GET /workflows/run/{id}`: `inputs` is a JSON string, as Dify stores it in a text column. */
 export function runDetailBody(run: RunRecord): string {
   const v = run.view;
   const o = run.outcome ?? RUNNING;
-  return (
-    `{"id": "${v.runId}", "workflow_id": "${v.workflowId}", "status": "${o.status}", ` +
-    `"inputs": ${pyString(storedRunInputs(v))}, "outputs": ${pyJson(o.outputs)}, "error": ${nullableString(o.error)}, ` +
-    `"total_steps": ${o.totalSteps}, "total_tokens": 0, "created_at": ${v.createdAt}, ` +
-    `"finished_at": ${o.finishedAt ?? 'null'}, "elapsed_time": ${pyFloat(o.elapsedSeconds)}}\n`
-  );
+  return `${restxJson({
+    id: v.runId,
+    workflow_id: v.workflowId,
+    status: o.status,
+    inputs: storedRunInputs(v),
+    outputs: o.outputs,
+    error: o.error,
+    total_steps: o.totalSteps,
+    total_tokens: 0,
+    created_at: v.createdAt,
+    finished_at: o.finishedAt,
+    elapsed_time: o.elapsedSeconds,
+  })}
+`;
 }
 
 function intParam(params: URLSearchParams, name: string, fallback: number, max: number): number {
@@ -129,7 +126,10 @@ function intParam(params: URLSearchParams, name: string, fallback: number, max: 
   return Number.isFinite(n) ? Math.min(max, Math.max(1, n)) : fallback;
 }
 
-/** `GET /workflows/logs`: the app's remembered runs, newest first, filtered by `status`. */
+/**
+ * `GET /workflows/logs`: the app's remembered runs, newest first, filtered by `status`; a completion or
+ * chat app answers 200 with an empty list, as the real server does.
+ */
 export function workflowLogsBody(
   runs: { values(): Iterable<RunRecord> },
   appKey: string,
@@ -141,18 +141,32 @@ export function workflowLogsBody(
   const mine = [...runs.values()]
     .filter((r) => r.view.appKey === appKey && (status === null || (r.outcome ?? RUNNING).status === status))
     .reverse();
-  const items = mine.slice((page - 1) * limit, page * limit).map((run) => {
+  const data = mine.slice((page - 1) * limit, page * limit).map((run) => {
     const v = run.view;
     const o = run.outcome ?? RUNNING;
-    return (
-      `{"id": "${v.taskId}", "workflow_run": {"id": "${v.runId}", "version": "${v.workflowId}", ` +
-      `"status": "${o.status}", "error": ${nullableString(o.error)}, "elapsed_time": ${pyFloat(o.elapsedSeconds)}, ` +
-      `"total_tokens": 0, "total_steps": ${o.totalSteps}, "created_at": ${v.createdAt}, ` +
-      `"finished_at": ${o.finishedAt ?? 'null'}}, "created_from": "service-api", "created_by_role": "end_user", ` +
-      `"created_by_account": null, "created_by_end_user": {"id": "${endUserId(v)}", "type": "service_api", ` +
-      `"is_anonymous": false, "session_id": ${pyString(v.user)}}, "created_at": ${v.createdAt}}`
-    );
+    return {
+      id: v.taskId,
+      workflow_run: {
+        id: v.runId,
+        version: v.workflowId,
+        status: o.status,
+        triggered_from: 'app-run',
+        error: o.error,
+        elapsed_time: o.elapsedSeconds,
+        total_tokens: 0,
+        total_steps: o.totalSteps,
+        created_at: v.createdAt,
+        finished_at: o.finishedAt,
+        exceptions_count: 0,
+      },
+      details: null,
+      created_from: 'service-api',
+      created_by_role: 'end_user',
+      created_by_account: null,
+      created_by_end_user: { id: endUserId(v), type: 'service-api', is_anonymous: false, session_id: v.user },
+      created_at: v.createdAt,
+    };
   });
-  const hasMore = page * limit < mine.length;
-  return `{"page": ${page}, "limit": ${limit}, "total": ${mine.length}, "has_more": ${hasMore}, "data": [${items.join(', ')}]}\n`;
+  return `${restxJson({ page, limit, total: mine.length, has_more: page * limit < mine.length, data })}
+`;
 }

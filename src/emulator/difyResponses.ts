@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Exchange } from './Exchange.js';
-import { pyString } from './pyJson.js';
+import { restxJson } from './pyJson.js';
 
 /**
  * Fixed texts of the Dify Service API as `docs/dify-api.md` records them, and the error-body renderer.
@@ -11,11 +11,11 @@ import { pyString } from './pyJson.js';
 export const DIFY_VERSION = '1.15.0';
 
 /**
- * An error body as flask-restx renders it: `{"code", "message", "status"}` through Python `json.dumps`,
- * with a trailing newline.
+ * An error body as flask-restx renders it on the real 1.13.2 server: `{"code","message","status"}`,
+ * compact, `\uXXXX` and `\/` escapes, with a trailing newline (README of ../shared/dify).
  */
 export function errorBody(code: string, message: string, status: number): string {
-  return `{"code": ${pyString(code)}, "message": ${pyString(message)}, "status": ${status}}\n`;
+  return `${restxJson({ code, message, status })}\n`;
 }
 
 export const MSG = Object.freeze({
@@ -29,7 +29,10 @@ export const MSG = Object.freeze({
   workspaceArchived: "The workspace's status is archived.",
   userMissing: 'Arg user must be provided.',
   notJson: "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
+  /** What Dify 1.15 answers for an empty or invalid JSON body (`external_api.py` rewrites werkzeug's text). */
   badJson: 'Invalid JSON payload received or JSON payload is empty.',
+  /** What Dify 1.13.2 answers for an empty or invalid JSON body, or a lone surrogate (werkzeug's BadRequest). */
+  badRequest: 'The browser (or proxy) sent a request that this server could not understand.',
   modeMismatch: 'Please check if your app mode matches the right API route.',
   appUnavailable: 'App unavailable, please check your app configurations.',
   methodNotAllowed: 'The method is not allowed for the requested URL.',
@@ -49,7 +52,7 @@ export function concurrencyLimitMessage(appId: string, limit: number): string {
 }
 
 /** A bare exception outside the handled ones: flask-restx's catch-all, with its own key order. */
-export const UNKNOWN_ERROR_BODY = '{"message": "Internal Server Error", "code": "unknown", "status": 500}\n';
+export const UNKNOWN_ERROR_BODY = '{"message":"Internal Server Error","code":"unknown","status":500}\n';
 
 /** Flask's default 404 page (the Service API does not set `catch_all_404s`). */
 export const NOT_FOUND_HTML =
@@ -61,9 +64,9 @@ export const NGINX_502_HTML =
   '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n' +
   '<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 
-export const WELCOME_BODY = `{"welcome": "Dify OpenAPI", "api_version": "v1", "server_version": "${DIFY_VERSION}"}\n`;
-export const STOP_BODY = '{"result": "success"}\n';
-export const META_BODY = '{"tool_icons": {}}\n';
+export const WELCOME_BODY = `{"welcome":"Dify OpenAPI","api_version":"v1","server_version":"${DIFY_VERSION}"}\n`;
+export const STOP_BODY = '{"result":"success"}\n';
+export const META_BODY = '{"tool_icons":{}}\n';
 
 /** Headers of a Flask answer (restx JSON unless told otherwise). */
 export function difyHeaders(contentType = 'application/json'): OutgoingHttpHeaders {

@@ -3,6 +3,7 @@ export {
   EMULATOR_DEFAULTS,
   type EmulatedApp,
   type EmulatedAppStatus,
+  type EmulatedDifyVersion,
   type EmulatedFileInput,
   type EmulatorOptions,
   type FaultRates,

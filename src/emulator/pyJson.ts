@@ -121,3 +121,30 @@ export function pyTypeName(value: unknown): string {
       return 'dict';
   }
 }
+
+/**
+ * A value as flask-restx writes its bodies on the real server (errors, `/parameters`, `/info`, run
+ * detail, logs): compact separators, `ensure_ascii` (`\\uXXXX`) and `/` escaped as `\\/`. Blocking run
+ * bodies use {@link pyJson} instead (Python separators), SSE frames compact raw UTF-8.
+ */
+export function restxJson(value: unknown): string {
+  return compact(value);
+}
+
+function restxString(value: string): string {
+  const py = pyString(value);
+  return py.includes('/') ? py.replaceAll('/', '\\/') : py;
+}
+
+function compact(value: unknown): string {
+  if (typeof value === 'string') return restxString(value);
+  if (typeof value !== 'object' || value === null) return pyJson(value);
+  if (Array.isArray(value)) return `[${value.map((item) => compact(item ?? null)).join(',')}]`;
+  const parts: string[] = [];
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item === undefined || typeof item === 'function') continue;
+    parts.push(`${restxString(key)}:${compact(item)}`);
+  }
+  return `{${parts.join(',')}}`;
+}

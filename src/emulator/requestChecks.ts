@@ -1,4 +1,5 @@
 import { difyHeaders, MSG, sendError, UNKNOWN_ERROR_BODY } from './difyResponses.js';
+import type { EmulatedDifyVersion } from './EmulatorOptions.js';
 import type { AppRuntime } from './EmulatorServer.js';
 import type { Exchange } from './Exchange.js';
 import { pyRepr } from './pyJson.js';
@@ -15,6 +16,9 @@ const FORBIDDEN: Record<string, string> = {
   'api-disabled': MSG.apiDisabled,
   'workspace-archived': MSG.workspaceArchived,
 };
+
+const LONE_SURROGATE =
+  /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
 
 const UNAUTHORIZED = { 'WWW-Authenticate': 'Bearer realm="api"' };
 
@@ -66,7 +70,10 @@ function appFor(ex: Exchange, apps: ReadonlyMap<string, AppRuntime>, token: stri
 }
 
 /** Flask's `request.get_json()` and `fetch_user_arg`: 415, 400, then the `user` field. */
-export function jsonBodyWithUser(ex: Exchange): { body: Record<string, unknown>; user: string } | undefined {
+export function jsonBodyWithUser(
+  ex: Exchange,
+  version: EmulatedDifyVersion,
+): { body: Record<string, unknown>; user: string } | undefined {
   const type = ex.header('content-type');
   const mime = type === 'application/json' ? type : (type?.split(';', 1)[0] ?? '').trim().toLowerCase();
   if (mime !== 'application/json' && !(mime.startsWith('application/') && mime.endsWith('+json'))) {
@@ -75,9 +82,12 @@ export function jsonBodyWithUser(ex: Exchange): { body: Record<string, unknown>;
   }
   let body: unknown;
   try {
-    body = JSON.parse(ex.bodyText());
+    const text = ex.bodyText();
+    // Real 1.13.2 refuses a lone surrogate, which JSON.parse accepts (dify-batch's README of ../shared/dify).
+    if (text.includes('\\u') && LONE_SURROGATE.test(text)) throw new SyntaxError('lone surrogate');
+    body = JSON.parse(text);
   } catch {
-    sendError(ex, 400, 'bad_request', MSG.badJson);
+    sendError(ex, 400, 'bad_request', version === '1.13' ? MSG.badRequest : MSG.badJson);
     return undefined;
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

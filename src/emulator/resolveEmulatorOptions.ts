@@ -86,6 +86,12 @@ export function resolveEmulatorOptions(
     o.faultRetryAfterSeconds,
   );
   check(isCount(o.maxStoredRuns), 'maxStoredRuns', 'an integer ≥ 0', o.maxStoredRuns);
+  check(
+    o.difyVersion === '1.13' || o.difyVersion === '1.15',
+    'difyVersion',
+    "'1.13' or '1.15'",
+    o.difyVersion,
+  );
   return Object.freeze(o);
 }
 
@@ -124,6 +130,21 @@ function checkApps(apps: EmulatorOptions['apps']): void {
       `${at}.fileInputs`,
       "an array of { variable, type: 'file' | 'file-list' }",
       app.fileInputs,
+    );
+    check(
+      app.inputForm === undefined ||
+        (Array.isArray(app.inputForm) &&
+          app.inputForm.every(
+            (f) =>
+              typeof f === 'object' &&
+              f !== null &&
+              typeof f.type === 'string' &&
+              typeof f.variable === 'string' &&
+              typeof f.required === 'boolean',
+          )),
+      `${at}.inputForm`,
+      'an array of { type, variable, required, maxLength?, options? }',
+      app.inputForm,
     );
     check(
       app.status === undefined || APP_STATUSES.has(app.status),

@@ -1,5 +1,6 @@
 import type { RunRecord } from './appResources.js';
 import { difyHeaders, errorBody, MSG } from './difyResponses.js';
+import type { EmulatedDifyVersion } from './EmulatorOptions.js';
 import type { AppRuntime, EmulatorServer } from './EmulatorServer.js';
 import type { Exchange, PlanEnding } from './Exchange.js';
 import { outputsFromCanonical, workflowOutputs } from './emulatedOutputs.js';
@@ -93,8 +94,17 @@ function finalise(record: RunRecord | undefined, o: WorkflowOutcome): void {
   if (record !== undefined) record.outcome = o;
 }
 
-/** A workflow run (`missingInput`: a required input is absent in streaming mode → Dify 1.15's failure pair). */
-export function runWorkflow(ctx: RunContext, missingInput?: string): void {
+/**
+ * A workflow run. `inputProblem`: in streaming mode an input failed the form check (Dify's message):
+ * 1.13 answers `event: ping` and then silence (the worker's ValueError is never published), 1.15 its
+ * synthetic `workflow_started` + failed `workflow_finished` pair (dify-api.md §4).
+ */
+export function runWorkflow(
+  ctx: RunContext,
+  inputProblem?: string,
+  version: EmulatedDifyVersion = '1.13',
+): void {
+  const missingInput = inputProblem;
   const { ex, app, latencyMs, fault } = ctx;
   const ids = ctx.server.ids;
   const runId = ids.next();
@@ -120,7 +130,7 @@ export function runWorkflow(ctx: RunContext, missingInput?: string): void {
       ? {
           status: 'failed',
           outputs: {},
-          error: `${missingInput} is required in input form`,
+          error: missingInput,
           elapsedSeconds: 0,
           finishedAt: ctx.createdAt,
           totalSteps: 0,
@@ -165,6 +175,11 @@ export function runWorkflow(ctx: RunContext, missingInput?: string): void {
     const body = workflowBlockingBody(view, outcome);
     if (immediate) ex.send(200, difyHeaders(BLOCKING_TYPE), body);
     else playBlocking(ex, 200, body, latencyMs, fault === 'drop', onDone);
+    return;
+  }
+  if (missingInput !== undefined && version === '1.13') {
+    // Real 1.13.2 closes after 300 s of silence; the emulator holds until the client gives up.
+    ex.play(200, difyHeaders(SSE_TYPE), { at: [0], parts: ['event: ping\n\n'], ending: 'hold' });
     return;
   }
   if (missingInput !== undefined) {

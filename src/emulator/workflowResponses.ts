@@ -121,7 +121,7 @@ function nodeFinished(
   return event(
     'node_finished',
     v,
-    `${nodeHead(index, executionId)},"inputs":${io.inputs},"inputs_truncated":false,"process_data":null,` +
+    `${nodeHead(index, executionId)},"inputs":${io.inputs},"inputs_truncated":false,"process_data":{},` +
       `"process_data_truncated":false,"outputs":${io.outputs},"outputs_truncated":false,"status":"${status}",` +
       `"error":${io.error === null ? 'null' : JSON.stringify(io.error)},"elapsed_time":${pyFloat(io.elapsedSeconds)},` +
       `"execution_metadata":null,"created_at":${v.createdAt},"finished_at":${io.finishedAt},"files":[],` +

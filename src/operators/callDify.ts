@@ -292,6 +292,8 @@ export function callDify<I = Record<string, unknown>>(
           let failure: unknown;
           try {
             const generation = adaptive === undefined ? 0 : await adaptive.acquire(attemptSignal);
+            // The adaptive limit this call was admitted under (its own excess, if Dify then refuses it).
+            const admittedUnder = adaptive?.limit ?? 0;
             let outcome: CallOutcome = 'other';
             let serverLimit: number | undefined;
             try {
@@ -315,10 +317,13 @@ export function callDify<I = Record<string, unknown>>(
                 );
               } catch (error) {
                 failure = error;
-                outcome = outcomeOf(error);
+                outcome = outcomeOf(error, request);
                 if (!attemptSignal.aborted) reach = classifyOutage(error) ?? 'up';
                 if (outcome === 'rate-limited') serverLimit = statedLimit(error);
                 hook(onSettled, { item, attempt, ok: false, error });
+                // Refused only because we ran above the limit Dify states: the adaptive gate now holds
+                // the retry until one of those slots frees, so a backoff on top would only idle it.
+                if (serverLimit !== undefined && admittedUnder > serverLimit) throw retryAtOnce(error);
                 throw error;
               }
               outcome = 'ok';
@@ -405,14 +410,43 @@ function isObject(value: unknown): value is object {
 }
 
 /** The limit Dify states in its concurrency-limit answer, if any. */
+/** The same refusal, retried without a backoff (`retryAfterMs: 0`). */
+function retryAtOnce(error: unknown): unknown {
+  if (!(error instanceof DifyApiError)) return error;
+  return new DifyApiError({
+    code: error.code,
+    message: error.message,
+    status: error.status,
+    difyCode: error.difyCode,
+    retryable: error.retryable,
+    retryAfterMs: 0,
+    ambiguous: error.ambiguous,
+    workflowRunId: error.workflowRunId,
+    taskId: error.taskId,
+    cause: error.cause,
+  });
+}
+
 function statedLimit(error: unknown): number | undefined {
   return error instanceof DifyApiError ? concurrencyLimitOf(error) : undefined;
 }
 
-/** What a failed attempt tells the adaptive limit: a run that failed still got served. */
-function outcomeOf(error: unknown): CallOutcome {
+/**
+ * What a failed attempt tells the adaptive limit: a run that failed still got served. Dify's
+ * concurrency limit refusing a *streaming* workflow call says nothing about capacity: Dify frees a
+ * streaming run's slot before its stream starts, so the limit never bounds streaming runs, while the
+ * refusal comes whenever others hold N-1 slots for an instant (dify-api.md §5). Shrinking on it halved
+ * throughput against real Dify 1.13.2 (issue 11); such a refusal is retried without shrinking.
+ */
+function outcomeOf(error: unknown, request: { readonly responseMode?: string }): CallOutcome {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ERR_DIFY_RATE_LIMITED') return 'rate-limited';
+  if (code === 'ERR_DIFY_RATE_LIMITED') {
+    const streamingLimit =
+      request.responseMode === 'streaming' &&
+      error instanceof DifyApiError &&
+      concurrencyLimitOf(error) !== undefined;
+    return streamingLimit ? 'other' : 'rate-limited';
+  }
   return code === 'ERR_DIFY_RUN_FAILED' ? 'ok' : 'other';
 }
 

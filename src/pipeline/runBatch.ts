@@ -25,6 +25,7 @@ import type { DeadLetterEntry } from '../sinks/toDeadLetter.js';
 import { isCommittable } from '../sources/CommittableSource.js';
 import { AckWatermark } from './AckWatermark.js';
 import { buildRequest, type RequestMapping } from './buildRequest.js';
+import { preflight, type RecordCheck } from './preflight.js';
 import type { RunCheckpoint } from './RunCheckpoint.js';
 import type { RunProgress, RunSummary } from './RunSummary.js';
 
@@ -114,6 +115,17 @@ export interface RunBatchOptions extends RequestMapping {
    * @defaultValue the `seq` of the first item the source yields
    */
   readonly firstSeq?: number | undefined;
+  /**
+   * With `dify`: read the app's `GET /info` and `GET /parameters` before the first call. A key of another
+   * app kind than `app` rejects with `ERR_INVALID_OPTION`; each record is checked against the app's input
+   * form (required, `max_length`, select options, number) and fails at once with Dify's own message and
+   * no call; inputs the form does not know are reported once through `onWarning`. `false` skips it (for
+   * servers that hide `/parameters`). Ignored with `transport`. See `preflight`.
+   * @defaultValue true
+   */
+  readonly preflight?: boolean;
+  /** One line per warning (preflight). @defaultValue a process warning (`DifyBatchWarning`, code `DIFY_BATCH_PREFLIGHT`) */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** Documented defaults of {@link RunBatchOptions} that do not depend on other options. */
@@ -126,6 +138,7 @@ export const RUN_BATCH_DEFAULTS = Object.freeze({
   progressIntervalMs: 250,
   closeSinks: true,
   adaptiveConcurrency: true,
+  preflight: true,
   maxOutageMs: 300_000,
 });
 
@@ -290,7 +303,20 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
       dify: options.dify === undefined ? undefined : 'options',
     });
   }
-  const toRequest = buildRequest(options);
+  const preflightOn = options.dify !== undefined && (options.preflight ?? RUN_BATCH_DEFAULTS.preflight);
+  if (typeof preflightOn !== 'boolean')
+    throw new InvalidOptionError('preflight', 'a boolean', options.preflight);
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
+    throw new InvalidOptionError('onWarning', 'a function', options.onWarning);
+  }
+  // Set by the preflight in start(), before the first record is read.
+  let checkRecord: RecordCheck | undefined;
+  const mapRecord = buildRequest(options);
+  const toRequest = (item: Item): ReturnType<typeof mapRecord> => {
+    const request = mapRecord(item);
+    checkRecord?.(item, request);
+    return request;
+  };
   const rateLimiter =
     options.rateLimit === undefined
       ? undefined
@@ -318,11 +344,14 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
   // The app's file variables, read once when the first call is about to be made (a run that makes no
   // call asks nothing); `undefined` when the app takes no files.
   let fileInputs: Promise<ResolveFileInputsOptions | undefined> | undefined;
+  // The preflight's `GET /parameters` body, when it read one: the file variables come from it too.
+  let appParameters: Readonly<Record<string, unknown>> | undefined;
   const filesOfApp = (): Promise<ResolveFileInputsOptions | undefined> => {
-    fileInputs ??= prepareFiles(files!, client, options, concurrency, calls.signal).catch((error: unknown) =>
-      filesUnknown(error, () => {
-        fileInputs = undefined;
-      }),
+    fileInputs ??= prepareFiles(files!, client, options, concurrency, appParameters, calls.signal).catch(
+      (error: unknown) =>
+        filesUnknown(error, () => {
+          fileInputs = undefined;
+        }),
     );
     return fileInputs;
   };
@@ -554,9 +583,22 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     try {
       options.signal?.throwIfAborted();
       if (clientOptions !== undefined) client = new DifyClient(clientOptions);
+      if (preflightOn && clientOptions !== undefined) {
+        checkRecord = await preflight({
+          baseUrl: clientOptions.baseUrl,
+          apiKey: clientOptions.apiKey,
+          app: options.app,
+          warn: options.onWarning ?? warnPreflight,
+          onParameters: (parameters) => {
+            appParameters = parameters;
+          },
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+      }
     } catch (error) {
       await closeAll(true).catch(() => {});
-      throw withSummary(error, summarize());
+      // A key of another app kind is a configuration error, like a bad option: no summary, no run.
+      throw error instanceof InvalidOptionError ? error : withSummary(error, summarize());
     }
     startedAt = performance.now();
     try {
@@ -654,9 +696,11 @@ async function prepareFiles(
   client: DifyClient | undefined,
   options: RunBatchOptions,
   concurrency: number,
+  appParameters: Readonly<Record<string, unknown>> | undefined,
   signal: AbortSignal,
 ): Promise<ResolveFileInputsOptions | undefined> {
-  const variables = files.variables ?? readFileVariables(await client!.parameters({ signal }));
+  const variables =
+    files.variables ?? readFileVariables(appParameters ?? (await client!.parameters({ signal })));
   if (variables.variables.size === 0) return undefined;
   const user = options.user ?? 'dify-batch';
   const upload =
@@ -684,6 +728,11 @@ async function writeTo<T>(sink: ResultSink<T>, name: string, batch: readonly T[]
       cause: error,
     });
   }
+}
+
+/** The default `onWarning`: a process warning (printed on stderr unless the process listens). */
+function warnPreflight(message: string): void {
+  process.emitWarning(redactSecrets(message), { type: 'DifyBatchWarning', code: 'DIFY_BATCH_PREFLIGHT' });
 }
 
 /**

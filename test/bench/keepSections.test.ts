@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { keepKafkaSection } from '../../bench/kafkaSection.js';
-import { extractSection, keepSections } from '../../bench/keepSections.js';
+import { extractSection, keepSections, replaceSection } from '../../bench/keepSections.js';
 
 describe('keepSections', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'dify-batch-keep-')), 'RESULTS.md');
@@ -46,5 +46,22 @@ describe('keepSections with the Kafka section after the Batch gateway one', () =
     expect(text.split('<!-- kafka-bench:start -->')).toHaveLength(2);
     expect(text).toContain('## Batch gateway\n\ngw');
     expect(text).toContain('## Kafka\n\nk');
+  });
+});
+
+describe('replaceSection', () => {
+  it('replaces the section in place, or appends it; the Real Dify section survives npm run bench', () => {
+    const text = '# R\n\n## a\nold a\n\n## Real Dify 1.13.2\nold\n\n## b\nb\n';
+    expect(replaceSection(text, '## Real Dify 1.13.2', '## Real Dify 1.13.2\nnew')).toBe(
+      '# R\n\n## a\nold a\n\n## Real Dify 1.13.2\nnew\n\n## b\nb\n',
+    );
+    expect(replaceSection('# R\n', '## Real Dify 1.13.2', '## Real Dify 1.13.2\nnew')).toBe(
+      '# R\n\n## Real Dify 1.13.2\nnew\n',
+    );
+    const path = join(mkdtempSync(join(tmpdir(), 'dify-batch-keep-')), 'RESULTS.md');
+    writeFileSync(path, text);
+    expect(extractSection(keepSections('# New\n', path), '## Real Dify 1.13.2')).toBe(
+      '## Real Dify 1.13.2\nold\n',
+    );
   });
 });

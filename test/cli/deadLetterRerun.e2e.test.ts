@@ -120,8 +120,8 @@ describe('re-running a dead-letter file', () => {
       // Exactly one call, for the record that parsed; none for the unparseable entries (they would be
       // sent as `{}` and counted under that key).
       const after = emulator.stats();
-      // (and the run's one GET /parameters, read before its first call for file inputs)
-      expect(after.requests - before.requests).toBe(1 + 1);
+      // One run, plus the preflight's GET /info and GET /parameters (file inputs reuse the latter).
+      expect(after.requests - before.requests).toBe(3);
       expect(after.callsPerInput?.[`${c.format}-b`]).toBe(2);
       expect(Object.keys(after.callsPerInput ?? {})).not.toContain('{}');
       // The outputs echo the inputs received: the original record, `_error` gone.

@@ -184,6 +184,7 @@ describe('existing outputs', () => {
       ['-i', 'folder', '--input-format', 'ndjson'],
     ]) {
       await writeFile(output, previous);
+      emulator.reset();
       const exit = await run([
         'run',
         ...args,
@@ -199,7 +200,9 @@ describe('existing outputs', () => {
       expect(exit.stderr).toContain('0 records read, 0 written');
       expect(await readFile(output)).toEqual(previous);
       await expect(stat(join(dir, 'dead.ndjson'))).rejects.toMatchObject({ code: 'ENOENT' });
-      expect(emulator.stats().requests).toBe(0);
+      // No run: at most the preflight's GET /info and GET /parameters.
+      expect(emulator.stats().requests).toBeLessThanOrEqual(2);
+      expect(emulator.stats().callsPerInput ?? {}).toEqual({});
     }
   });
 });
@@ -281,8 +284,8 @@ describe('truthful exits', () => {
     expect(summary.latencyMs!.p50).toBeGreaterThan(0);
     const results = await readNdjson(output);
     expect(results.map((r) => r.seq)).toEqual([...Array(summary.counts.read).keys()]);
-    // One call per record read, plus the one GET /parameters before the first call (file inputs).
-    expect(emulator.stats().requests).toBe(summary.counts.read + 1);
+    // One call per record read, plus the preflight's GET /info and GET /parameters (file inputs reuse it).
+    expect(emulator.stats().requests).toBe(summary.counts.read + 2);
     // The exact command, without the key and without --overwrite, with --resume.
     expect(summary.resumeCommand).toBe(
       `dify-batch run -i ${input} -o ${output} -c 4 --batch-size 5 --summary ${summaryPath} --no-progress --resume`,
@@ -334,7 +337,8 @@ describe('truthful exits', () => {
     expect(exit.stderr).toMatch(/^dify-batch: .*last good record \(seq 699, line 701, byte \d+\)/m);
     expect(exit.stderr).toContain('stopped by a fatal error: 700 records read, 700 written');
     expect((await readNdjson(output)).map((r) => r.seq)).toEqual([...Array(700).keys()]);
-    expect(emulator.stats().requests).toBe(700 + 1); // + the GET /parameters (file inputs)
+    // 700 runs, plus the preflight's GET /info and GET /parameters.
+    expect(emulator.stats().requests).toBe(702);
     const summary = await readSummary(summaryPath);
     expect(summary).toMatchObject({ exitCode: 1, reason: 'fatal', counts: { read: 700, written: 700 } });
     expect(summary.resumeCommand).toContain('--resume');

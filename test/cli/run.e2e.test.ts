@@ -119,8 +119,16 @@ describe('dify-batch run (end to end against the emulator)', () => {
   it('records 4xx as failures without retrying them', async () => {
     const input = await writeInput('in.ndjson', ['{"q":"a"}', '{"q":"b"}']);
     const output = join(dir, 'out.ndjson');
-    // A completion key on the workflow route: 400 not_workflow_app, final.
-    const { code } = await cli(['run', '-i', input, '-o', output, '--no-progress'], {
+    // A completion key on the workflow route: preflight refuses it before any run (one line, exit 1)…
+    const refused = await cli(['run', '-i', input, '-o', output, '--no-progress'], {
+      DIFY_API_KEY: keyOf('completion'),
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('GET /info says "completion"');
+    expect(emulator.stats().requests).toBe(2);
+    emulator.reset();
+    // …and without preflight each call gets 400 not_workflow_app, final.
+    const { code } = await cli(['run', '-i', input, '-o', output, '--no-progress', '--no-preflight'], {
       DIFY_API_KEY: keyOf('completion'),
     });
     const results = await readResults(output);

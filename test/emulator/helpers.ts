@@ -80,5 +80,9 @@ export function dataEvents(sse: string): Record<string, unknown>[] {
 
 /** Dify's error body as flask-restx renders it. */
 export function difyError(code: string, message: string, status: number): string {
-  return `{"code": ${JSON.stringify(code)}, "message": ${JSON.stringify(message)}, "status": ${status}}\n`;
+  // Real 1.13.2 (flask-restx): compact, `/` as `\/`, non-ASCII as `\uXXXX`, a trailing newline.
+  const text = JSON.stringify({ code, message, status })
+    .replaceAll('/', '\\/')
+    .replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `${text}\n`;
 }

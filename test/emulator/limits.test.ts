@@ -132,3 +132,45 @@ describe('benchmark knobs', () => {
     expect(emulator.stats().peakActive).toBeGreaterThan(1);
   });
 });
+
+describe('the concurrency limit in streaming workflow mode (Dify 1.13’s rate_limit_context bug)', () => {
+  async function refusals(
+    mode: 'blocking' | 'streaming',
+    concurrent: number,
+    limit: number,
+  ): Promise<number> {
+    emulator.configure({ maxActiveRequests: limit, latency: { kind: 'fixed', ms: 100 } });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: concurrent }, (_, i) =>
+          run(base, '/workflows/run', { inputs: { id: `${mode}-${i}` }, response_mode: mode }),
+        ),
+      );
+      return answers.filter((a) => a.status === 400).length;
+    } finally {
+      emulator.configure({ latency: { kind: 'fixed', ms: 0 } });
+    }
+  }
+
+  it('refuses streaming calls more often than blocking ones at the same concurrency', async () => {
+    // Limit 2, two calls at once: blocking both run; streaming counts itself twice, so one is refused.
+    expect(await refusals('blocking', 2, 2)).toBe(0);
+    expect(await refusals('streaming', 2, 2)).toBe(1);
+    // Limit 1: every streaming workflow call is refused (dify-api.md §5).
+    expect(await refusals('streaming', 1, 1)).toBe(1);
+  });
+
+  it('frees a streaming call’s slot when its stream starts, not when the run ends', async () => {
+    emulator.configure({ maxActiveRequests: 2, latency: { kind: 'fixed', ms: 400 } });
+    try {
+      const first = run(base, '/workflows/run', { inputs: { id: 's1' }, response_mode: 'streaming' });
+      await new Promise((r) => setTimeout(r, 100));
+      // The first run is still streaming, yet its slot is free again.
+      const second = await run(base, '/workflows/run', { inputs: { id: 's2' }, response_mode: 'streaming' });
+      expect(second.status).toBe(200);
+      expect((await first).status).toBe(200);
+    } finally {
+      emulator.configure({ latency: { kind: 'fixed', ms: 0 } });
+    }
+  });
+});

@@ -37,7 +37,7 @@ describe('routing', () => {
     const reply = await call(base, '/', { key: null });
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toBe('application/json');
-    expect(reply.text).toBe('{"welcome": "Dify OpenAPI", "api_version": "v1", "server_version": "1.15.0"}\n');
+    expect(reply.text).toBe('{"welcome":"Dify OpenAPI","api_version":"v1","server_version":"1.15.0"}\n');
   });
 
   it('an unknown path gets Flask’s HTML 404, even with a valid key', async () => {
@@ -57,10 +57,11 @@ describe('routing', () => {
     expect(reply.text).toBe(
       difyError('method_not_allowed', 'The method is not allowed for the requested URL.', 405),
     );
-    expect(reply.headers.allow).toBe('GET, HEAD, OPTIONS');
+    // Real 1.13.2 sends no Allow header with its 405.
+    expect(reply.headers.allow).toBeUndefined();
     const get = await call(base, '/workflows/run', { key: null });
     expect(get.status).toBe(405);
-    expect(get.headers.allow).toBe('OPTIONS, POST');
+    expect(get.headers.allow).toBeUndefined();
   });
 
   it('OPTIONS lists the methods, HEAD answers like GET without a body, /v1 redirects to /v1/', async () => {
@@ -160,16 +161,34 @@ describe('request bodies', () => {
     expect(vendor.status).toBe(200);
   });
 
-  it('400 bad_request for invalid or empty JSON', async () => {
-    const expected = difyError('bad_request', 'Invalid JSON payload received or JSON payload is empty.', 400);
-    expect((await call(base, '/workflows/run', { body: '{"inputs": ' })).text).toBe(expected);
-    expect((await call(base, '/workflows/run', { method: 'POST' })).text).toBe(expected);
+  it('400 bad_request for invalid or empty JSON or a lone surrogate (1.13: werkzeug’s text, 1.15: Dify’s)', async () => {
+    const v113 = difyError(
+      'bad_request',
+      'The browser (or proxy) sent a request that this server could not understand.',
+      400,
+    );
+    expect((await call(base, '/workflows/run', { body: '{"inputs": ' })).text).toBe(v113);
+    expect((await call(base, '/workflows/run', { method: 'POST' })).text).toBe(v113);
+    const lone = JSON.stringify({ inputs: { query: '\ud800' }, user: 'u' });
+    expect((await call(base, '/workflows/run', { body: lone })).text).toBe(v113);
+    const pair = JSON.stringify({ inputs: { query: '\ud83d\ude00' }, user: 'u' }).replace(
+      '😀',
+      '\\ud83d\\ude00',
+    );
+    expect((await call(base, '/workflows/run', { body: pair })).status).toBe(200);
+    emulator.configure({ difyVersion: '1.15' });
+    try {
+      const v115 = difyError('bad_request', 'Invalid JSON payload received or JSON payload is empty.', 400);
+      expect((await call(base, '/workflows/run', { body: '{"inputs": ' })).text).toBe(v115);
+    } finally {
+      emulator.configure({ difyVersion: '1.13' });
+    }
   });
 
   it('a JSON body that is not an object is an unhandled error: 500 unknown', async () => {
     const reply = await call(base, '/workflows/run', { body: '[1, 2]' });
     expect(reply.status).toBe(500);
-    expect(reply.text).toBe('{"message": "Internal Server Error", "code": "unknown", "status": 500}\n');
+    expect(reply.text).toBe('{"message":"Internal Server Error","code":"unknown","status":500}\n');
   });
 
   it('user is required and must be truthy', async () => {
@@ -257,8 +276,26 @@ describe('request bodies', () => {
     expect(unknown.text).toBe(difyError('not_found', 'Conversation Not Exists.', 404));
   });
 
-  it('required Start-node inputs: 400 blocking, Dify 1.15’s failed pair when streaming a workflow', async () => {
+  it('required Start-node inputs: 400 blocking; streaming: 1.13 pings then falls silent', async () => {
     emulator.configure({ apps: [{ key: 'app-Required', mode: 'workflow', requiredInputs: ['query'] }] });
+    const silent = await fetch(`${base}/workflows/run`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer app-Required', 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: {}, user: 'u', response_mode: 'streaming' }),
+    });
+    expect(silent.status).toBe(200);
+    const reader = silent.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('event: ping\n\n');
+    const next = await Promise.race([reader.read(), new Promise((r) => setTimeout(() => r('silence'), 300))]);
+    expect(next).toBe('silence');
+    await reader.cancel();
+  });
+
+  it('required Start-node inputs: 400 blocking, Dify 1.15’s failed pair when streaming a workflow', async () => {
+    emulator.configure({
+      difyVersion: '1.15',
+      apps: [{ key: 'app-Required', mode: 'workflow', requiredInputs: ['query'] }],
+    });
     const blocking = await run(base, '/workflows/run', { inputs: { query: null } }, 'app-Required');
     expect(blocking.text).toBe(difyError('invalid_param', 'query is required in input form', 400));
     const streamed = await run(
@@ -281,6 +318,7 @@ describe('request bodies', () => {
       exceptions_count: 1,
       created_by: {},
     });
+    emulator.configure({ difyVersion: '1.13' });
     const parameters = await call(base, '/parameters', { key: 'app-Required' });
     expect(JSON.parse(parameters.text).user_input_form).toEqual([
       {
@@ -301,7 +339,7 @@ describe('small resources', () => {
   it('GET /info and /parameters (a user query parameter is ignored)', async () => {
     const info = await call(base, '/info?user=abc', { key: COMPLETION_KEY });
     expect(info.text).toBe(
-      '{"name": "Emulated completion app", "description": "", "tags": [], "mode": "completion", "author_name": "dify-batch"}\n',
+      '{"name":"Emulated completion app","description":"","tags":[],"mode":"completion","author_name":"dify-batch"}\n',
     );
     const parameters = await call(base, '/parameters');
     expect(parameters.status).toBe(200);
@@ -320,11 +358,11 @@ describe('small resources', () => {
       'file_upload',
       'system_parameters',
     ]);
-    expect(parameters.text).toContain('"system_parameters": {"image_file_size_limit": 10, ');
+    expect(parameters.text).toContain('"system_parameters":{"image_file_size_limit":10,');
   });
 
   it('stop endpoints answer success for any task, but still check the user and the mode', async () => {
-    const ok = '{"result": "success"}\n';
+    const ok = '{"result":"success"}\n';
     expect((await run(base, '/workflows/tasks/no-such-task/stop', {})).text).toBe(ok);
     expect((await run(base, '/completion-messages/t1/stop', {})).text).toBe(ok);
     expect((await run(base, '/chat-messages/t1/stop', {})).text).toBe(ok);

@@ -57,3 +57,43 @@ describe('adaptive concurrency against a server limited to 4 concurrent runs', (
     expect(adaptive.stats.rejectedConcurrency).toBeLessThan(fixed.stats.rejectedConcurrency / 5);
   });
 });
+
+describe('a refusal above the limit Dify states', () => {
+  it('is retried at once: the adaptive gate, not a backoff, holds the retry', async () => {
+    const { from, lastValueFrom, toArray } = await import('rxjs');
+    const { callDify } = await import('../../src/operators/callDify.js');
+    const { AdaptiveConcurrency } = await import('../../src/operators/AdaptiveConcurrency.js');
+    const { DifyClient } = await import('../../src/dify/DifyClient.js');
+    emulator.reset();
+    const client = new DifyClient({ baseUrl: emulator.url, apiKey: key });
+    const delays: number[] = [];
+    try {
+      const items = Array.from({ length: 40 }, (_, seq) => ({ seq, id: String(seq), inputs: { n: seq } }));
+      const results = await lastValueFrom(
+        from(items).pipe(
+          callDify(client.transport, {
+            concurrency: 16,
+            toRequest: (item) => ({
+              app: 'workflow',
+              inputs: item.inputs,
+              user: 'u',
+              responseMode: 'blocking',
+            }),
+            adaptive: new AdaptiveConcurrency({ max: 16 }),
+            // A backoff long enough that any retry made with it would stand out.
+            retry: { maxAttempts: 50, baseDelayMs: 10_000, maxDelayMs: 10_000 },
+            onRetry: ({ delayMs }) => delays.push(delayMs),
+          }),
+          toArray(),
+        ),
+      );
+      expect(results.every((r) => r.ok)).toBe(true);
+      expect(emulator.stats().rejectedConcurrency).toBeGreaterThan(0);
+      // Every refusal came from running above the stated limit of 4 while it was being learnt.
+      expect(delays.length).toBe(emulator.stats().rejectedConcurrency);
+      expect(delays.every((d) => d === 0)).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+});

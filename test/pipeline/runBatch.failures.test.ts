@@ -80,7 +80,8 @@ describe('runBatch: a fatal source error keeps what was paid for', () => {
     expect(summary.succeeded).toBe(700);
     const results = await readLines(output);
     expect(results.map((r) => r.seq)).toEqual([...Array(700).keys()]);
-    expect(emulator.stats().requests).toBe(700);
+    // 700 runs, plus the preflight's GET /info and GET /parameters.
+    expect(emulator.stats().requests).toBe(702);
   });
 
   it('holds for any cut point, ordered or not (written = read = calls, dead letters too)', async () => {
