@@ -52,8 +52,9 @@ describe('dify-batch run: what retries cannot fix is exit 1, the cause on the fi
       ),
     );
     expect(stderr.split('\n')[1]).toMatch(/^stopped by a fatal error: /);
-    // At most --concurrency calls, plus the one GET /parameters read before the first (file inputs).
-    expect(emulator.stats().requests).toBeLessThanOrEqual(4 + 1);
+    // At most --concurrency calls, plus the preflight's GET /info (a 404 here: it stops there) and the
+    // file inputs' own GET /parameters, asked again since the preflight read none.
+    expect(emulator.stats().requests).toBeLessThanOrEqual(4 + 2);
   });
 
   it('Dify unreachable for longer than --max-outage-ms: exit 1, "Dify unreachable since …"', async () => {

@@ -182,8 +182,9 @@ describe('files against the emulator', () => {
         if (!r.ok) expect(r.error).toMatchObject({ code: 'ERR_INPUT_INVALID', retryable: false });
       const stats = emulator.stats();
       expect(stats.uploads).toBe(1);
-      // GET /parameters, the good record's upload and run: the bad records sent nothing at all.
-      expect(stats.byStatus).toEqual({ '200': 2, '201': 1 });
+      // The preflight's GET /info and GET /parameters (file inputs reuse the latter), the good record's
+      // upload and run: the bad records sent nothing at all.
+      expect(stats.byStatus).toEqual({ '200': 3, '201': 1 });
     });
   });
 
