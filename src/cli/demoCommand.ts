@@ -83,7 +83,7 @@ export function registerDemoCommand(program: Command, ctx: CliContext, onExit: (
         for (const line of lines.slice(0, 3))
           ctx.stderr.write(`  ${line.length > 160 ? `${line.slice(0, 157)}...` : line}\n`);
         ctx.stderr.write(
-          `\nemulator saw ${stats.requests} requests (calls and one GET /parameters), peak ${stats.peakActive} concurrent; ` +
+          `\nemulator saw ${stats.requests} requests (calls, and the preflight's GET /info and GET /parameters), peak ${stats.peakActive} concurrent; ` +
             `${Object.values(stats.faultsInjected).reduce((a, b) => a + b, 0)} faults injected and retried.\n`,
         );
         ctx.stderr.write(`failed records (re-runnable with --input): ${errors}\n`);
