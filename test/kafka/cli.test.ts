@@ -149,14 +149,14 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
     const c = runCli(args);
     const codes = await Promise.all([a.exit, b.exit, c.exit]);
     expect(codes, `${a.stderr()}\n${b.stderr()}\n${c.stderr()}`).toEqual([0, 0, 0]);
-    const done = [a, b, c].map((p) => Number(/done: (\d+) records/.exec(p.stderr())?.[1] ?? Number.NaN));
-    // Every instance got a share of the partitions (the third only after a rebalance).
-    for (const count of done) expect(count).toBeGreaterThan(0);
-    expect(done.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(n);
+    // Nothing lost: one result (or identical duplicates) per input, offsets committed to the end.
     const results = await kit.readTopic(output, n);
     checkResults(results, records);
     expect(await kit.committedOffsets(group, topic)).toEqual(await kit.endOffsets(topic));
     expect(await totalMessages(errors)).toBe(0);
+    // Every instance got a share of the partitions (the third only after a rebalance).
+    const done = [a, b, c].map((p) => Number(/done: (\d+) records/.exec(p.stderr())?.[1] ?? Number.NaN));
+    for (const count of done) expect(count).toBeGreaterThan(0);
   });
 
   it('without --stop-at-end it runs until SIGTERM, then finishes what was read, commits and exits 143', async () => {
