@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { Item } from '../core/Item.js';
 import { DifyClient } from '../dify/DifyClient.js';
 import type { DifyAppKind, DifyRequest, DifyResponseMode } from '../dify/DifyRequest.js';
@@ -11,6 +11,7 @@ import { renderSizingSvg } from '../sizing/renderSizingSvg.js';
 import { rejectionShare, type SizingStep } from '../sizing/SizingStep.js';
 import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
+import { addDifyConnectionOptions, resolveDifyConnection } from './difyConnectionOptions.js';
 import { parseDuration, parsePositiveInt } from './parsers.js';
 
 interface BenchOptions {
@@ -102,19 +103,8 @@ export function registerBenchCommand(
   ctx: CliContext,
   onExit: (code: number) => void,
 ): void {
-  program
-    .command('bench')
+  addDifyConnectionOptions(program.command('bench'))
     .description('Size a run: ramp concurrency against your own Dify app and recommend --concurrency / --rps')
-    .option('--base-url <url>', 'Dify Service API base URL, /v1 included (env DIFY_BASE_URL)')
-    .option('--api-key <key>', 'Dify app API key (env DIFY_API_KEY; prefer the env var: flags show up in ps)')
-    .addOption(
-      new Option('--app <kind>', 'app kind').choices(['workflow', 'completion', 'chat']).default('workflow'),
-    )
-    .addOption(
-      new Option('--response-mode <mode>', 'response mode')
-        .choices(['blocking', 'streaming'])
-        .default('blocking'),
-    )
     .requiredOption('--sample <file>', 'NDJSON records to send (cycled), mapped like `run` maps its input')
     .option('--inputs-field <name>', 'take the input variables from this field (default: the whole record)')
     .option('--query-field <name>', 'take the chat/completion query from this field (chat default: query)')
@@ -145,13 +135,7 @@ export function registerBenchCommand(
 }
 
 async function benchFromCli(opts: BenchOptions, ctx: CliContext): Promise<number> {
-  const baseUrl = opts.baseUrl ?? ctx.env.DIFY_BASE_URL;
-  const apiKey = opts.apiKey ?? ctx.env.DIFY_API_KEY;
-  if (baseUrl === undefined || baseUrl === '')
-    throw new CliError('missing --base-url (or env DIFY_BASE_URL), e.g. https://api.dify.ai/v1');
-  if (!URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol))
-    throw new CliError(`--base-url must be an http(s) URL, got "${baseUrl}"`);
-  if (apiKey === undefined || apiKey === '') throw new CliError('missing --api-key (or env DIFY_API_KEY)');
+  const { baseUrl, apiKey } = resolveDifyConnection(opts, ctx);
   const requests = await readSample(opts);
   const levels = rampSteps(opts.maxConcurrency);
   const bound = maxRampCalls(opts.maxConcurrency, opts.callsPerWorker);

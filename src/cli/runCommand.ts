@@ -11,6 +11,7 @@ import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
 import { checkOutputPaths } from './checkOutputPaths.js';
 import { countRecords } from './countRecords.js';
+import { addDifyConnectionOptions, resolveDifyConnection } from './difyConnectionOptions.js';
 import { Interruption } from './Interruption.js';
 import { isUrlEndpoint, openEndpoints } from './openEndpoints.js';
 import { ProgressReporter } from './ProgressReporter.js';
@@ -61,8 +62,7 @@ export interface RunCommandOptions {
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
 export function registerRunCommand(program: Command, ctx: CliContext, onExit: (code: number) => void): void {
-  program
-    .command('run')
+  addDifyConnectionOptions(program.command('run'))
     .description(
       'Run every record of a file through a Dify app and write one result line per record, in input order',
     )
@@ -97,16 +97,6 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
         'json',
         'csv',
       ]),
-    )
-    .option('--base-url <url>', 'Dify Service API base URL, /v1 included (env DIFY_BASE_URL)')
-    .option('--api-key <key>', 'Dify app API key (env DIFY_API_KEY; prefer the env var: flags show up in ps)')
-    .addOption(
-      new Option('--app <kind>', 'app kind').choices(['workflow', 'completion', 'chat']).default('workflow'),
-    )
-    .addOption(
-      new Option('--response-mode <mode>', 'response mode')
-        .choices(['blocking', 'streaming'])
-        .default('blocking'),
     )
     .option('-c, --concurrency <n>', 'calls in flight at most', parsePositiveInt, 16)
     .option(
@@ -185,14 +175,7 @@ async function checkConfig(
   opts: RunCommandOptions,
   ctx: CliContext,
 ): Promise<{ baseUrl: string; apiKey: string }> {
-  const baseUrl = opts.baseUrl ?? ctx.env.DIFY_BASE_URL;
-  const apiKey = opts.apiKey ?? ctx.env.DIFY_API_KEY;
-  if (baseUrl === undefined || baseUrl === '')
-    throw new CliError('missing --base-url (or env DIFY_BASE_URL), e.g. https://api.dify.ai/v1');
-  if (!URL.canParse(baseUrl) || !/^https?:$/.test(new URL(baseUrl).protocol)) {
-    throw new CliError(`--base-url must be an http(s) URL, got "${baseUrl}"`);
-  }
-  if (apiKey === undefined || apiKey === '') throw new CliError('missing --api-key (or env DIFY_API_KEY)');
+  const { baseUrl, apiKey } = resolveDifyConnection(opts, ctx);
   if (opts.input !== '-' && !isUrlEndpoint(opts.input)) {
     await access(opts.input, constants.R_OK).catch(() => {
       throw new CliError(`cannot read --input "${opts.input}": no such file or no permission`);

@@ -187,25 +187,14 @@ export class DifyClient {
     const streaming = request.responseMode === 'streaming';
     const { totalMs } = this.#timeouts;
 
-    // One controller per call, fed by the caller's signal and the total deadline; listeners and timer
-    // are removed on every path so nothing outlives the call.
-    const call = new CallAbort();
-    const onAbort = () => call.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const timer =
-      totalMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            call.abort();
-          }, totalMs)
-        : undefined;
+    const deadline = this.#deadline(signal);
+    const { call } = deadline;
     const phase: CallState = { current: 'request', onWorkflowStarted: options.onWorkflowStarted };
     try {
       return await this.#send(request, path, body, call, phase);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      if (timedOut) {
+      if (deadline.timedOut) {
         const message = `Dify call did not finish within timeouts.totalMs (${totalMs} ms)`;
         // We cannot tell whether the request got out before the deadline: assume it did.
         throw withRunIds(
@@ -223,8 +212,7 @@ export class DifyClient {
         phase,
       );
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      deadline.dispose();
     }
   }
 
@@ -283,15 +271,15 @@ export class DifyClient {
     return this.#call('GET', '/parameters', undefined, options.signal, {});
   }
 
-  /** A small JSON exchange (upload, parameters) under the call deadlines, errors as for runs. */
-  async #call(
-    method: 'GET' | 'POST',
-    route: string,
-    body: FormData | AsyncIterable<Uint8Array> | undefined,
-    signal: AbortSignal | undefined,
-    headers: Readonly<Record<string, string | undefined>>,
-  ): Promise<Record<string, unknown>> {
-    const path = this.#pathPrefix + route;
+  /**
+   * One controller per call, fed by the caller's signal and the total deadline; `dispose()` removes the
+   * listener and the timer on every path so nothing outlives the call.
+   */
+  #deadline(signal: AbortSignal | undefined): {
+    call: CallAbort;
+    readonly timedOut: boolean;
+    dispose(): void;
+  } {
     const call = new CallAbort();
     const onAbort = () => call.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -304,6 +292,30 @@ export class DifyClient {
             call.abort();
           }, totalMs)
         : undefined;
+    return {
+      call,
+      get timedOut() {
+        return timedOut;
+      },
+      dispose() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      },
+    };
+  }
+
+  /** A small JSON exchange (upload, parameters) under the call deadlines, errors as for runs. */
+  async #call(
+    method: 'GET' | 'POST',
+    route: string,
+    body: FormData | AsyncIterable<Uint8Array> | undefined,
+    signal: AbortSignal | undefined,
+    headers: Readonly<Record<string, string | undefined>>,
+  ): Promise<Record<string, unknown>> {
+    const path = this.#pathPrefix + route;
+    const { totalMs } = this.#timeouts;
+    const deadline = this.#deadline(signal);
+    const { call } = deadline;
     let phase: 'request' | 'body' = 'request';
     try {
       const sent: Record<string, string> = {
@@ -336,7 +348,7 @@ export class DifyClient {
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (error instanceof DifyApiError) throw error;
-      if (timedOut) {
+      if (deadline.timedOut) {
         const message = `Dify ${method} ${route} did not finish within timeouts.totalMs (${totalMs} ms)`;
         throw new DifyApiError({ code: 'ERR_DIFY_TIMEOUT', message, retryable: true });
       }
@@ -347,8 +359,7 @@ export class DifyClient {
         scrub: this.#scrub,
       });
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      deadline.dispose();
     }
   }
 
