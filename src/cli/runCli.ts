@@ -1,9 +1,7 @@
 import { CommanderError } from 'commander';
-import { DifyBatchError } from '../core/DifyBatchError.js';
-import { redactSecrets } from '../core/redactSecrets.js';
 import type { CliContext } from './CliContext.js';
-import { CliError } from './CliError.js';
 import { createProgram } from './createProgram.js';
+import { oneLineMessage } from './oneLineMessage.js';
 
 /**
  * Runs the CLI with `argv` (without node and script) and resolves with the exit code:
@@ -24,13 +22,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext, version: 
       // Commander already printed its one-line message (help and --version exit 0).
       return error.exitCode === 0 ? 0 : 1;
     }
-    const message =
-      error instanceof CliError || error instanceof DifyBatchError
-        ? error.message
-        : error instanceof Error && error.name === 'AbortError'
-          ? 'aborted'
-          : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
-    ctx.stderr.write(`dify-batch: ${redactSecrets(message.split('\n')[0] ?? '')}\n`);
+    ctx.stderr.write(`dify-batch: ${oneLineMessage(error)}\n`);
     return 1;
   }
 }

@@ -13,6 +13,7 @@ import { checkOutputPaths } from './checkOutputPaths.js';
 import { countRecords } from './countRecords.js';
 import { addDifyConnectionOptions, resolveDifyConnection } from './difyConnectionOptions.js';
 import { Interruption } from './Interruption.js';
+import { oneLineMessage } from './oneLineMessage.js';
 import { isUrlEndpoint, openEndpoints } from './openEndpoints.js';
 import { ProgressReporter } from './ProgressReporter.js';
 import { parseNonNegativeNumber, parsePort, parsePositiveInt } from './parsers.js';
@@ -349,7 +350,7 @@ function toReport(
   } else if (error !== undefined) {
     exitCode = 1;
     reason = 'fatal';
-    message = redactSecrets(oneLine(error));
+    message = oneLineMessage(error);
   } else if (ctx.drainSignal.aborted) {
     exitCode = interruption instanceof Interruption ? interruption.exitCode : 130;
     reason = 'interrupted';
@@ -386,14 +387,4 @@ function toReport(
     ...(resume === undefined ? {} : { resumeCommand: resume.command }),
     ...(resume?.apiKeyDropped === true ? { resumeNote: 'API key from $DIFY_API_KEY or pass --api-key' } : {}),
   };
-}
-
-function oneLine(error: unknown): string {
-  const message =
-    error instanceof CliError || error instanceof DifyBatchError
-      ? error.message
-      : error instanceof Error && error.name === 'AbortError'
-        ? 'aborted'
-        : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
-  return message.split('\n')[0] ?? '';
 }

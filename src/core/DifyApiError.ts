@@ -58,6 +58,23 @@ export class DifyApiError extends DifyBatchError {
     this.taskId = init.taskId;
   }
 
+  /** A copy with `changes` applied: the error is immutable, and wrappers add what they learnt. */
+  with(changes: Partial<DifyApiErrorInit>): DifyApiError {
+    return new DifyApiError({
+      code: this.code,
+      message: this.message,
+      status: this.status,
+      difyCode: this.difyCode,
+      retryable: this.retryable,
+      retryAfterMs: this.retryAfterMs,
+      ambiguous: this.ambiguous,
+      workflowRunId: this.workflowRunId,
+      taskId: this.taskId,
+      cause: this.cause,
+      ...changes,
+    });
+  }
+
   static override [Symbol.hasInstance](instance: unknown): boolean {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` names, a subclass included.
     return hasBrand(this, DifyApiError, kDifyApiError, instance);

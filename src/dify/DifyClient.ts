@@ -495,18 +495,7 @@ function withRunIds(error: DifyApiError, state: CallState): DifyApiError {
   const ids = state.collector?.ids;
   if (ids === undefined || (ids.workflowRunId === undefined && ids.taskId === undefined)) return error;
   if (error.workflowRunId !== undefined || error.taskId !== undefined) return error;
-  return new DifyApiError({
-    code: error.code,
-    message: error.message,
-    status: error.status,
-    difyCode: error.difyCode,
-    retryable: error.retryable,
-    retryAfterMs: error.retryAfterMs,
-    ambiguous: error.ambiguous,
-    workflowRunId: ids.workflowRunId,
-    taskId: ids.taskId,
-    cause: error.cause,
-  });
+  return error.with({ workflowRunId: ids.workflowRunId, taskId: ids.taskId });
 }
 
 /**

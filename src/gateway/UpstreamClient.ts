@@ -135,12 +135,5 @@ function withDifyMessage(error: DifyApiError, body: string, scrub: (text: string
     return error;
   }
   if (typeof message !== 'string' || message === error.message) return error;
-  return new DifyApiError({
-    code: error.code,
-    message: scrub(message),
-    status: error.status,
-    difyCode: error.difyCode,
-    retryable: error.retryable,
-    retryAfterMs: error.retryAfterMs,
-  });
+  return error.with({ message: scrub(message) });
 }

@@ -409,22 +409,9 @@ function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null;
 }
 
-/** The limit Dify states in its concurrency-limit answer, if any. */
 /** The same refusal, retried without a backoff (`retryAfterMs: 0`). */
 function retryAtOnce(error: unknown): unknown {
-  if (!(error instanceof DifyApiError)) return error;
-  return new DifyApiError({
-    code: error.code,
-    message: error.message,
-    status: error.status,
-    difyCode: error.difyCode,
-    retryable: error.retryable,
-    retryAfterMs: 0,
-    ambiguous: error.ambiguous,
-    workflowRunId: error.workflowRunId,
-    taskId: error.taskId,
-    cause: error.cause,
-  });
+  return error instanceof DifyApiError ? error.with({ retryAfterMs: 0 }) : error;
 }
 
 function statedLimit(error: unknown): number | undefined {
