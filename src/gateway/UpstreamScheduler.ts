@@ -1,5 +1,5 @@
+import { AdaptiveConcurrency, type CallOutcome } from '../limits/AdaptiveConcurrency.js';
 import type { BatchMetrics } from '../metrics/BatchMetrics.js';
-import { AdaptiveConcurrency, type CallOutcome } from '../operators/AdaptiveConcurrency.js';
 import {
   type ResolvedRetryOptions,
   type RetryOutcome,

@@ -7,7 +7,7 @@ import {
   type Subscription,
   tap,
 } from 'rxjs';
-import { checkInteger, checkNumber, checkScheduler } from './internal/validate.js';
+import { checkInteger, checkNumber, checkScheduler } from '../internal/checkOption.js';
 
 /** Options of {@link batch}. */
 export interface BatchOptions {

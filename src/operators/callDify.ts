@@ -20,10 +20,12 @@ import { classifyOutage } from '../dify/classifyOutage.js';
 import { concurrencyLimitOf } from '../dify/concurrencyLimitOf.js';
 import type { DifyCallOptions, DifyRequest, DifyResult } from '../dify/DifyRequest.js';
 import { isFailedRunStatus } from '../dify/isFailedRunStatus.js';
-import { AdaptiveConcurrency, type CallOutcome } from './AdaptiveConcurrency.js';
-import { type BreakerOutcome, CircuitBreaker } from './CircuitBreaker.js';
-import { linkAbort } from './internal/abortable.js';
-import { checkFunction, checkInteger, checkScheduler, checkSignal } from './internal/validate.js';
+import { linkAbort } from '../internal/abortable.js';
+import { checkFunction, checkInteger, checkScheduler, checkSignal } from '../internal/checkOption.js';
+import { AdaptiveConcurrency, type CallOutcome } from '../limits/AdaptiveConcurrency.js';
+import { adaptiveOutcomeOf } from '../limits/adaptiveOutcomeOf.js';
+import { type BreakerOutcome, CircuitBreaker } from '../limits/CircuitBreaker.js';
+import { TokenBucket } from '../limits/TokenBucket.js';
 import {
   isRetryable,
   type RetryEvent,
@@ -33,7 +35,6 @@ import {
   retryResolved,
   type UncountedRetry,
 } from './retryBackoff.js';
-import { TokenBucket } from './TokenBucket.js';
 
 /**
  * Runs one Dify call. A {@link DifyTransport} (Promise) fits; so does a function returning any
@@ -317,7 +318,7 @@ export function callDify<I = Record<string, unknown>>(
                 );
               } catch (error) {
                 failure = error;
-                outcome = outcomeOf(error, request);
+                outcome = adaptiveOutcomeOf(error, request);
                 if (!attemptSignal.aborted) reach = classifyOutage(error) ?? 'up';
                 if (outcome === 'rate-limited') serverLimit = statedLimit(error);
                 hook(onSettled, { item, attempt, ok: false, error });
@@ -416,25 +417,6 @@ function retryAtOnce(error: unknown): unknown {
 
 function statedLimit(error: unknown): number | undefined {
   return error instanceof DifyApiError ? concurrencyLimitOf(error) : undefined;
-}
-
-/**
- * What a failed attempt tells the adaptive limit: a run that failed still got served. Dify's
- * concurrency limit refusing a *streaming* workflow call says nothing about capacity: Dify frees a
- * streaming run's slot before its stream starts, so the limit never bounds streaming runs, while the
- * refusal comes whenever others hold N-1 slots for an instant (dify-api.md §5). Shrinking on it halved
- * throughput against real Dify 1.13.2 (issue 11); such a refusal is retried without shrinking.
- */
-function outcomeOf(error: unknown, request: { readonly responseMode?: string }): CallOutcome {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ERR_DIFY_RATE_LIMITED') {
-    const streamingLimit =
-      request.responseMode === 'streaming' &&
-      error instanceof DifyApiError &&
-      concurrencyLimitOf(error) !== undefined;
-    return streamingLimit ? 'other' : 'rate-limited';
-  }
-  return code === 'ERR_DIFY_RUN_FAILED' ? 'ok' : 'other';
 }
 
 /** First value of the transport's answer; unsubscribes (cancelling a cold call) on abort. */

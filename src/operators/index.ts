@@ -3,15 +3,22 @@ export {
   AdaptiveConcurrency,
   type AdaptiveConcurrencyOptions,
   type CallOutcome,
-} from './AdaptiveConcurrency.js';
-export { BATCH_DEFAULTS, type BatchOptions, batch } from './batch.js';
+} from '../limits/AdaptiveConcurrency.js';
 export {
   type BreakerOutcome,
   type BreakerPass,
   CIRCUIT_BREAKER_DEFAULTS,
   CircuitBreaker,
   type CircuitBreakerOptions,
-} from './CircuitBreaker.js';
+} from '../limits/CircuitBreaker.js';
+export { TOKEN_BUCKET_DEFAULTS, TokenBucket, type TokenBucketOptions } from '../limits/TokenBucket.js';
+export {
+  CREDIT_GATE_DEFAULTS,
+  type CreditGate,
+  type CreditGateOptions,
+  creditGate,
+} from '../pipeline/creditGate.js';
+export { BATCH_DEFAULTS, type BatchOptions, batch } from './batch.js';
 export {
   CALL_DIFY_DEFAULTS,
   type CallDifyAttemptEvent,
@@ -21,7 +28,6 @@ export {
   type CallDifyTransport,
   callDify,
 } from './callDify.js';
-export { CREDIT_GATE_DEFAULTS, type CreditGate, type CreditGateOptions, creditGate } from './creditGate.js';
 export { rateLimit } from './rateLimit.js';
 export { REORDER_DEFAULTS, type ReorderOptions, reorder } from './reorder.js';
 export {
@@ -35,4 +41,3 @@ export {
   retryBackoff,
   type UncountedRetry,
 } from './retryBackoff.js';
-export { TOKEN_BUCKET_DEFAULTS, TokenBucket, type TokenBucketOptions } from './TokenBucket.js';

@@ -1,6 +1,6 @@
 import { type MonoTypeOperatorFunction, mergeMap, Observable } from 'rxjs';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
-import { TokenBucket } from './TokenBucket.js';
+import { TokenBucket } from '../limits/TokenBucket.js';
 
 /**
  * Delays each value until `bucket` grants it a token, so values leave no faster than the bucket's

@@ -1,6 +1,6 @@
 import { defer, type MonoTypeOperatorFunction, mergeMap, tap } from 'rxjs';
 import { DifyBatchError } from '../core/DifyBatchError.js';
-import { checkInteger } from './internal/validate.js';
+import { checkInteger } from '../internal/checkOption.js';
 
 /** Options of {@link reorder}. */
 export interface ReorderOptions {

@@ -1,14 +1,14 @@
 import pRetry from 'p-retry';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { raceAbort } from '../internal/raceAbort.js';
-import { delay } from './internal/abortable.js';
+import { delay } from '../internal/abortable.js';
 import {
   checkFunction,
   checkInteger,
   checkNumber,
   checkScheduler,
   checkSignal,
-} from './internal/validate.js';
+} from '../internal/checkOption.js';
+import { raceAbort } from '../internal/raceAbort.js';
 
 /** What each attempt receives. */
 export interface RetryAttemptContext {

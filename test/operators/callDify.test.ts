@@ -7,9 +7,9 @@ import { DifyBatchError } from '../../src/core/DifyBatchError.js';
 import type { Item } from '../../src/core/Item.js';
 import type { ItemResult } from '../../src/core/ItemResult.js';
 import type { DifyCallOptions, DifyRequest, DifyResult } from '../../src/dify/DifyRequest.js';
-import { CircuitBreaker } from '../../src/operators/CircuitBreaker.js';
+import { CircuitBreaker } from '../../src/limits/CircuitBreaker.js';
+import { TokenBucket } from '../../src/limits/TokenBucket.js';
 import { type CallDifyOptions, callDify } from '../../src/operators/callDify.js';
-import { TokenBucket } from '../../src/operators/TokenBucket.js';
 import { runMarbles } from './virtualTime.js';
 
 const item = (seq: number, extra: Partial<Item> = {}): Item => ({

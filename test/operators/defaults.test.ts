@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { asyncScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { CIRCUIT_BREAKER_DEFAULTS } from '../../src/limits/CircuitBreaker.js';
+import { TOKEN_BUCKET_DEFAULTS } from '../../src/limits/TokenBucket.js';
 import { BATCH_DEFAULTS } from '../../src/operators/batch.js';
-import { CIRCUIT_BREAKER_DEFAULTS } from '../../src/operators/CircuitBreaker.js';
 import { CALL_DIFY_DEFAULTS } from '../../src/operators/callDify.js';
-import { CREDIT_GATE_DEFAULTS } from '../../src/operators/creditGate.js';
 import { REORDER_DEFAULTS } from '../../src/operators/reorder.js';
 import { isRetryable, RETRY_BACKOFF_DEFAULTS } from '../../src/operators/retryBackoff.js';
-import { TOKEN_BUCKET_DEFAULTS } from '../../src/operators/TokenBucket.js';
+import { CREDIT_GATE_DEFAULTS } from '../../src/pipeline/creditGate.js';
 
 // Names a @defaultValue may cite, and what they stand for.
 const NAMED: Record<string, unknown> = {
@@ -22,7 +22,7 @@ const NAMED: Record<string, unknown> = {
 
 /** `{ field: documented default }` for every optional field of the named interfaces in `file`. */
 function documentedDefaults(file: string, interfaces: string[]): Record<string, unknown> {
-  const text = readFileSync(new URL(`../../src/operators/${file}`, import.meta.url), 'utf8');
+  const text = readFileSync(new URL(`../../src/${file}`, import.meta.url), 'utf8');
   const documented: Record<string, unknown> = {};
   for (const name of interfaces) {
     const body = new RegExp(`export interface ${name}\\b[^{]*\\{([\\s\\S]*?)\\n\\}`).exec(text)?.[1];
@@ -38,13 +38,13 @@ function documentedDefaults(file: string, interfaces: string[]): Record<string, 
 
 describe('X_DEFAULTS match the @defaultValue docs', () => {
   it.each([
-    ['batch.ts', ['BatchOptions'], BATCH_DEFAULTS],
-    ['callDify.ts', ['CallDifyOptions'], CALL_DIFY_DEFAULTS],
-    ['CircuitBreaker.ts', ['CircuitBreakerOptions'], CIRCUIT_BREAKER_DEFAULTS],
-    ['creditGate.ts', ['CreditGateOptions'], CREDIT_GATE_DEFAULTS],
-    ['reorder.ts', ['ReorderOptions'], REORDER_DEFAULTS],
-    ['retryBackoff.ts', ['RetryPolicy', 'RetryBackoffOptions'], RETRY_BACKOFF_DEFAULTS],
-    ['TokenBucket.ts', ['TokenBucketOptions'], TOKEN_BUCKET_DEFAULTS],
+    ['operators/batch.ts', ['BatchOptions'], BATCH_DEFAULTS],
+    ['operators/callDify.ts', ['CallDifyOptions'], CALL_DIFY_DEFAULTS],
+    ['limits/CircuitBreaker.ts', ['CircuitBreakerOptions'], CIRCUIT_BREAKER_DEFAULTS],
+    ['pipeline/creditGate.ts', ['CreditGateOptions'], CREDIT_GATE_DEFAULTS],
+    ['operators/reorder.ts', ['ReorderOptions'], REORDER_DEFAULTS],
+    ['operators/retryBackoff.ts', ['RetryPolicy', 'RetryBackoffOptions'], RETRY_BACKOFF_DEFAULTS],
+    ['limits/TokenBucket.ts', ['TokenBucketOptions'], TOKEN_BUCKET_DEFAULTS],
   ] as const)('%s', (file, interfaces, defaults) => {
     expect(Object.isFrozen(defaults)).toBe(true);
     const documented = documentedDefaults(file, [...interfaces]);

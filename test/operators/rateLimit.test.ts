@@ -1,7 +1,7 @@
 import { EMPTY, map, merge, NEVER, of, take, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { TokenBucket } from '../../src/limits/TokenBucket.js';
 import { rateLimit } from '../../src/operators/rateLimit.js';
-import { TokenBucket } from '../../src/operators/TokenBucket.js';
 import { advance, runMarbles } from './virtualTime.js';
 
 describe('rateLimit', () => {

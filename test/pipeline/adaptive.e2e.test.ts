@@ -62,7 +62,7 @@ describe('a refusal above the limit Dify states', () => {
   it('is retried at once: the adaptive gate, not a backoff, holds the retry', async () => {
     const { from, lastValueFrom, toArray } = await import('rxjs');
     const { callDify } = await import('../../src/operators/callDify.js');
-    const { AdaptiveConcurrency } = await import('../../src/operators/AdaptiveConcurrency.js');
+    const { AdaptiveConcurrency } = await import('../../src/limits/AdaptiveConcurrency.js');
     const { DifyClient } = await import('../../src/dify/DifyClient.js');
     emulator.reset();
     const client = new DifyClient({ baseUrl: emulator.url, apiKey: key });

@@ -8,8 +8,8 @@ import type { ItemResult } from '../../src/core/ItemResult.js';
 import type { DifyCallOptions, DifyRequest, DifyResult } from '../../src/dify/DifyRequest.js';
 import { batch } from '../../src/operators/batch.js';
 import { callDify } from '../../src/operators/callDify.js';
-import { creditGate } from '../../src/operators/creditGate.js';
 import { reorder } from '../../src/operators/reorder.js';
+import { creditGate } from '../../src/pipeline/creditGate.js';
 import { advance } from '../operators/virtualTime.js';
 
 type Outcome = 'ok' | 'retry' | 'final';

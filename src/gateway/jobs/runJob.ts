@@ -5,7 +5,7 @@ import { fingerprintInput } from '../../checkpoint/fingerprintInput.js';
 import type { ItemResult } from '../../core/ItemResult.js';
 import { DifyClient } from '../../dify/DifyClient.js';
 import type { DifyTransport } from '../../dify/DifyRequest.js';
-import type { CallOutcome } from '../../operators/AdaptiveConcurrency.js';
+import type { CallOutcome } from '../../limits/AdaptiveConcurrency.js';
 import type { RetryPolicy } from '../../operators/retryBackoff.js';
 import type { RunSummary } from '../../pipeline/RunSummary.js';
 import { runBatch } from '../../pipeline/runBatch.js';

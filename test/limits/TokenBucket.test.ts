@@ -1,8 +1,8 @@
 import { getEventListeners } from 'node:events';
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { TokenBucket } from '../../src/operators/TokenBucket.js';
-import { advance } from './virtualTime.js';
+import { TokenBucket } from '../../src/limits/TokenBucket.js';
+import { advance } from '../operators/virtualTime.js';
 
 /** Calls take() at each of `at` (virtual ms) and returns when each was granted. */
 async function grants(bucket: TokenBucket, scheduler: VirtualTimeScheduler, at: number[]): Promise<number[]> {

@@ -2,8 +2,8 @@ import { getEventListeners } from 'node:events';
 import { firstValueFrom, map, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { DifyBatchError } from '../../src/core/DifyBatchError.js';
-import { creditGate } from '../../src/operators/creditGate.js';
-import { settle } from './virtualTime.js';
+import { creditGate } from '../../src/pipeline/creditGate.js';
+import { settle } from '../operators/virtualTime.js';
 
 interface Probe {
   nextCalls: number;

@@ -2,8 +2,8 @@ import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { type BreakerPass, CircuitBreaker } from '../../src/operators/CircuitBreaker.js';
-import { advance, settle } from './virtualTime.js';
+import { type BreakerPass, CircuitBreaker } from '../../src/limits/CircuitBreaker.js';
+import { advance, settle } from '../operators/virtualTime.js';
 
 /** A breaker on virtual time, and a helper that fails `n` calls from distinct records. */
 function setup(options: ConstructorParameters<typeof CircuitBreaker>[0] = {}) {

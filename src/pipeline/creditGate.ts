@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
-import { checkInteger, checkSignal } from './internal/validate.js';
+import { checkInteger, checkSignal } from '../internal/checkOption.js';
 
 /** Options of {@link creditGate}. */
 export interface CreditGateOptions {

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { AdaptiveConcurrency } from '../../src/operators/AdaptiveConcurrency.js';
+import { AdaptiveConcurrency } from '../../src/limits/AdaptiveConcurrency.js';
 
 describe('AdaptiveConcurrency', () => {
   it('admits calls up to the limit and queues the rest in FIFO order', async () => {

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../../core/InvalidOptionError.js';
+import { InvalidOptionError } from '../core/InvalidOptionError.js';
 
 /**
  * Option checks shared by every operator factory (batch, callDify, creditGate, rateLimit's

@@ -1,7 +1,7 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { DifyBatchError } from '../core/DifyBatchError.js';
-import { checkInteger, checkNumber, checkScheduler, checkSignal } from './internal/validate.js';
-import { WaitQueue } from './internal/WaitQueue.js';
+import { checkInteger, checkNumber, checkScheduler, checkSignal } from '../internal/checkOption.js';
+import { WaitQueue } from '../internal/WaitQueue.js';
 
 /** Options of {@link CircuitBreaker}. */
 export interface CircuitBreakerOptions {

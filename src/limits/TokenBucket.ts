@@ -1,7 +1,7 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
-import { checkInteger, checkNumber, checkScheduler, checkSignal } from './internal/validate.js';
-import { WaitQueue } from './internal/WaitQueue.js';
+import { checkInteger, checkNumber, checkScheduler, checkSignal } from '../internal/checkOption.js';
+import { WaitQueue } from '../internal/WaitQueue.js';
 
 /** Options of {@link TokenBucket}. Set `perSecond`, `perMinute` or both (then both hold). */
 export interface TokenBucketOptions {
