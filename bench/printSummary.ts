@@ -23,7 +23,7 @@ export function printSummary(results: BenchResults, write: (text: string) => voi
   for (const line of body) write(`${render(line)}\n`);
   write('\nGoals\n');
   for (const goal of results.goals) {
-    const verdict = goal.pass === undefined ? 'NOT RUN' : goal.pass ? 'PASS' : 'MISS';
+    const verdict = goal.pass === undefined ? 'N/A' : goal.pass ? 'PASS' : 'MISS';
     const at = goal.concurrency === undefined ? '' : ` c=${goal.concurrency}`;
     const note = goal.note === undefined ? '' : `  (${goal.note})`;
     write(

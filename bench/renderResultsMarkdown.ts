@@ -85,9 +85,9 @@ export function renderResultsMarkdown(results: BenchResults, command: string): s
     '|---|---|---:|---:|---|---|',
   ];
   for (const goal of results.goals) {
-    const verdict = goal.pass === undefined ? 'not run' : goal.pass ? '✅ pass' : '❌ miss';
+    const verdict = goal.pass === undefined ? '➖ n/a' : goal.pass ? '✅ pass' : '❌ miss';
     out.push(
-      `| ${goal.goal} (${goal.scenario}) | ${goal.contender} | ${goal.concurrency ?? ''} | ${formatNumber(goal.value)} | ${goal.target} | ${verdict}${goal.note === undefined ? '' : ` — ${goal.note}`} |`,
+      `| ${goal.goal} (${goal.scenario}) | ${goal.contender} | ${goal.concurrency ?? ''} | ${Number.isFinite(goal.value) ? formatNumber(goal.value) : '—'} | ${goal.target} | ${verdict}${goal.note === undefined ? '' : ` — ${goal.note}`} |`,
     );
   }
   out.push('', '## Throughput vs concurrency', '', '![throughput vs concurrency](throughput.svg)', '');

@@ -60,7 +60,7 @@ export async function runHttpCeiling(runner: BenchRunner): Promise<void> {
       metric: 'cpu-µs/req',
       value: cpuPerRequest(run),
       ratio: cpuPerRequest(run) / cpuPerRequest(bare),
-      ...(run.contender.startsWith('benthos') ? { note: 'whole process, start-up included' } : {}),
+      note: run.contender.startsWith('benthos') ? `${peakNote}; whole process, start-up included` : peakNote,
     });
   }
 }
