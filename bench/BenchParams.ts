@@ -3,6 +3,11 @@ export interface BenchParams {
   readonly mode: 'full' | 'quick';
   /** Bytes of `inputs.text` per record (lines are ~this + 40 bytes). */
   readonly payloadBytes: number;
+  /**
+   * Runs per contender in overhead and http-ceiling, interleaved (A B C A B C …): a single run of a
+   * 1-second scenario swings ±10 % on 2 shared cores, so their rows report the median, with min–max.
+   */
+  readonly repeats: number;
   readonly overhead: { readonly count: number; readonly concurrency: number };
   readonly httpCeiling: { readonly count: number; readonly concurrency: number };
   readonly littlesLaw: {
@@ -43,6 +48,7 @@ export interface BenchParams {
 export const FULL_PARAMS: BenchParams = Object.freeze({
   mode: 'full',
   payloadBytes: 200,
+  repeats: 5,
   overhead: { count: 1_000_000, concurrency: 64 },
   httpCeiling: { count: 100_000, concurrency: 32 },
   littlesLaw: {
@@ -65,6 +71,7 @@ export const FULL_PARAMS: BenchParams = Object.freeze({
 export const QUICK_PARAMS: BenchParams = Object.freeze({
   mode: 'quick',
   payloadBytes: 200,
+  repeats: 3,
   overhead: { count: 100_000, concurrency: 64 },
   httpCeiling: { count: 4000, concurrency: 32 },
   littlesLaw: { latencyMs: 50, concurrencies: [16, 64, 256], rounds: 20, allBaselines: false },

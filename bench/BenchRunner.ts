@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { BenchParams } from './BenchParams.js';
 import { DIFY_BATCH_BENCH_ATTEMPTS } from './contenders/runDifyBatch.js';
 import { type ContenderConfig, describeContender } from './describeContender.js';
@@ -121,24 +121,65 @@ export class BenchRunner {
           ? { kind: 'in-process' }
           : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
     };
-    const profileArgs: string[] = [];
-    const profileName = `${scenario}-${contender}-c${spec.concurrency}.cpuprofile`;
-    const profileDir = join(this.paths.out, 'profiles');
-    if (this.#profile && contender.startsWith('dify-batch')) {
-      mkdirSync(profileDir, { recursive: true });
-      profileArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`);
-    }
     await emulator?.reset();
-    const report = await runWorker(this.paths.workerScript, full, {
-      execArgv: [...execArgv, ...profileArgs],
-    });
+    const report = await runWorker(this.paths.workerScript, full, { execArgv });
     const counts = emulator === undefined ? undefined : readEmulatorCounts(await emulator.stats());
-    if (profileArgs.length > 0 && existsSync(join(profileDir, profileName))) {
-      this.profiles.push(
-        summarizeProfile(join(profileDir, profileName), `${scenario} / ${contender} / c=${spec.concurrency}`),
-      );
-    }
     return this.#record(scenario, contender, spec.concurrency, report, counts);
+  }
+
+  /**
+   * Under `--profile`: one extra run of a dify-batch contender under `--cpu-prof`, summarised into
+   * `profiles`. It records no row: a profiled run is slower, so no published number comes from one.
+   */
+  async profileRun(
+    scenario: ScenarioName,
+    contender: NodeContender,
+    spec: Omit<ContenderSpec, 'contender' | 'transport'> & { readonly inProcess?: boolean },
+  ): Promise<void> {
+    if (!this.#profile) return;
+    const { inProcess, ...rest } = spec;
+    const emulator = inProcess === true ? undefined : await this.emulator();
+    const name = `${scenario}-${contender}-c${spec.concurrency}.cpuprofile`;
+    const dir = join(this.paths.out, 'profiles');
+    mkdirSync(dir, { recursive: true });
+    await emulator?.reset();
+    const report = await runWorker(
+      this.paths.workerScript,
+      {
+        ...rest,
+        contender,
+        transport:
+          emulator === undefined
+            ? { kind: 'in-process' }
+            : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
+      },
+      { execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`] },
+    );
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new Error(`--cpu-prof wrote no ${path}`);
+    const summary = summarizeProfile(path, `${scenario} / ${contender} / c=${spec.concurrency}`);
+    // A path relative to the repository, so the committed summary means the same on every machine.
+    this.profiles.push({ ...summary, path: relative(this.paths.root, path) });
+    process.stdout.write(
+      `  ${scenario.padEnd(13)} ${contender.padEnd(21)} c=${String(spec.concurrency).padEnd(4)} profiled ` +
+        `(${(report.wallMs / 1000).toFixed(2)} s, not measured) → ${relative(this.paths.root, path)}\n`,
+    );
+  }
+
+  /**
+   * Runs every entry of `runs` `repeats` times, interleaved (A B C A B C …), so a slow spell of a shared
+   * machine hits every contender alike. Returns each entry's runs in order; a skipped run (undefined,
+   * e.g. Benthos not installed) is left out.
+   */
+  async interleaved<T>(repeats: number, runs: readonly (() => Promise<T | undefined>)[]): Promise<T[][]> {
+    const out: T[][] = runs.map(() => []);
+    for (let round = 0; round < repeats; round++) {
+      for (const [i, run] of runs.entries()) {
+        const result = await run();
+        if (result !== undefined) out[i]!.push(result);
+      }
+    }
+    return out;
   }
 
   /** Runs Benthos variant A (unordered) or B (ordered batch barrier); undefined when not installed. */
@@ -151,7 +192,7 @@ export class BenchRunner {
   ): Promise<Measured | undefined> {
     const contender: Contender = ordered ? 'benthos-ordered' : 'benthos-unordered';
     if (this.paths.benthos === undefined) {
-      this.skipped.push(`${scenario}/${contender}: Benthos not installed (npm run bench:benthos)`);
+      this.#skip(`${scenario}/${contender}: Benthos not installed (npm run bench:benthos)`);
       return undefined;
     }
     this.#configured(scenario, contender, { concurrency, count, rateLimitPerSecond });
@@ -187,7 +228,7 @@ export class BenchRunner {
   ): Promise<Measured | undefined> {
     const contender: Contender = ordered ? 'python-ordered' : 'python-unordered';
     if (this.paths.python === undefined) {
-      this.skipped.push(
+      this.#skip(
         `${scenario}/${contender}: Python venv not installed (bash scripts/install-bench-python.sh)`,
       );
       return undefined;
@@ -209,6 +250,11 @@ export class BenchRunner {
       apiKey: EMULATOR_WORKFLOW_KEY,
     });
     return this.#record(scenario, contender, concurrency, report, readEmulatorCounts(await emulator.stats()));
+  }
+
+  /** Notes a skipped contender once (a repeated scenario asks again every round). */
+  #skip(text: string): void {
+    if (!this.skipped.includes(text)) this.skipped.push(text);
   }
 
   #configured(

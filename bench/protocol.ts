@@ -135,6 +135,11 @@ export interface ResultRow {
   /** The figure the matching goal is stated in (see bench/goals.ts). */
   readonly ratio?: number;
   readonly concurrency?: number;
+  /**
+   * When the scenario ran each contender several times (interleaved): `value` is the median of `runs`
+   * runs, `min`/`max` their extremes.
+   */
+  readonly spread?: { readonly min: number; readonly max: number; readonly runs: number };
   /** False when the output check failed: the number is shown but does not count. */
   readonly valid: boolean;
   readonly note?: string;

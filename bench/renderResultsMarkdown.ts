@@ -5,9 +5,9 @@ import type { ResultRow, ScenarioName } from './protocol.js';
 
 const SCENARIO_TEXT: Readonly<Record<ScenarioName, string>> = {
   overhead:
-    'Zero-latency in-process transport: the whole chain (source → credit gate → call → reorder → batch → sink) with nothing to wait for. Baselines run the same echo transport.',
+    'Zero-latency in-process transport: the whole chain (source → credit gate → call → reorder → batch → sink) with nothing to wait for. Baselines run the same echo transport. Every contender runs several times, interleaved (A B C A B C …): `value` is the median, `min–max (runs)` the spread; the goal reads the median.',
   'http-ceiling':
-    'Emulator at 0 ms answering asynchronously (`answerAsync`), keep-alive, same concurrency for all. A row counts only if the emulator saw c calls in flight at once (`peak … in flight`). Ratio = ÷ the bare undici loop (req/s), or its CPU per request (cpu-µs/req). Client CPU only; the emulator runs in its own process.',
+    'Emulator at 0 ms answering asynchronously (`answerAsync`), keep-alive, same concurrency for all. A row counts only if the emulator saw c calls in flight at once (`peak … in flight`). Ratio = ÷ the bare undici loop (req/s), or its CPU per request (cpu-µs/req). Client CPU only; the emulator runs in its own process. Every contender runs several times, interleaved (A B C A B C …): `value` is the median, `min–max (runs)` the spread; a row counts only if every run reached c in flight; the goals read the median.',
   'littles-law':
     'Fixed latency L, a range of concurrencies. Ratio = achieved ÷ (concurrency ÷ L). The ideal ignores the HTTP round trip; the `latency floor` row (bare undici at c=1) is what one call really takes here, so L ÷ floor is the best ratio any client can reach. These rows are the plot.',
   'head-of-line':
@@ -22,6 +22,13 @@ const SCENARIO_TEXT: Readonly<Record<ScenarioName, string>> = {
 
 function cell(value: number | undefined): string {
   return value === undefined ? '' : formatNumber(value);
+}
+
+/** `min–max (n)` of a repeated measurement (its value is the median); empty for a single run. */
+export function spreadCell(row: ResultRow): string {
+  return row.spread === undefined
+    ? ''
+    : `${formatNumber(row.spread.min)}–${formatNumber(row.spread.max)} (${row.spread.runs})`;
 }
 
 /** The equal-footing table: each run's configuration exactly as the scenario gave it. */
@@ -43,12 +50,12 @@ function configurationTable(configs: readonly ContenderConfig[]): string[] {
 
 function scenarioTable(rows: readonly ResultRow[]): string[] {
   const lines = [
-    '| contender | c | metric | value | ratio | check | note |',
-    '|---|---:|---|---:|---:|---|---|',
+    '| contender | c | metric | value | min–max (runs) | ratio | check | note |',
+    '|---|---:|---|---:|---:|---:|---|---|',
   ];
   for (const row of rows) {
     lines.push(
-      `| ${row.contender} | ${row.concurrency ?? ''} | ${row.metric} | ${cell(row.value)} | ${cell(row.ratio)} | ${row.valid ? 'ok' : '**failed**'} | ${row.note ?? ''} |`,
+      `| ${row.contender} | ${row.concurrency ?? ''} | ${row.metric} | ${cell(row.value)} | ${spreadCell(row)} | ${cell(row.ratio)} | ${row.valid ? 'ok' : '**failed**'} | ${row.note ?? ''} |`,
     );
   }
   return lines;
