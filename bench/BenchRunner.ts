@@ -44,6 +44,28 @@ export interface Measured {
   readonly valid: boolean;
 }
 
+/** One run a scenario would make, as a planning runner lists it. */
+export interface PlannedRun {
+  /** `input` = writing the NDJSON input file (when it does not exist yet); `profile` = an extra `--cpu-prof` run. */
+  readonly kind: 'node' | 'benthos' | 'python' | 'profile' | 'input';
+  readonly scenario: ScenarioName;
+  readonly contender: Contender;
+  readonly count: number;
+  readonly concurrency: number;
+}
+
+/** The emulator of a planning runner: accepts every command, serves nothing. */
+function planningEmulator(): EmulatorProcess {
+  const idle = async (): Promise<undefined> => undefined;
+  return {
+    url: 'http://planning.invalid',
+    configure: idle,
+    reset: idle,
+    stats: idle,
+    close: idle,
+  } as unknown as EmulatorProcess;
+}
+
 export const EMULATOR_WORKFLOW_KEY = 'app-EmulatorWorkflowKey00001';
 const WARM_UP_REQUESTS = 3000;
 
@@ -58,18 +80,75 @@ export class BenchRunner {
   /** Each run's configuration, as given (the equal-footing table). */
   readonly configurations: ContenderConfig[] = [];
   readonly #profile: boolean;
+  /** Set on a planning runner: runs are listed here instead of run (see {@link BenchRunner.planning}). */
+  readonly #plan: PlannedRun[] | undefined;
   #emulator: Promise<EmulatorProcess> | undefined;
 
-  constructor(params: BenchParams, paths: BenchPaths, profile: boolean) {
+  constructor(params: BenchParams, paths: BenchPaths, profile: boolean, plan?: PlannedRun[]) {
     this.params = params;
     this.paths = paths;
     this.#profile = profile;
+    this.#plan = plan;
+  }
+
+  /**
+   * A runner that runs nothing: the scenarios, played against it, list every run they would make (with
+   * its size) in `planned`, for the duration estimate printed before a run starts.
+   */
+  static planning(params: BenchParams, paths: BenchPaths, profile: boolean): BenchRunner {
+    return new BenchRunner(params, paths, profile, []);
+  }
+
+  /** True on a planning runner (nothing runs; scenarios keep quiet). */
+  get isPlanning(): boolean {
+    return this.#plan !== undefined;
+  }
+
+  /** The runs a planning runner collected (empty for a real one). */
+  get planned(): readonly PlannedRun[] {
+    return this.#plan ?? [];
   }
 
   /** The emulator process, started (and warmed up) on first use; overhead and memory run without it. */
   emulator(): Promise<EmulatorProcess> {
-    this.#emulator ??= this.#startEmulator();
+    this.#emulator ??= this.#plan === undefined ? this.#startEmulator() : Promise.resolve(planningEmulator());
     return this.#emulator;
+  }
+
+  /** On a planning runner: lists the run and answers as if every result had come back. */
+  #planned(run: PlannedRun): Measured {
+    this.#plan!.push(run);
+    const check = {
+      expected: run.count,
+      received: run.count,
+      succeeded: run.count,
+      failed: 0,
+      missing: 0,
+      duplicates: 0,
+      mismatches: 0,
+      orderViolations: 0,
+      problems: [],
+      valid: true,
+    };
+    const report = {
+      wallMs: 1,
+      cpuUserUs: 0,
+      cpuSystemUs: 0,
+      rssStartMb: 0,
+      rssWarmMb: 0,
+      rssPeakMb: 0,
+      check,
+      extra: {},
+    };
+    return {
+      scenario: run.scenario,
+      contender: run.contender,
+      concurrency: run.concurrency,
+      report,
+      emulator: undefined,
+      perSecond: 1,
+      valid: true,
+    };
   }
 
   async #startEmulator(): Promise<EmulatorProcess> {
@@ -94,13 +173,21 @@ export class BenchRunner {
     return this.paths.benthos !== undefined;
   }
 
-  /** The NDJSON workload file with `count` records (written once, then reused). */
-  input(count: number): Promise<string> {
-    return ensureNdjson(
-      join(this.paths.out, 'data', `requests-${count}-${this.params.payloadBytes}.ndjson`),
-      count,
-      this.params.payloadBytes,
-    );
+  /** The NDJSON workload file with `count` records (written once, then reused); `scenario` needs it first. */
+  input(count: number, scenario: ScenarioName): Promise<string> {
+    const path = join(this.paths.out, 'data', `requests-${count}-${this.params.payloadBytes}.ndjson`);
+    if (this.#plan !== undefined) {
+      if (!existsSync(path) && !this.#plan.some((run) => run.kind === 'input' && run.count === count))
+        this.#plan.push({
+          kind: 'input',
+          scenario,
+          contender: 'bare-undici',
+          count,
+          concurrency: 1,
+        });
+      return Promise.resolve(path);
+    }
+    return ensureNdjson(path, count, this.params.payloadBytes);
   }
 
   /** Runs a Node contender in its own process against the emulator (or in-process when asked). */
@@ -112,6 +199,14 @@ export class BenchRunner {
   ): Promise<Measured> {
     const { inProcess, ...rest } = spec;
     this.#configured(scenario, contender, { ...spec, count: spec.source.count });
+    if (this.#plan !== undefined)
+      return this.#planned({
+        kind: 'node',
+        scenario,
+        contender,
+        count: spec.source.count,
+        concurrency: spec.concurrency,
+      });
     const emulator = inProcess === true ? undefined : await this.emulator();
     const full: ContenderSpec = {
       ...rest,
@@ -137,6 +232,16 @@ export class BenchRunner {
     spec: Omit<ContenderSpec, 'contender' | 'transport'> & { readonly inProcess?: boolean },
   ): Promise<void> {
     if (!this.#profile) return;
+    if (this.#plan !== undefined) {
+      this.#planned({
+        kind: 'profile',
+        scenario,
+        contender,
+        count: spec.source.count,
+        concurrency: spec.concurrency,
+      });
+      return;
+    }
     const { inProcess, ...rest } = spec;
     const emulator = inProcess === true ? undefined : await this.emulator();
     const name = `${scenario}-${contender}-c${spec.concurrency}.cpuprofile`;
@@ -196,7 +301,9 @@ export class BenchRunner {
       return undefined;
     }
     this.#configured(scenario, contender, { concurrency, count, rateLimitPerSecond });
-    const input = await this.input(count);
+    const input = await this.input(count, scenario);
+    if (this.#plan !== undefined)
+      return this.#planned({ kind: 'benthos', scenario, contender, count, concurrency });
     const emulator = await this.emulator();
     await emulator.reset();
     const report = await runBenthos({
@@ -234,7 +341,9 @@ export class BenchRunner {
       return undefined;
     }
     this.#configured(scenario, contender, { concurrency, count, maxAttempts });
-    const input = await this.input(count);
+    const input = await this.input(count, scenario);
+    if (this.#plan !== undefined)
+      return this.#planned({ kind: 'python', scenario, contender, count, concurrency });
     const emulator = await this.emulator();
     await emulator.reset();
     const report = await runPython({
