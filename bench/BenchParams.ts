@@ -45,21 +45,28 @@ export interface BenchParams {
   };
 }
 
+/**
+ * The full run fits ~25 min on 2 quiet cores (`npm run bench -- --estimate`). Sizes cut on 2026-11-30 from
+ * an estimated 96 min: http-ceiling 100k → 10k requests per run (it now runs 5 × interleaved; the Python
+ * anchor does ~300 req/s), Little's law 60 → 30 rounds (the Python anchor is CPU-bound at ~100 req/s from
+ * c = 64), head-of-line 1,000 → 500 (the barrier baselines take minutes), rate limit 1,500 → 750,
+ * concurrency limit 600 → 300.
+ */
 export const FULL_PARAMS: BenchParams = Object.freeze({
   mode: 'full',
   payloadBytes: 200,
   repeats: 5,
   overhead: { count: 1_000_000, concurrency: 64 },
-  httpCeiling: { count: 100_000, concurrency: 32 },
+  httpCeiling: { count: 10_000, concurrency: 32 },
   littlesLaw: {
     latencyMs: 50,
     concurrencies: [8, 16, 32, 64, 128, 256, 512],
-    rounds: 60,
+    rounds: 30,
     allBaselines: true,
   },
-  headOfLine: { p50Ms: 200, p99Ms: 3000, concurrency: 16, count: 1000 },
-  rateLimit: { rps: 50, count: 1500, concurrency: 16, latencyMs: 50 },
-  concurrencyLimit: { limit: 4, concurrency: 32, count: 600, p50Ms: 200, p99Ms: 3000 },
+  headOfLine: { p50Ms: 200, p99Ms: 3000, concurrency: 16, count: 500 },
+  rateLimit: { rps: 50, count: 750, concurrency: 16, latencyMs: 50 },
+  concurrencyLimit: { limit: 4, concurrency: 32, count: 300, p50Ms: 200, p99Ms: 3000 },
   memory: { count: 5_000_000, concurrency: 64, sinkItemsPerSecond: 100_000 },
 });
 
