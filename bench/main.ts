@@ -21,8 +21,6 @@ import { type BenchResults, machineInfo } from './BenchResults.js';
 import { type BenchPaths, BenchRunner, formatNumber } from './BenchRunner.js';
 import { estimateDuration, formatEstimate } from './estimateDuration.js';
 import { evaluateGoals } from './evaluateGoals.js';
-import { keepKafkaSection } from './kafkaSection.js';
-import { keepSections } from './keepSections.js';
 import { printProfiles, printSummary } from './printSummary.js';
 import type { ScenarioName } from './protocol.js';
 import { renderResultsMarkdown } from './renderResultsMarkdown.js';
@@ -34,6 +32,7 @@ import { runLittlesLaw } from './scenarios/runLittlesLaw.js';
 import { runMemory } from './scenarios/runMemory.js';
 import { runOverhead } from './scenarios/runOverhead.js';
 import { runRateLimit } from './scenarios/runRateLimit.js';
+import { withSideRuns } from './sideRuns.js';
 
 const SCENARIOS: readonly [ScenarioName, (runner: BenchRunner) => Promise<void>][] = [
   ['overhead', runOverhead],
@@ -153,11 +152,11 @@ async function main(): Promise<number> {
   return ourChecksFailed || (values.strict && goalsMissed) ? 1 : 0;
 }
 
-/** Writes bench/RESULTS.md, keeping the sections `npm run bench:gateway` and `npm run bench:kafka` wrote. */
+/** Writes bench/RESULTS.md: the main run's sections, then each side run's, rendered from its JSON (sideRuns.ts). */
 function writeResultsMarkdown(root: string, rendered: string): void {
   const path = join(root, 'bench', 'RESULTS.md');
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-  writeFileSync(path, keepKafkaSection(previous, keepSections(rendered, path)));
+  writeFileSync(path, withSideRuns(rendered, root, previous));
 }
 
 /** A full run should fit this on 2 cores (the integrator's quiet-machine slot); the estimate warns beyond it. */
