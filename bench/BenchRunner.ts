@@ -46,7 +46,7 @@ export interface Measured {
 
 /** One run a scenario would make, as a planning runner lists it. */
 export interface PlannedRun {
-  /** `input` = writing the NDJSON input file (when it does not exist yet); `profile` = an extra `--cpu-prof` run. */
+  /** `input` = writing the NDJSON input file (when it does not exist yet); `profile` = an extra, profiled run. */
   readonly kind: 'node' | 'benthos' | 'python' | 'profile' | 'input';
   readonly scenario: ScenarioName;
   readonly contender: Contender;
@@ -65,6 +65,9 @@ function planningEmulator(): EmulatorProcess {
     close: idle,
   } as unknown as EmulatorProcess;
 }
+
+/** Sampling interval of `--profile` runs: 5 samples per ms, enough for a 1-second run's top functions. */
+const PROFILE_INTERVAL_US = 200;
 
 export const EMULATOR_WORKFLOW_KEY = 'app-EmulatorWorkflowKey00001';
 const WARM_UP_REQUESTS = 3000;
@@ -223,8 +226,9 @@ export class BenchRunner {
   }
 
   /**
-   * Under `--profile`: one extra run of a dify-batch contender under `--cpu-prof`, summarised into
-   * `profiles`. It records no row: a profiled run is slower, so no published number comes from one.
+   * Under `--profile`: one extra run of a dify-batch contender under V8's sampling profiler (the run
+   * alone, set-up excluded), summarised into `profiles`. It records no row: a profiled run is slower, so
+   * no published number comes from one.
    */
   async profileRun(
     scenario: ScenarioName,
@@ -248,20 +252,17 @@ export class BenchRunner {
     const dir = join(this.paths.out, 'profiles');
     mkdirSync(dir, { recursive: true });
     await emulator?.reset();
-    const report = await runWorker(
-      this.paths.workerScript,
-      {
-        ...rest,
-        contender,
-        transport:
-          emulator === undefined
-            ? { kind: 'in-process' }
-            : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
-      },
-      { execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`] },
-    );
     const path = join(dir, name);
-    if (!existsSync(path)) throw new Error(`--cpu-prof wrote no ${path}`);
+    const report = await runWorker(this.paths.workerScript, {
+      ...rest,
+      contender,
+      transport:
+        emulator === undefined
+          ? { kind: 'in-process' }
+          : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
+      profile: { path, intervalUs: PROFILE_INTERVAL_US },
+    });
+    if (!existsSync(path)) throw new Error(`the profiled worker wrote no ${path}`);
     const summary = summarizeProfile(path, `${scenario} / ${contender} / c=${spec.concurrency}`);
     // A path relative to the repository, so the committed summary means the same on every machine.
     this.profiles.push({ ...summary, path: relative(this.paths.root, path) });

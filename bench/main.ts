@@ -5,7 +5,7 @@
  * should take (the scenarios planned against the rates of the previous results.json).
  *
  * Flags: --quick (smaller, minutes), --only overhead,memory (subset; RESULTS.md is then left alone),
- * --profile (one extra, unmeasured --cpu-prof run of each dify-batch contender of overhead, http-ceiling and
+ * --profile (one extra, unmeasured run under V8's profiler of each dify-batch contender of overhead, http-ceiling and
  * littles-law at c=256, summarised into bench/out/profiles/summary.md), --no-benthos, --no-python,
  * --strict (exit 1 when a goal is missed, not only when an output check fails), --render (no run: rebuild
  * RESULTS.md and the plot from bench/out/results.json), --estimate (no run: print the duration estimate).
@@ -194,8 +194,9 @@ function writeProfileSummary(out: string, results: BenchResults): void {
     '# CPU profiles of the published run',
     '',
     `From \`npm run bench${results.mode === 'quick' ? ':quick' : ''} -- --profile\` on ${results.date} (${results.mode} run): one extra,`,
-    'unmeasured `--cpu-prof` run per dify-batch contender of overhead, http-ceiling and littles-law (c = 256),',
-    'after the measured ones. Self time, idle excluded; the .cpuprofile files themselves are not committed.',
+    "unmeasured run per dify-batch contender of overhead, http-ceiling and littles-law (c = 256), under V8's",
+    'sampling profiler (200 µs) from the first record to the last result: process start-up and set-up excluded.',
+    'Self time, idle excluded; the .cpuprofile files themselves are not committed.',
     '',
   ];
   for (const profile of results.profiles) {

@@ -69,6 +69,11 @@ export interface ContenderSpec {
   /** dify-batch only: AIMD concurrency that backs off on rate-limit signals. */
   readonly adaptiveConcurrency?: boolean;
   /**
+   * Profile the run (set-up and process start excluded) with V8's sampling profiler and write the
+   * `.cpuprofile` here: `--profile`'s extra, unmeasured runs.
+   */
+  readonly profile?: { readonly path: string; readonly intervalUs: number };
+  /**
    * Records between reading and delivering at most (the reorder horizon): dify-batch's `window`,
    * Readable.map's concurrency + `highWaterMark`. Absent = the contender's own default.
    */

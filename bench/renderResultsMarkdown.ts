@@ -114,7 +114,13 @@ export function renderResultsMarkdown(results: BenchResults, command: string): s
     out.push('## Skipped', '', ...results.skipped.map((text) => `- ${text}`), '');
   }
   if (results.profiles.length > 0) {
-    out.push('## CPU profiles (dify-batch, self time)', '');
+    out.push(
+      '## CPU profiles (dify-batch, self time)',
+      '',
+      'One extra, unmeasured run per dify-batch contender (no number above comes from a profiled run), under',
+      "V8's sampling profiler from the first record to the last result; also in `out/profiles/summary.md`.",
+      '',
+    );
     for (const profile of results.profiles) {
       out.push(
         `### ${profile.label}`,
