@@ -324,12 +324,13 @@ function counterpart(rows: readonly ResultRow[], peer: ResultRow): ResultRow | u
       isOurs(row.contender),
   );
   if (peer.name === 'rate-limit') {
-    // Benthos is told the quota like dify-batch; the Python anchor is not, like dify-batch with fixed c.
+    // Benthos is told the quota like dify-batch; the Python anchor is not, like dify-batch with fixed c;
+    // both are unordered.
     const told = peer.note?.startsWith('told the quota') === true;
-    return candidates.find((row) =>
-      told
-        ? row.contender === 'dify-batch-unordered' && row.note === peer.note
-        : row.note === 'not told: fixed c, 429 backoff',
+    return candidates.find(
+      (row) =>
+        row.contender === 'dify-batch-unordered' &&
+        (told ? row.note === peer.note : row.note === 'not told: fixed c, 429 backoff'),
     );
   }
   if (peer.name === 'concurrency-limit')

@@ -170,6 +170,22 @@ describe('evaluateGoals', () => {
     });
   });
 
+  it('rate limit: the Python anchor (unordered, not told) is compared with dify-batch unordered, not told', () => {
+    const at = (contender: ResultRow['contender'], value: number, note: string) =>
+      row({ name: 'rate-limit', contender, metric: 'goodput/s', value, concurrency: 16, note });
+    const goals = evaluateGoals([
+      at('dify-batch-ordered', 60, 'not told: fixed c, 429 backoff'),
+      at('dify-batch-unordered', 90, 'not told: fixed c, 429 backoff'),
+      at('dify-batch-unordered', 97, 'told the quota: 100/s'),
+      at('python-unordered', 80, 'not told: tenacity retries'),
+      at('benthos-unordered', 95, 'told the quota: 100/s'),
+    ]).filter((g) => g.goal.startsWith('throughput ≥'));
+    expect(goals.map((g) => [g.target, g.contender, g.value])).toEqual([
+      ['≥ 1.0 × python-unordered', 'dify-batch-unordered', 90 / 80],
+      ['≥ 1.0 × benthos-unordered', 'dify-batch-unordered', 97 / 95],
+    ]);
+  });
+
   it('a comparison with a peer whose output check failed is n/a, never pass (the python-unordered case)', () => {
     const goals = evaluateGoals([
       row({
