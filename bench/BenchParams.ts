@@ -46,8 +46,8 @@ export interface BenchParams {
 }
 
 /**
- * The full run fits ~25 min on 2 quiet cores (`npm run bench -- --estimate`). Sizes cut on 2026-11-30 from
- * an estimated 96 min: http-ceiling 100k → 10k requests per run (it now runs 5 × interleaved; the Python
+ * The full run takes ~25–30 min on 2 cores (`npm run bench -- --estimate`: 29 min at the rates of a quick
+ * run on a loaded machine; the estimate errs long). Sizes cut on 2026-11-30 from an estimated 96 min: http-ceiling 100k → 10k requests per run (it now runs 5 × interleaved; the Python
  * anchor does ~300 req/s), Little's law 60 → 30 rounds (the Python anchor is CPU-bound at ~100 req/s from
  * c = 64), head-of-line 1,000 → 500 (the barrier baselines take minutes), rate limit 1,500 → 750,
  * concurrency limit 600 → 300.
