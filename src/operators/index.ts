@@ -1,3 +1,4 @@
+export { isRetryable } from '../dify/isRetryable.js';
 export {
   ADAPTIVE_CONCURRENCY_DEFAULTS,
   AdaptiveConcurrency,
@@ -31,7 +32,6 @@ export {
 export { rateLimit } from './rateLimit.js';
 export { REORDER_DEFAULTS, type ReorderOptions, reorder } from './reorder.js';
 export {
-  isRetryable,
   RETRY_BACKOFF_DEFAULTS,
   type RetryAttemptContext,
   type RetryBackoffOptions,
