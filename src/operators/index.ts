@@ -29,6 +29,11 @@ export {
   type CallDifyTransport,
   callDify,
 } from './callDify.js';
+export {
+  PROCESS_RECORDS_DEFAULTS,
+  type ProcessRecordsOptions,
+  processRecords,
+} from './processRecords.js';
 export { rateLimit } from './rateLimit.js';
 export { REORDER_DEFAULTS, type ReorderOptions, reorder } from './reorder.js';
 export {
