@@ -143,6 +143,8 @@ export class DifyClient {
   readonly #maxResponseBytes: number;
   readonly #scrub: (text: string) => string;
   readonly #headers: DifyClientOptions['headers'];
+  /** The fixed headers of a run: blocking, streaming. */
+  readonly #runHeaders: readonly [Readonly<Record<string, string>>, Readonly<Record<string, string>>];
   #closed = false;
 
   /** {@link DifyClient.run}, bound: pass it wherever a {@link DifyTransport} is expected. */
@@ -169,6 +171,13 @@ export class DifyClient {
       throw new InvalidOptionError('headers', 'a function or undefined', typeof options.headers);
     }
     this.#headers = options.headers;
+    const run = (accept: string) =>
+      Object.freeze({
+        authorization: `Bearer ${this.#apiKey}`,
+        'content-type': 'application/json',
+        accept,
+      });
+    this.#runHeaders = [run('application/json'), run('text/event-stream')];
     const key = this.#apiKey;
     this.#scrub = (text) => text.split(key).join('[REDACTED]');
   }
@@ -188,7 +197,7 @@ export class DifyClient {
     const { totalMs } = this.#timeouts;
 
     const deadline = this.#deadline(signal);
-    const { call } = deadline;
+    const call = deadline;
     const phase: CallState = { current: 'request', onWorkflowStarted: options.onWorkflowStarted };
     try {
       return await this.#send(request, path, body, call, phase);
@@ -272,36 +281,11 @@ export class DifyClient {
   }
 
   /**
-   * One controller per call, fed by the caller's signal and the total deadline; `dispose()` removes the
+   * One abort handle per call, fed by the caller's signal and the total deadline; `dispose()` removes the
    * listener and the timer on every path so nothing outlives the call.
    */
-  #deadline(signal: AbortSignal | undefined): {
-    call: CallAbort;
-    readonly timedOut: boolean;
-    dispose(): void;
-  } {
-    const call = new CallAbort();
-    const onAbort = () => call.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const { totalMs } = this.#timeouts;
-    let timedOut = false;
-    const timer =
-      totalMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            call.abort();
-          }, totalMs)
-        : undefined;
-    return {
-      call,
-      get timedOut() {
-        return timedOut;
-      },
-      dispose() {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      },
-    };
+  #deadline(signal: AbortSignal | undefined): CallDeadline {
+    return new CallDeadline(signal, this.#timeouts.totalMs);
   }
 
   /** A small JSON exchange (upload, parameters) under the call deadlines, errors as for runs. */
@@ -315,7 +299,7 @@ export class DifyClient {
     const path = this.#pathPrefix + route;
     const { totalMs } = this.#timeouts;
     const deadline = this.#deadline(signal);
-    const { call } = deadline;
+    const call = deadline;
     let phase: 'request' | 'body' = 'request';
     try {
       const sent: Record<string, string> = {
@@ -382,12 +366,14 @@ export class DifyClient {
       origin: this.#origin,
       path,
       method: 'POST',
-      headers: {
-        ...this.#headers?.(request),
-        authorization: `Bearer ${this.#apiKey}`,
-        'content-type': 'application/json',
-        accept: streaming ? 'text/event-stream' : 'application/json',
-      },
+      // Built once per client unless `headers` adds per-call ones (undici only reads them).
+      headers:
+        this.#headers === undefined
+          ? this.#runHeaders[streaming ? 1 : 0]
+          : {
+              ...this.#headers(request),
+              ...this.#runHeaders[streaming ? 1 : 0],
+            },
       body,
       signal,
       headersTimeout: this.#timeouts.firstByteMs,
@@ -578,4 +564,36 @@ function bodyOf(request: DifyRequest): string {
     const reason = error instanceof Error ? error.message : String(error);
     throw new DifyBatchError('ERR_INPUT_INVALID', `DifyRequest.inputs cannot be sent as JSON: ${reason}`);
   }
+}
+
+/**
+ * The abort handle of one call (undici's `signal`) with its total deadline. It listens on the caller's
+ * signal as an EventListener object and passes itself to the timer, so a call allocates no closures.
+ */
+class CallDeadline extends CallAbort {
+  timedOut = false;
+  readonly #signal: AbortSignal | undefined;
+  readonly #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(signal: AbortSignal | undefined, totalMs: number) {
+    super();
+    this.#signal = signal;
+    signal?.addEventListener('abort', this, { once: true });
+    this.#timer = totalMs > 0 ? setTimeout(timeUp, totalMs, this) : undefined;
+  }
+
+  /** The caller's signal aborted. */
+  handleEvent(): void {
+    this.abort(this.#signal?.reason);
+  }
+
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#signal?.removeEventListener('abort', this);
+  }
+}
+
+function timeUp(deadline: CallDeadline): void {
+  deadline.timedOut = true;
+  deadline.abort();
 }
