@@ -9,6 +9,7 @@ import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import { CallAbort } from './CallAbort.js';
 import { classifyResponse } from './classifyResponse.js';
 import { classifyTransportError } from './classifyTransportError.js';
+import { collectResponse } from './collectResponse.js';
 import type { DifyCallOptions, DifyRequest, DifyResult, DifyTransport } from './DifyRequest.js';
 import { DifyStreamCollector } from './DifyStreamCollector.js';
 import { mimeTypeOf } from './fileTypeOf.js';
@@ -362,7 +363,7 @@ export class DifyClient {
     phase: CallState,
   ): Promise<DifyResult> {
     const streaming = request.responseMode === 'streaming';
-    const response = await this.#dispatcher.request({
+    const options: Dispatcher.RequestOptions = {
       origin: this.#origin,
       path,
       method: 'POST',
@@ -375,10 +376,37 @@ export class DifyClient {
               ...this.#runHeaders[streaming ? 1 : 0],
             },
       body,
-      signal,
       headersTimeout: this.#timeouts.firstByteMs,
       bodyTimeout: this.#timeouts.idleMs,
-    });
+    };
+    if (!streaming) {
+      // Blocking: the whole body is wanted, so it is collected straight from undici's parser.
+      const { status, headers, text, truncated } = await collectResponse(
+        this.#dispatcher,
+        options,
+        signal,
+        (status) =>
+          status >= 200 && status < 300
+            ? this.#maxResponseBytes
+            : Math.min(ERROR_BODY_LIMIT, this.#maxResponseBytes),
+        () => {
+          phase.current = 'body';
+        },
+      );
+      if (status < 200 || status >= 300) {
+        throw classifyResponse(
+          { status, headers, body: text, truncated },
+          { scrub: this.#scrub, url: this.#origin + path },
+        );
+      }
+      if (truncated) throw this.#tooLarge();
+      return toDifyResult(
+        request.app,
+        parseJsonObject(text, `Dify's HTTP ${status} body`, this.#scrub, status),
+        this.#scrub,
+      );
+    }
+    const response = await this.#dispatcher.request({ ...options, signal });
     phase.current = 'body';
     const { statusCode: status, headers } = response;
     if (status < 200 || status >= 300) {
@@ -392,10 +420,10 @@ export class DifyClient {
         { scrub: this.#scrub, url: this.#origin + path },
       );
     }
-    if (streaming && String(headers['content-type']).includes('text/event-stream')) {
+    if (String(headers['content-type']).includes('text/event-stream')) {
       return this.#readStream(request, response.body, phase);
     }
-    // Blocking, or a stream request that Dify answered with one JSON body.
+    // A stream request that Dify answered with one JSON body.
     const { text, truncated } = await readLimitedText(
       response.body,
       this.#maxResponseBytes,
