@@ -186,7 +186,7 @@ export const CALL_DIFY_DEFAULTS = Object.freeze({
  *   error (forwarded), and what no retry can fix: `ERR_DIFY_AUTH` (401/403), `ERR_DIFY_ROUTE` (a 404
  *   from a route that does not exist), `ERR_DIFY_UNREACHABLE` (the breaker gave up). Teardown aborts
  *   every call in flight, so no call starts after the first such answer.
- * - **Cancellation:** every attempt gets one AbortSignal per subscription, linked to `signal`;
+ * - **Cancellation:** all attempts of a subscription share one AbortSignal, linked to `signal`;
  *   unsubscribing aborts every in-flight call and backoff wait, and settles each call in flight at
  *   once (limits released, `onSettled` with the abort reason) even if its transport ignores the signal.
  *
