@@ -9,6 +9,7 @@ export {
   CircuitBreaker,
   callDify,
   creditGate,
+  processRecords,
   rateLimit,
   reorder,
   retryBackoff,
