@@ -7,6 +7,7 @@ import { FileUploadLog } from '../files/FileUploadLog.js';
 import { startRunMetrics } from '../metrics/startRunMetrics.js';
 import type { RunProgress, RunSummary } from '../pipeline/RunSummary.js';
 import { runBatch } from '../pipeline/runBatch.js';
+import type { KafkaGroupShare } from '../sources/fromKafka.js';
 import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
 import { checkOutputPaths } from './checkOutputPaths.js';
@@ -321,7 +322,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
     // Only a run that did every record completes its checkpoint; any other end keeps it for --resume.
     await resume.finish(completed, runError);
   }
-  const report = toReport(opts, ctx, outcome.summary, outcome.error);
+  const report = toReport(opts, ctx, outcome.summary, outcome.error, endpoints.kafkaShare());
   if (report.reason === 'fatal') ctx.stderr.write(`dify-batch: ${report.message}\n`);
   ctx.stderr.write(formatRunReport(report));
   if (opts.summary !== undefined) {
@@ -338,6 +339,7 @@ function toReport(
   ctx: CliContext,
   summary: RunProgress & Partial<RunSummary>,
   error: unknown,
+  kafka: KafkaGroupShare | undefined,
 ): RunReport {
   const interruption = ctx.drainSignal.aborted ? ctx.drainSignal.reason : ctx.abortSignal.reason;
   const signal = interruption instanceof Interruption ? interruption.signal : undefined;
@@ -381,6 +383,7 @@ function toReport(
     output: opts.output,
     ...(opts.errors === undefined ? {} : { errors: opts.errors }),
     counts: countsOf(summary),
+    ...(kafka === undefined ? {} : { kafka }),
     ...(summary.latencyMs === undefined ? {} : { latencyMs: summary.latencyMs }),
     elapsedMs: summary.elapsedMs,
     throughputPerSec: summary.throughputPerSec ?? 0,
