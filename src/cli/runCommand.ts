@@ -4,6 +4,7 @@ import { type Command, Option } from 'commander';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { redactSecrets } from '../core/redactSecrets.js';
 import { FileUploadLog } from '../files/FileUploadLog.js';
+import { RemoteHostAllowList } from '../files/RemoteHostAllowList.js';
 import { startRunMetrics } from '../metrics/startRunMetrics.js';
 import type { RunProgress, RunSummary } from '../pipeline/RunSummary.js';
 import { runBatch } from '../pipeline/runBatch.js';
@@ -60,6 +61,7 @@ export interface RunCommandOptions {
   webhookFallback?: string;
   filesRoot?: string;
   uploadRemote?: boolean;
+  filesAllowHost?: string[];
 }
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
@@ -159,6 +161,11 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
       '--upload-remote',
       'file inputs: download http(s) URLs and upload them instead of passing the URL',
     )
+    .option(
+      '--files-allow-host <host>',
+      'with --upload-remote: download from this host (name, .suffix or IP) even when it resolves to a loopback/private address; repeatable (default: public addresses only)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--no-progress', 'no progress bar or progress lines')
     .option('--overwrite', 'replace an existing non-empty --output / --errors file')
     .option('--resume', 'continue an interrupted run from its checkpoint')
@@ -193,6 +200,13 @@ async function checkConfig(
       () => false,
     );
     if (!isDir) throw new CliError(`--files-root "${opts.filesRoot}" is not a folder`);
+  }
+  for (const host of opts.filesAllowHost ?? []) {
+    try {
+      new RemoteHostAllowList([host]);
+    } catch {
+      throw new CliError(`--files-allow-host takes a host name, a .suffix or an IP address, got "${host}"`);
+    }
   }
   if (opts.overwrite === true && opts.resume === true) {
     throw new CliError('give --overwrite (start over) or --resume (continue), not both');
@@ -289,6 +303,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       files: {
         root: resolve(opts.filesRoot ?? (endpoints.inputIsFile ? dirname(opts.input) : '.')),
         uploadRemote: opts.uploadRemote === true,
+        ...(opts.filesAllowHost === undefined ? {} : { allowHosts: opts.filesAllowHost }),
         store: uploadLog,
       },
       signal: ctx.abortSignal,
