@@ -213,6 +213,9 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
     ).toBeGreaterThanOrEqual(n);
     // The instance that joined got a share of the partitions.
     expect(shares[2]!.committed, stderrs).toBeGreaterThan(0);
+    console.info(
+      `${why}: join at ${joinAt}, leave at ${leaveAt} (exit ${leaverCode}); duplicates ${duplicates}; written/committed per instance ${shares.map((x) => `${x.written}/${x.committed}`).join(', ')}`,
+    );
   });
 
   it('one of two instances killed with SIGKILL at a random point: the survivor waits for its partitions, reads them, and exits 0 with nothing lost', async () => {
@@ -259,6 +262,9 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
     // The survivor committed everything the victim had not: the victim's results written before the kill
     // number at least what it committed, so the survivor's committed + the victim's output ≥ n.
     const survivor = shareOf(members[0]!.stderr());
+    console.info(
+      `${why}: killed at ${killAt} (${killedOutput} results out); duplicates ${duplicates}; survivor wrote ${survivor.written}, committed ${survivor.committed}`,
+    );
     expect(survivor.committed + Math.min(killedOutput, n), stderrs).toBeGreaterThanOrEqual(n);
   });
 
