@@ -154,7 +154,7 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
     const seed = seedOf();
     const random = seeded(seed);
     const why = `seed ${seed} (DIFY_BATCH_KAFKA_SEED reruns it)`;
-    const n = 3000;
+    const n = 2400;
     const window = 32;
     const { topic, records } = await inputs(6, n);
     const output = await kit.createTopic(3, 'out');
@@ -222,7 +222,7 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
     const seed = seedOf();
     const random = seeded(seed);
     const why = `seed ${seed} (DIFY_BATCH_KAFKA_SEED reruns it)`;
-    const n = 2400;
+    const n = 1800;
     const window = 32;
     const { topic, records } = await inputs(6, n);
     const output = await kit.createTopic(3, 'out');
