@@ -85,7 +85,7 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     )
     .option(
       '--stop-at-end',
-      'kafka input: stop once every assigned partition is processed and committed up to its end offset at assignment',
+      'kafka input: stop once the group has committed every partition up to its end offset at start (waits for the other instances)',
     )
     .option('--webhook-fallback <file>', 'http(s) output: results the webhook keeps refusing go to this file')
     .addOption(

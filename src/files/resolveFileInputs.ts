@@ -277,7 +277,9 @@ async function download(
  * extension) and transfer method are allowed by the variable, it is within `system_parameters`'
  * size limit — and only then is anything uploaded: a bad file fails the record with
  * `ERR_INPUT_INVALID` naming the field, the file and the rule, before any upload or call.
- * Upload failures reject with the upload's DifyApiError (retryable or not, as for calls).
+ * Upload failures reject with the upload's DifyApiError (retryable or not, as for calls). With
+ * `uploadRemote`, a URL is downloaded only from a host on `allowHosts` or one resolving to public
+ * addresses only ({@link RemoteHostAllowList}); a refused one fails the record (final ERR_INPUT_INVALID).
  * @returns new inputs (the record's own object is not changed)
  * @category files
  */
