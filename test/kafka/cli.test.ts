@@ -195,7 +195,7 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
     const results = await kit.readTopic(output, n);
     const duplicates = checkResults(results, records);
     // Only results written and not yet committed when a rebalance moved their partition are written
-    // twice: at most a window per instance per rebalance (two joins, a leave, and the leaves at the end).
+    // twice: at most a window per instance per rebalance (the join, the leave, the two leaves at the end).
     expect(duplicates, stderrs).toBeLessThanOrEqual(window * 3 * 4);
     expect(await kit.committedOffsets(group, topic)).toEqual(await kit.endOffsets(topic));
     expect(await totalMessages(errors)).toBe(0);
