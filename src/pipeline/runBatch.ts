@@ -8,6 +8,7 @@ import { DIFY_CLIENT_DEFAULTS, DifyClient, type DifyClientOptions } from '../dif
 import type { DifyTransport } from '../dify/DifyRequest.js';
 import { resolveDifyClientOptions } from '../dify/resolveDifyClientOptions.js';
 import { FileUploads } from '../files/FileUploads.js';
+import { RemoteHostAllowList } from '../files/RemoteHostAllowList.js';
 import type { RunBatchFiles } from '../files/RunBatchFiles.js';
 import { readFileVariables } from '../files/readFileVariables.js';
 import { type ResolveFileInputsOptions, resolveFileInputs } from '../files/resolveFileInputs.js';
@@ -654,6 +655,8 @@ function checkFiles(files: RunBatchFiles, hasClient: boolean): void {
   if (files.concurrency !== undefined && (!Number.isInteger(files.concurrency) || files.concurrency < 1)) {
     throw new InvalidOptionError('files.concurrency', 'an integer ≥ 1', files.concurrency);
   }
+  // Its constructor checks every entry: a bad one stops the run before it starts.
+  new RemoteHostAllowList(files.allowHosts ?? []);
   if (!hasClient && (files.variables === undefined || files.upload === undefined)) {
     throw new InvalidOptionError(
       'files',
@@ -705,6 +708,7 @@ async function prepareFiles(
     files: variables,
     root: files.root ?? process.cwd(),
     uploadRemote: files.uploadRemote ?? false,
+    allowHosts: new RemoteHostAllowList(files.allowHosts ?? []),
     uploads: new FileUploads({
       upload,
       concurrency: Math.min(concurrency, files.concurrency ?? concurrency),
