@@ -6,7 +6,8 @@ import { type Dispatcher, FormData, Pool } from 'undici';
 import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
-import { CallAbort } from './CallAbort.js';
+import type { CallAbort } from './CallAbort.js';
+import { CallDeadlines } from './CallDeadlines.js';
 import { classifyResponse } from './classifyResponse.js';
 import { classifyTransportError } from './classifyTransportError.js';
 import { collectResponse } from './collectResponse.js';
@@ -146,6 +147,8 @@ export class DifyClient {
   readonly #headers: DifyClientOptions['headers'];
   /** The fixed headers of a run: blocking, streaming. */
   readonly #runHeaders: readonly [Readonly<Record<string, string>>, Readonly<Record<string, string>>];
+  /** Every call's total deadline and link to the caller's signal (one timer, one listener per signal). */
+  readonly #deadlines: CallDeadlines;
   #closed = false;
 
   /** {@link DifyClient.run}, bound: pass it wherever a {@link DifyTransport} is expected. */
@@ -158,6 +161,7 @@ export class DifyClient {
     this.#pathPrefix = resolved.url.pathname.replace(/\/+$/, '');
     this.#apiKey = resolved.apiKey;
     this.#timeouts = resolved.timeouts;
+    this.#deadlines = new CallDeadlines(resolved.timeouts.totalMs);
     this.#maxResponseBytes = resolved.maxResponseBytes;
     this.#ownsDispatcher = resolved.dispatcher === undefined;
     this.#dispatcher =
@@ -197,7 +201,7 @@ export class DifyClient {
     const streaming = request.responseMode === 'streaming';
     const { totalMs } = this.#timeouts;
 
-    const deadline = this.#deadline(signal);
+    const deadline = this.#deadlines.start(signal);
     const call = deadline;
     const phase: CallState = { current: 'request', onWorkflowStarted: options.onWorkflowStarted };
     try {
@@ -281,14 +285,6 @@ export class DifyClient {
     return this.#call('GET', '/parameters', undefined, options.signal, {});
   }
 
-  /**
-   * One abort handle per call, fed by the caller's signal and the total deadline; `dispose()` removes the
-   * listener and the timer on every path so nothing outlives the call.
-   */
-  #deadline(signal: AbortSignal | undefined): CallDeadline {
-    return new CallDeadline(signal, this.#timeouts.totalMs);
-  }
-
   /** A small JSON exchange (upload, parameters) under the call deadlines, errors as for runs. */
   async #call(
     method: 'GET' | 'POST',
@@ -299,7 +295,7 @@ export class DifyClient {
   ): Promise<Record<string, unknown>> {
     const path = this.#pathPrefix + route;
     const { totalMs } = this.#timeouts;
-    const deadline = this.#deadline(signal);
+    const deadline = this.#deadlines.start(signal);
     const call = deadline;
     let phase: 'request' | 'body' = 'request';
     try {
@@ -592,36 +588,4 @@ function bodyOf(request: DifyRequest): string {
     const reason = error instanceof Error ? error.message : String(error);
     throw new DifyBatchError('ERR_INPUT_INVALID', `DifyRequest.inputs cannot be sent as JSON: ${reason}`);
   }
-}
-
-/**
- * The abort handle of one call (undici's `signal`) with its total deadline. It listens on the caller's
- * signal as an EventListener object and passes itself to the timer, so a call allocates no closures.
- */
-class CallDeadline extends CallAbort {
-  timedOut = false;
-  readonly #signal: AbortSignal | undefined;
-  readonly #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(signal: AbortSignal | undefined, totalMs: number) {
-    super();
-    this.#signal = signal;
-    signal?.addEventListener('abort', this, { once: true });
-    this.#timer = totalMs > 0 ? setTimeout(timeUp, totalMs, this) : undefined;
-  }
-
-  /** The caller's signal aborted. */
-  handleEvent(): void {
-    this.abort(this.#signal?.reason);
-  }
-
-  dispose(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#signal?.removeEventListener('abort', this);
-  }
-}
-
-function timeUp(deadline: CallDeadline): void {
-  deadline.timedOut = true;
-  deadline.abort();
 }
