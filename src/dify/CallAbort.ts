@@ -1,24 +1,50 @@
-import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
 import { errors } from 'undici';
 
+type AbortListener = () => void;
+
 /**
- * The abort handle of one call, passed to undici as its `signal` (undici documents
- * `signal: AbortSignal | EventEmitter`). An EventEmitter costs about an eighth of an AbortController
- * plus its EventTarget listeners, which was the largest per-call overhead over a bare undici request.
- * A call made through the dispatch API (collectResponse) sets `controller` instead of listening.
+ * The abort handle of one call, passed to undici as its `signal`. undici documents
+ * `signal: AbortSignal | EventEmitter` and only ever calls `once`/`on` and `removeListener` for
+ * `'abort'`, then reads `aborted` and `reason`: this class is that much of an EventEmitter and no
+ * more. An AbortController with its EventTarget listeners, and then a full EventEmitter, were each
+ * the largest per-call allocation over a bare undici request; a blocking call (collectResponse, the
+ * dispatch API) sets `controller` instead of listening, so it allocates no listener list at all.
  */
-export class CallAbort extends EventEmitter {
+export class CallAbort {
   aborted = false;
   reason: unknown = undefined;
   /** The dispatch controller of the request in progress, if it goes through the dispatch API. */
   controller: Dispatcher.DispatchController | undefined = undefined;
+  #listeners: AbortListener[] | undefined = undefined;
+
+  /** Adds an `'abort'` listener (other events never fire). Abort fires once, so `on` = `once`. */
+  on(event: string, listener: AbortListener): this {
+    if (event !== 'abort') return this;
+    if (this.#listeners === undefined) this.#listeners = [listener];
+    else this.#listeners.push(listener);
+    return this;
+  }
+
+  once(event: string, listener: AbortListener): this {
+    return this.on(event, listener);
+  }
+
+  removeListener(event: string, listener: AbortListener): this {
+    const listeners = this.#listeners;
+    if (event !== 'abort' || listeners === undefined) return this;
+    const index = listeners.lastIndexOf(listener);
+    if (index !== -1) listeners.splice(index, 1);
+    return this;
+  }
 
   abort(reason?: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    this.emit('abort');
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
     const controller = this.controller;
     this.controller = undefined;
     // undici wants an Error; the caller's own reason is what the client reports anyway.

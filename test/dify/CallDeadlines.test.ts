@@ -87,3 +87,23 @@ describe('CallDeadlines', () => {
     expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
 });
+
+describe('CallAbort (undici signal)', () => {
+  it('calls each remaining abort listener once, never one removed, and ignores a second abort', () => {
+    const deadlines = new CallDeadlines(0);
+    const call = deadlines.start(undefined);
+    const heard: string[] = [];
+    const removed = () => heard.push('removed');
+    call.once('abort', () => heard.push('first'));
+    call.on('abort', removed);
+    call.on('close', () => heard.push('other event'));
+    call.removeListener('abort', removed);
+    call.once('abort', () => heard.push('second'));
+    call.abort(new Error('why'));
+    call.abort(new Error('again'));
+    expect(heard).toEqual(['first', 'second']);
+    expect(call.aborted).toBe(true);
+    expect((call.reason as Error).message).toBe('why');
+    call.dispose();
+  });
+});
