@@ -28,6 +28,7 @@ import { EmulatedUploads } from './EmulatedUploads.js';
 import { EmulatorCounters } from './EmulatorCounters.js';
 import { type EmulatedApp, type EmulatorOptions, type FaultRates, inputFormOf } from './EmulatorOptions.js';
 import { EmulatorRequest, EmulatorResponse, Exchange, type ExchangeHost } from './Exchange.js';
+import { KeyRateLimit } from './KeyRateLimit.js';
 import { latencySampler } from './latencySampler.js';
 import { allowHeader, matchRoutes, type RouteMatch } from './matchRoute.js';
 import { type FaultKind, parseFaultHook } from './parseFaultHook.js';
@@ -38,7 +39,6 @@ import { type ResolvedEmulatorOptions, resolveEmulatorOptions } from './resolveE
 import { type RunContext, runMessage, runWorkflow } from './runApp.js';
 import { SeededRandom } from './SeededRandom.js';
 import type { EmulatorStats } from './startEmulator.js';
-import { TokenBucket } from './TokenBucket.js';
 import { UuidSource } from './UuidSource.js';
 import { conversationIdOf, type PayloadModel, validatePayload } from './validatePayload.js';
 
@@ -50,7 +50,7 @@ export interface AppRuntime {
   workflowId: string;
   /** Concurrency slots in use. */
   held: number;
-  bucket: TokenBucket | undefined;
+  bucket: KeyRateLimit | undefined;
   parametersBody: string;
   /** The Start node's variables, checked on every run. */
   form: readonly InputFormField[];
@@ -188,7 +188,7 @@ export class EmulatorServer implements ExchangeHost {
             options.rateLimitStartsFull === this.options.rateLimitStartsFull &&
             runtime.bucket
             ? runtime.bucket
-            : new TokenBucket(options.rateLimitRps, now, options.rateLimitStartsFull)
+            : new KeyRateLimit(options.rateLimitRps, now, options.rateLimitStartsFull)
           : undefined;
       runtime.parametersBody = appParametersBody(app);
       runtime.form = inputFormOf(app);
@@ -235,7 +235,7 @@ export class EmulatorServer implements ExchangeHost {
     if (!this.options.rateLimitStartsFull) {
       const now = performance.now();
       for (const app of this.#apps.values())
-        if (app.bucket !== undefined) app.bucket = new TokenBucket(this.options.rateLimitRps, now, false);
+        if (app.bucket !== undefined) app.bucket = new KeyRateLimit(this.options.rateLimitRps, now, false);
     }
   }
 
