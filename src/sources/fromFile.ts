@@ -2,12 +2,12 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DifyBatchError } from '../core/DifyBatchError.js';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
+import { checkOption, checkString } from '../internal/checkOption.js';
 import { readCsvHeader } from './internal/parseCsv.js';
 import { type ReadContext, readItems } from './internal/readItems.js';
 import { checkFormat, resolveSourceOptions } from './internal/resolveSourceOptions.js';
-import type { SourceFormat } from './SourceFormat.js';
+import { SOURCE_FORMATS, type SourceFormat } from './SourceFormat.js';
 import type { SourceOptions } from './SourceOptions.js';
 
 /**
@@ -40,8 +40,8 @@ function checkResumeFrom(value: unknown, isStdin: boolean): FromFileOptions['res
     typeof value === 'object' &&
     value !== null &&
     [v.seq, v.line, v.offset].every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
-  if (!ok) throw new InvalidOptionError('resumeFrom', '{ seq, line, offset } integers ≥ 0', value);
-  if (isStdin) throw new InvalidOptionError('resumeFrom', 'a file (stdin cannot be resumed)', value);
+  checkOption(ok, 'resumeFrom', '{ seq, line, offset } integers ≥ 0', value);
+  checkOption(!isStdin, 'resumeFrom', 'a file (stdin cannot be resumed)', value);
   return value as FromFileOptions['resumeFrom'];
 }
 
@@ -104,8 +104,7 @@ const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
  * @category sources
  */
 export function fromFile(path: string, options?: Readonly<FromFileOptions>): AsyncIterable<Item> {
-  if (typeof path !== 'string' || path === '')
-    throw new InvalidOptionError('path', 'a non-empty string', path);
+  checkString('path', path);
   const resolved = resolveSourceOptions(options);
   const isStdin = path === '-';
   const gzip = !isStdin && /\.gz$/i.test(path);
@@ -162,13 +161,12 @@ function formatOf(path: string, gzip: boolean): SourceFormat {
   const name = gzip ? path.slice(0, -3) : path;
   const ext = /\.([^./\\]+)$/.exec(name)?.[1]?.toLowerCase();
   const format = ext === undefined ? undefined : EXTENSIONS[ext];
-  if (format === undefined) {
-    throw new InvalidOptionError(
-      'format',
-      `'ndjson', 'json' or 'csv' (the extension of ${JSON.stringify(path)} does not say)`,
-      undefined,
-    );
-  }
+  checkOption(
+    format !== undefined,
+    'format',
+    `one of ${SOURCE_FORMATS.map((f) => `'${f}'`).join(', ')} (the extension of ${JSON.stringify(path)} does not say)`,
+    undefined,
+  );
   return format;
 }
 

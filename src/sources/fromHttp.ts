@@ -3,7 +3,8 @@ import { type Dispatcher, request } from 'undici';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import type { Item } from '../core/Item.js';
 import { redactSecrets } from '../core/redactSecrets.js';
-import { checkHttpUrl, showUrl } from './internal/httpUrl.js';
+import { checkHttpUrl } from '../internal/checkOption.js';
+import { showUrl } from './internal/httpUrl.js';
 import { readItems } from './internal/readItems.js';
 import { checkFormat, resolveSourceOptions } from './internal/resolveSourceOptions.js';
 import type { SourceFormat } from './SourceFormat.js';
@@ -70,7 +71,7 @@ const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
  * @category sources
  */
 export function fromHttp(url: string, options?: Readonly<FromHttpOptions>): AsyncIterable<Item> {
-  const parsed = checkHttpUrl('url', url);
+  const parsed = checkHttpUrl('url', url, { allowCredentials: true });
   const resolved = resolveSourceOptions(options);
   const explicit = options?.format === undefined ? undefined : checkFormat(options.format);
   const shown = showUrl(parsed);
