@@ -31,7 +31,7 @@ export function resolveDifyClientOptions(
 ): ResolvedDifyClientOptions {
   checkObject('options', options);
   const url = parseBaseUrl(options.baseUrl);
-  const apiKey: unknown = options.apiKey;
+  const { apiKey } = options;
   checkOption(
     typeof apiKey === 'string' && /^[\x21-\x7e]+$/.test(apiKey),
     'apiKey',

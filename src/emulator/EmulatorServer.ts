@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import { checkInputsAgainstForm, type InputFormField } from '../dify/checkInputsAgainstForm.js';
 import type { DifyAppKind } from '../dify/DifyRequest.js';
+import { checkOption } from '../internal/checkOption.js';
 import { answerControl } from './answerControl.js';
 import {
   appInfoBody,
@@ -214,9 +214,12 @@ export class EmulatorServer implements ExchangeHost {
   configure(patch: Partial<EmulatorOptions>): void {
     for (const key of ['port', 'host'] as const) {
       const value = patch[key];
-      if (value !== undefined && value !== this.options[key]) {
-        throw new InvalidOptionError(key, `unchanged while the emulator runs (${this.options[key]})`, value);
-      }
+      checkOption(
+        value === undefined || value === this.options[key],
+        key,
+        `unchanged while the emulator runs (${this.options[key]})`,
+        value,
+      );
     }
     const next = resolveEmulatorOptions(patch, this.options);
     if (next.seed !== this.options.seed) this.#random = new SeededRandom(next.seed);

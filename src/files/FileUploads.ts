@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { DifyUploadedFile } from '../dify/DifyClient.js';
+import { checkFunction, checkInteger } from '../internal/checkOption.js';
 
 /** Uploads one file from disk; `DifyClient#uploadFile` bound to the run's user is the real one. */
 export type UploadFileFn = (
@@ -59,11 +59,12 @@ export class FileUploads {
   reused = 0;
 
   constructor(options: FileUploadsOptions) {
-    if (typeof options.upload !== 'function')
-      throw new InvalidOptionError('upload', 'a function', options.upload);
-    const limit = options.concurrency ?? FILE_UPLOADS_DEFAULTS.concurrency;
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new InvalidOptionError('files.concurrency', 'an integer ≥ 1', limit);
+    checkFunction('upload', options.upload);
+    const limit = checkInteger(
+      'files.concurrency',
+      options.concurrency ?? FILE_UPLOADS_DEFAULTS.concurrency,
+      1,
+    );
     this.#upload = options.upload;
     this.#store = options.store;
     this.#limit = limit;

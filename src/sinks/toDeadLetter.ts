@@ -1,6 +1,6 @@
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
 import type { ItemFailure } from '../core/ItemResult.js';
+import { checkOption } from '../internal/checkOption.js';
 import type { EncoderSpec } from './internal/createEncoder.js';
 import {
   checkResumeAt,
@@ -122,9 +122,12 @@ export function toDeadLetter(
       ? checkSinkFormat(options.format)
       : (sinkFormatOf(path) ?? TO_DEAD_LETTER_DEFAULTS.format);
   const columns = options?.columns;
-  if (columns !== undefined && !(Array.isArray(columns) && columns.every((c) => typeof c === 'string'))) {
-    throw new InvalidOptionError('columns', 'an array of strings', columns);
-  }
+  checkOption(
+    columns === undefined || (Array.isArray(columns) && columns.every((c) => typeof c === 'string')),
+    'columns',
+    'an array of strings',
+    columns,
+  );
   const resumeAt = checkResumeAt(options?.resumeAt, path);
   return openPathSink(path, format, deadLetterEncoding(columns), options?.signal, resumeAt);
 }

@@ -1,5 +1,5 @@
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { ItemResult } from '../core/ItemResult.js';
+import { checkOption } from '../internal/checkOption.js';
 import {
   checkResumeAt,
   checkSinkFormat,
@@ -9,7 +9,7 @@ import {
 } from './internal/openPathSink.js';
 import { RESULT_ENCODING } from './internal/resultEncoding.js';
 import type { ResultSink } from './ResultSink.js';
-import type { SinkFormat } from './SinkFormat.js';
+import { SINK_FORMATS, type SinkFormat } from './SinkFormat.js';
 
 /**
  * Options of {@link toFile}.
@@ -75,15 +75,19 @@ export function toFile(path: string, options?: Readonly<ToFileOptions>): ResultS
       ? checkSinkFormat(options.format)
       : path === '-'
         ? 'ndjson'
-        : (sinkFormatOf(path) ?? unknownExtension(path));
+        : formatOfPath(path);
   const resumeAt = checkResumeAt(options?.resumeAt, path);
   return openPathSink(path, format, RESULT_ENCODING, options?.signal, resumeAt);
 }
 
-function unknownExtension(path: string): never {
-  throw new InvalidOptionError(
+function formatOfPath(path: string): SinkFormat {
+  const format = sinkFormatOf(path);
+  const formats = SINK_FORMATS.map((f) => `'${f}'`).join(', ');
+  checkOption(
+    format !== undefined,
     'format',
-    `'ndjson', 'json' or 'csv' (the extension of ${JSON.stringify(path)} does not say)`,
+    `one of ${formats} (the extension of ${JSON.stringify(path)} does not say)`,
     undefined,
   );
+  return format;
 }
