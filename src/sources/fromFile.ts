@@ -4,9 +4,11 @@ import { createGunzip } from 'node:zlib';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import type { Item } from '../core/Item.js';
 import { checkOption, checkString } from '../internal/checkOption.js';
+import { formatOfName } from './internal/formatOf.js';
 import { readCsvHeader } from './internal/parseCsv.js';
 import { type ReadContext, readItems } from './internal/readItems.js';
 import { checkFormat, resolveSourceOptions } from './internal/resolveSourceOptions.js';
+import { countNewlines } from './internal/toBuffer.js';
 import { SOURCE_FORMATS, type SourceFormat } from './SourceFormat.js';
 import type { SourceOptions } from './SourceOptions.js';
 
@@ -44,13 +46,6 @@ function checkResumeFrom(value: unknown, isStdin: boolean): FromFileOptions['res
   checkOption(!isStdin, 'resumeFrom', 'a file (stdin cannot be resumed)', value);
   return value as FromFileOptions['resumeFrom'];
 }
-
-const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
-  ndjson: 'ndjson',
-  jsonl: 'ndjson',
-  json: 'json',
-  csv: 'csv',
-});
 
 /**
  * Reads a file of records (NDJSON, JSON array or CSV, optionally gzipped) as items; `-` reads stdin.
@@ -141,7 +136,10 @@ async function* resumeCsv(path: string, offset: number, ctx: ReadContext): Async
   try {
     header = await readCsvHeader(createReadStream(path, ctx.signal ? { signal: ctx.signal } : {}));
     const prefix = createReadStream(path, { end: offset - 1, ...(ctx.signal ? { signal: ctx.signal } : {}) });
-    for await (const chunk of prefix) line += countNewlines(chunk as Buffer);
+    for await (const chunk of prefix) {
+      const buf = chunk as Buffer;
+      line += countNewlines(buf, 0, buf.length);
+    }
   } catch (error) {
     if (ctx.signal?.aborted) throw ctx.signal.reason;
     const message = error instanceof Error ? error.message : String(error);
@@ -151,16 +149,9 @@ async function* resumeCsv(path: string, offset: number, ctx: ReadContext): Async
   yield* readItems(input, header === undefined ? ctx : { ...ctx, csvResume: { header, line, offset } });
 }
 
-function countNewlines(buf: Buffer): number {
-  let n = 0;
-  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
-  return n;
-}
-
 function formatOf(path: string, gzip: boolean): SourceFormat {
   const name = gzip ? path.slice(0, -3) : path;
-  const ext = /\.([^./\\]+)$/.exec(name)?.[1]?.toLowerCase();
-  const format = ext === undefined ? undefined : EXTENSIONS[ext];
+  const format = formatOfName(name);
   checkOption(
     format !== undefined,
     'format',

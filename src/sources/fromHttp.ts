@@ -4,6 +4,7 @@ import { DifyBatchError } from '../core/DifyBatchError.js';
 import type { Item } from '../core/Item.js';
 import { redactSecrets } from '../core/redactSecrets.js';
 import { checkHttpUrl } from '../internal/checkOption.js';
+import { formatOfContentType, formatOfName } from './internal/formatOf.js';
 import { showUrl } from './internal/httpUrl.js';
 import { readItems } from './internal/readItems.js';
 import { checkFormat, resolveSourceOptions } from './internal/resolveSourceOptions.js';
@@ -26,21 +27,6 @@ export interface FromHttpOptions extends SourceOptions {
   /** The undici dispatcher (a Pool, an Agent with a proxy). @defaultValue undici's global dispatcher */
   readonly dispatcher?: Dispatcher | undefined;
 }
-
-const CONTENT_TYPES: Readonly<Record<string, SourceFormat>> = Object.freeze({
-  'application/x-ndjson': 'ndjson',
-  'application/ndjson': 'ndjson',
-  'application/jsonl': 'ndjson',
-  'application/json': 'json',
-  'text/csv': 'csv',
-});
-
-const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
-  ndjson: 'ndjson',
-  jsonl: 'ndjson',
-  json: 'json',
-  csv: 'csv',
-});
 
 /**
  * Streams the records of an HTTP(S) GET response body (NDJSON, JSON array or CSV) as items.
@@ -133,14 +119,8 @@ async function* read(
 }
 
 function formatOf(contentType: string | string[] | undefined, url: URL): SourceFormat {
-  const type = (Array.isArray(contentType) ? contentType[0] : contentType)
-    ?.split(';')[0]
-    ?.trim()
-    .toLowerCase();
-  const byType = type === undefined ? undefined : CONTENT_TYPES[type];
-  if (byType !== undefined) return byType;
-  const ext = /\.([^./]+)$/.exec(url.pathname)?.[1]?.toLowerCase();
-  return (ext === undefined ? undefined : EXTENSIONS[ext]) ?? 'ndjson';
+  const type = Array.isArray(contentType) ? contentType[0] : contentType;
+  return formatOfContentType(type) ?? formatOfName(url.pathname) ?? 'ndjson';
 }
 
 function messageOf(error: unknown): string {

@@ -8,17 +8,11 @@ import {
   checkSignal,
   checkString,
 } from '../../internal/checkOption.js';
+import { formatOfName } from '../../sources/internal/formatOf.js';
 import type { ResultSink } from '../ResultSink.js';
 import { SINK_FORMATS, type SinkFormat } from '../SinkFormat.js';
 import { createEncoder, type EncoderSpec } from './createEncoder.js';
 import { createStreamSink } from './createStreamSink.js';
-
-const EXTENSIONS: Readonly<Record<string, SinkFormat>> = Object.freeze({
-  ndjson: 'ndjson',
-  jsonl: 'ndjson',
-  json: 'json',
-  csv: 'csv',
-});
 
 /** Throws unless `format` is one of SINK_FORMATS. */
 export function checkSinkFormat(format: unknown): SinkFormat {
@@ -33,8 +27,7 @@ export function checkSinkPath(path: unknown): asserts path is string {
 
 /** The format of `path` by its extension, or `undefined` when it does not say. */
 export function sinkFormatOf(path: string): SinkFormat | undefined {
-  const ext = /\.([^./\\]+)$/.exec(path)?.[1]?.toLowerCase();
-  return ext === undefined ? undefined : EXTENSIONS[ext];
+  return formatOfName(path);
 }
 
 const fsyncAsync = promisify(fsync);
