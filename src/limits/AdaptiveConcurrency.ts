@@ -55,7 +55,7 @@ export type CallOutcome = 'ok' | 'rate-limited' | 'other';
  *
  * @example
  * ```ts
- * import { AdaptiveConcurrency } from 'dify-batch';
+ * import { AdaptiveConcurrency } from 'dify-batch/limits';
  *
  * const limit = new AdaptiveConcurrency({ max: 16 });
  * const generation = await limit.acquire();

@@ -67,7 +67,7 @@ const EPSILON_MS = 1e-6;
  *
  * @example
  * ```ts
- * import { TokenBucket } from 'dify-batch';
+ * import { TokenBucket } from 'dify-batch/limits';
  *
  * const bucket = new TokenBucket({ perSecond: 100 }); // one token every 10 ms
  * const started = Date.now();

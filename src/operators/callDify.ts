@@ -189,7 +189,8 @@ export const CALL_DIFY_DEFAULTS = Object.freeze({
  * @example
  * ```ts
  * import { from } from 'rxjs';
- * import { callDify, type DifyTransport, type Item, reorder } from 'dify-batch';
+ * import type { DifyTransport, Item } from 'dify-batch';
+ * import { callDify, reorder } from 'dify-batch/operators';
  *
  * // Any (request, { signal }) => Promise<DifyResult> works: DifyClient, or this in-process stand-in.
  * const transport: DifyTransport = async (request) => ({

@@ -18,7 +18,8 @@ import { TokenBucket } from '../limits/TokenBucket.js';
  * @example
  * ```ts
  * import { from } from 'rxjs';
- * import { TokenBucket, rateLimit } from 'dify-batch';
+ * import { TokenBucket } from 'dify-batch/limits';
+ * import { rateLimit } from 'dify-batch/operators';
  *
  * const bucket = new TokenBucket({ perSecond: 200 }); // one value every 5 ms
  * from(['a', 'b', 'c'])

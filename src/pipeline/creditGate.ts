@@ -68,7 +68,7 @@ export interface CreditGate<T> {
  *
  * @example
  * ```ts
- * import { creditGate } from 'dify-batch';
+ * import { creditGate } from 'dify-batch/operators';
  *
  * async function* letters() {
  *   yield* ['a', 'b', 'c', 'd'];

@@ -1,4 +1,4 @@
-// Stands in for the package root ('dify-batch') when the TSDoc examples run: the operators plus the
+// Stands in for 'dify-batch', 'dify-batch/operators' and 'dify-batch/limits' when the TSDoc examples run: the operators, limits and the
 // core names the examples use.
 export { DifyApiError } from '../../src/core/DifyApiError.js';
 export type { Item } from '../../src/core/Item.js';

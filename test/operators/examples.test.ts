@@ -54,7 +54,10 @@ describe('TSDoc examples', () => {
       // Beside this test, so the module resolves 'rxjs' and the sources like any test file.
       const path = join(here, `.example-${file.replace(/\.ts$/, '')}-${process.pid}.ts`);
       written.push(path);
-      writeFileSync(path, example.code.replaceAll("from 'dify-batch'", "from './exampleDeps.js'"));
+      writeFileSync(
+        path,
+        example.code.replace(/from 'dify-batch(\/operators|\/limits)?'/g, "from './exampleDeps.js'"),
+      );
       await import(path);
       // Examples that subscribe finish on real (few-ms) timers after the module has evaluated.
       await vi.waitFor(() => expect(printed).toHaveLength(example.output.length), {
