@@ -26,10 +26,13 @@ export class LatencyHistogram {
     return this.#micros.count === 0 ? 0 : this.#micros.max / 1000;
   }
 
-  /** The value at quantile q in [0, 1]; 0 when nothing was recorded. */
+  /** The nearest-rank value at quantile q in [0, 1] (the ⌈q·n⌉-th smallest); 0 when nothing was recorded. */
   quantile(q: number): number {
-    if (this.#micros.count === 0) return 0;
-    // percentile() takes (0, 100]; q = 0 asks for the smallest value.
-    return q <= 0 ? this.#micros.min / 1000 : this.#micros.percentile(Math.min(q, 1) * 100) / 1000;
+    const n = this.#micros.count;
+    if (n === 0) return 0;
+    // HDR rounds q·n to the nearest rank; asking for exactly k/n picks rank k, so small runs keep the
+    // nearest-rank answer (p90 of 7 values is the 7th, not the 6th).
+    const rank = Math.max(1, Math.ceil(Math.min(q, 1) * n));
+    return this.#micros.percentile((rank / n) * 100) / 1000;
   }
 }

@@ -42,6 +42,12 @@ describe('LatencyHistogram', () => {
     );
   });
 
+  it('answers with the nearest rank, as small runs need (p90 of 7 values is the 7th)', () => {
+    const h = new LatencyHistogram();
+    for (const ms of [1, 2, 3, 4, 5, 6, 7]) h.record(ms);
+    expect([h.quantile(0.9), h.quantile(0.5), h.quantile(0)].map(Math.round)).toEqual([7, 4, 1]);
+  });
+
   it('keeps sub-millisecond latencies apart (microsecond resolution)', () => {
     const h = new LatencyHistogram();
     for (let i = 0; i < 99; i++) h.record(0.05);
