@@ -1,15 +1,9 @@
 import type { ItemResult } from '../core/ItemResult.js';
-import { checkOption } from '../internal/checkOption.js';
-import {
-  checkResumeAt,
-  checkSinkFormat,
-  checkSinkPath,
-  openPathSink,
-  sinkFormatOf,
-} from './internal/openPathSink.js';
+import { checkFormatOfPath } from '../sources/internal/formatOf.js';
+import { checkResumeAt, checkSinkFormat, checkSinkPath, openPathSink } from './internal/openPathSink.js';
 import { RESULT_ENCODING } from './internal/resultEncoding.js';
 import type { ResultSink } from './ResultSink.js';
-import { SINK_FORMATS, type SinkFormat } from './SinkFormat.js';
+import type { SinkFormat } from './SinkFormat.js';
 
 /**
  * Options of {@link toFile}.
@@ -75,19 +69,7 @@ export function toFile(path: string, options?: Readonly<ToFileOptions>): ResultS
       ? checkSinkFormat(options.format)
       : path === '-'
         ? 'ndjson'
-        : formatOfPath(path);
+        : checkFormatOfPath(path);
   const resumeAt = checkResumeAt(options?.resumeAt, path);
   return openPathSink(path, format, RESULT_ENCODING, options?.signal, resumeAt);
-}
-
-function formatOfPath(path: string): SinkFormat {
-  const format = sinkFormatOf(path);
-  const formats = SINK_FORMATS.map((f) => `'${f}'`).join(', ');
-  checkOption(
-    format !== undefined,
-    'format',
-    `one of ${formats} (the extension of ${JSON.stringify(path)} does not say)`,
-    undefined,
-  );
-  return format;
 }

@@ -4,12 +4,12 @@ import { createGunzip } from 'node:zlib';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import type { Item } from '../core/Item.js';
 import { checkOption, checkString } from '../internal/checkOption.js';
-import { formatOfName } from './internal/formatOf.js';
+import { checkFormatOfPath } from './internal/formatOf.js';
 import { readCsvHeader } from './internal/parseCsv.js';
 import { type ReadContext, readItems } from './internal/readItems.js';
 import { checkFormat, resolveSourceOptions } from './internal/resolveSourceOptions.js';
 import { countNewlines } from './internal/toBuffer.js';
-import { SOURCE_FORMATS, type SourceFormat } from './SourceFormat.js';
+import type { SourceFormat } from './SourceFormat.js';
 import type { SourceOptions } from './SourceOptions.js';
 
 /**
@@ -104,7 +104,11 @@ export function fromFile(path: string, options?: Readonly<FromFileOptions>): Asy
   const isStdin = path === '-';
   const gzip = !isStdin && /\.gz$/i.test(path);
   const format =
-    options?.format !== undefined ? checkFormat(options.format) : isStdin ? 'ndjson' : formatOf(path, gzip);
+    options?.format !== undefined
+      ? checkFormat(options.format)
+      : isStdin
+        ? 'ndjson'
+        : checkFormatOfPath(path);
   const resumeFrom = checkResumeFrom(options?.resumeFrom, isStdin);
   // NDJSON lines parse from any record boundary; CSV rows too, given the header read from the start.
   const seek = resumeFrom !== undefined && resumeFrom.seq > 0 && !gzip && format !== 'json';
@@ -147,18 +151,6 @@ async function* resumeCsv(path: string, offset: number, ctx: ReadContext): Async
   }
   const input = createReadStream(path, { start: offset });
   yield* readItems(input, header === undefined ? ctx : { ...ctx, csvResume: { header, line, offset } });
-}
-
-function formatOf(path: string, gzip: boolean): SourceFormat {
-  const name = gzip ? path.slice(0, -3) : path;
-  const format = formatOfName(name);
-  checkOption(
-    format !== undefined,
-    'format',
-    `one of ${SOURCE_FORMATS.map((f) => `'${f}'`).join(', ')} (the extension of ${JSON.stringify(path)} does not say)`,
-    undefined,
-  );
-  return format;
 }
 
 /** stdin through a PassThrough we own, so that ending or aborting the source never closes stdin itself. */

@@ -8,7 +8,6 @@ import {
   checkSignal,
   checkString,
 } from '../../internal/checkOption.js';
-import { formatOfName } from '../../sources/internal/formatOf.js';
 import type { ResultSink } from '../ResultSink.js';
 import { SINK_FORMATS, type SinkFormat } from '../SinkFormat.js';
 import { createEncoder, type EncoderSpec } from './createEncoder.js';
@@ -23,11 +22,6 @@ export function checkSinkFormat(format: unknown): SinkFormat {
 export function checkSinkPath(path: unknown): asserts path is string {
   const text = checkString('path', path);
   checkOption(!/\.gz$/i.test(text), 'path', 'an uncompressed file (no gzip output yet)', path);
-}
-
-/** The format of `path` by its extension, or `undefined` when it does not say. */
-export function sinkFormatOf(path: string): SinkFormat | undefined {
-  return formatOfName(path);
 }
 
 const fsyncAsync = promisify(fsync);

@@ -1,4 +1,5 @@
-import type { SourceFormat } from '../SourceFormat.js';
+import { checkOption } from '../../internal/checkOption.js';
+import { SOURCE_FORMATS, type SourceFormat } from '../SourceFormat.js';
 
 const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
   ndjson: 'ndjson',
@@ -23,6 +24,23 @@ const CONTENT_TYPES: Readonly<Record<string, SourceFormat>> = Object.freeze({
 export function formatOfName(name: string): SourceFormat | undefined {
   const ext = /\.([^./\\]+)$/.exec(name)?.[1]?.toLowerCase();
   return ext === undefined ? undefined : EXTENSIONS[ext];
+}
+
+/**
+ * The record format `path`'s extension says, a trailing `.gz` aside (fromFile, toFile: no `format`
+ * option given).
+ * @throws InvalidOptionError naming `format` when the extension says none
+ */
+export function checkFormatOfPath(path: string): SourceFormat {
+  const format = formatOfName(path.replace(/\.gz$/i, ''));
+  const formats = SOURCE_FORMATS.map((f) => `'${f}'`).join(', ');
+  checkOption(
+    format !== undefined,
+    'format',
+    `one of ${formats} (the extension of ${JSON.stringify(path)} does not say)`,
+    undefined,
+  );
+  return format as SourceFormat;
 }
 
 /** The record format a Content-Type says (its parameters ignored), or `undefined`. */
