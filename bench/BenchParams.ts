@@ -3,6 +3,11 @@ export interface BenchParams {
   readonly mode: 'full' | 'quick';
   /** Bytes of `inputs.text` per record (lines are ~this + 40 bytes). */
   readonly payloadBytes: number;
+  /**
+   * Runs per contender in overhead and http-ceiling, interleaved (A B C A B C …): a single run of a
+   * 1-second scenario swings ±10 % on 2 shared cores, so their rows report the median, with min–max.
+   */
+  readonly repeats: number;
   readonly overhead: { readonly count: number; readonly concurrency: number };
   readonly httpCeiling: { readonly count: number; readonly concurrency: number };
   readonly littlesLaw: {
@@ -40,20 +45,28 @@ export interface BenchParams {
   };
 }
 
+/**
+ * The full run takes ~25–30 min on 2 cores (`npm run bench -- --estimate`: 29 min at the rates of a quick
+ * run on a loaded machine; the estimate errs long). Sizes cut on 2026-11-30 from an estimated 96 min: http-ceiling 100k → 10k requests per run (it now runs 5 × interleaved; the Python
+ * anchor does ~300 req/s), Little's law 60 → 30 rounds (the Python anchor is CPU-bound at ~100 req/s from
+ * c = 64), head-of-line 1,000 → 500 (the barrier baselines take minutes), rate limit 1,500 → 750,
+ * concurrency limit 600 → 300.
+ */
 export const FULL_PARAMS: BenchParams = Object.freeze({
   mode: 'full',
   payloadBytes: 200,
+  repeats: 5,
   overhead: { count: 1_000_000, concurrency: 64 },
-  httpCeiling: { count: 100_000, concurrency: 32 },
+  httpCeiling: { count: 10_000, concurrency: 32 },
   littlesLaw: {
     latencyMs: 50,
     concurrencies: [8, 16, 32, 64, 128, 256, 512],
-    rounds: 60,
+    rounds: 30,
     allBaselines: true,
   },
-  headOfLine: { p50Ms: 200, p99Ms: 3000, concurrency: 16, count: 1000 },
-  rateLimit: { rps: 50, count: 1500, concurrency: 16, latencyMs: 50 },
-  concurrencyLimit: { limit: 4, concurrency: 32, count: 600, p50Ms: 200, p99Ms: 3000 },
+  headOfLine: { p50Ms: 200, p99Ms: 3000, concurrency: 16, count: 500 },
+  rateLimit: { rps: 50, count: 750, concurrency: 16, latencyMs: 50 },
+  concurrencyLimit: { limit: 4, concurrency: 32, count: 300, p50Ms: 200, p99Ms: 3000 },
   memory: { count: 5_000_000, concurrency: 64, sinkItemsPerSecond: 100_000 },
 });
 
@@ -65,6 +78,7 @@ export const FULL_PARAMS: BenchParams = Object.freeze({
 export const QUICK_PARAMS: BenchParams = Object.freeze({
   mode: 'quick',
   payloadBytes: 200,
+  repeats: 3,
   overhead: { count: 100_000, concurrency: 64 },
   httpCeiling: { count: 4000, concurrency: 32 },
   littlesLaw: { latencyMs: 50, concurrencies: [16, 64, 256], rounds: 20, allBaselines: false },

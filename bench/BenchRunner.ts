@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { BenchParams } from './BenchParams.js';
 import { DIFY_BATCH_BENCH_ATTEMPTS } from './contenders/runDifyBatch.js';
 import { type ContenderConfig, describeContender } from './describeContender.js';
@@ -44,6 +44,31 @@ export interface Measured {
   readonly valid: boolean;
 }
 
+/** One run a scenario would make, as a planning runner lists it. */
+export interface PlannedRun {
+  /** `input` = writing the NDJSON input file (when it does not exist yet); `profile` = an extra, profiled run. */
+  readonly kind: 'node' | 'benthos' | 'python' | 'profile' | 'input';
+  readonly scenario: ScenarioName;
+  readonly contender: Contender;
+  readonly count: number;
+  readonly concurrency: number;
+}
+
+/** The emulator of a planning runner: accepts every command, serves nothing. */
+function planningEmulator(): EmulatorProcess {
+  const idle = async (): Promise<undefined> => undefined;
+  return {
+    url: 'http://planning.invalid',
+    configure: idle,
+    reset: idle,
+    stats: idle,
+    close: idle,
+  } as unknown as EmulatorProcess;
+}
+
+/** Sampling interval of `--profile` runs: 5 samples per ms, enough for a 1-second run's top functions. */
+const PROFILE_INTERVAL_US = 200;
+
 export const EMULATOR_WORKFLOW_KEY = 'app-EmulatorWorkflowKey00001';
 const WARM_UP_REQUESTS = 3000;
 
@@ -58,18 +83,75 @@ export class BenchRunner {
   /** Each run's configuration, as given (the equal-footing table). */
   readonly configurations: ContenderConfig[] = [];
   readonly #profile: boolean;
+  /** Set on a planning runner: runs are listed here instead of run (see {@link BenchRunner.planning}). */
+  readonly #plan: PlannedRun[] | undefined;
   #emulator: Promise<EmulatorProcess> | undefined;
 
-  constructor(params: BenchParams, paths: BenchPaths, profile: boolean) {
+  constructor(params: BenchParams, paths: BenchPaths, profile: boolean, plan?: PlannedRun[]) {
     this.params = params;
     this.paths = paths;
     this.#profile = profile;
+    this.#plan = plan;
+  }
+
+  /**
+   * A runner that runs nothing: the scenarios, played against it, list every run they would make (with
+   * its size) in `planned`, for the duration estimate printed before a run starts.
+   */
+  static planning(params: BenchParams, paths: BenchPaths, profile: boolean): BenchRunner {
+    return new BenchRunner(params, paths, profile, []);
+  }
+
+  /** True on a planning runner (nothing runs; scenarios keep quiet). */
+  get isPlanning(): boolean {
+    return this.#plan !== undefined;
+  }
+
+  /** The runs a planning runner collected (empty for a real one). */
+  get planned(): readonly PlannedRun[] {
+    return this.#plan ?? [];
   }
 
   /** The emulator process, started (and warmed up) on first use; overhead and memory run without it. */
   emulator(): Promise<EmulatorProcess> {
-    this.#emulator ??= this.#startEmulator();
+    this.#emulator ??= this.#plan === undefined ? this.#startEmulator() : Promise.resolve(planningEmulator());
     return this.#emulator;
+  }
+
+  /** On a planning runner: lists the run and answers as if every result had come back. */
+  #planned(run: PlannedRun): Measured {
+    this.#plan!.push(run);
+    const check = {
+      expected: run.count,
+      received: run.count,
+      succeeded: run.count,
+      failed: 0,
+      missing: 0,
+      duplicates: 0,
+      mismatches: 0,
+      orderViolations: 0,
+      problems: [],
+      valid: true,
+    };
+    const report = {
+      wallMs: 1,
+      cpuUserUs: 0,
+      cpuSystemUs: 0,
+      rssStartMb: 0,
+      rssWarmMb: 0,
+      rssPeakMb: 0,
+      check,
+      extra: {},
+    };
+    return {
+      scenario: run.scenario,
+      contender: run.contender,
+      concurrency: run.concurrency,
+      report,
+      emulator: undefined,
+      perSecond: 1,
+      valid: true,
+    };
   }
 
   async #startEmulator(): Promise<EmulatorProcess> {
@@ -94,13 +176,21 @@ export class BenchRunner {
     return this.paths.benthos !== undefined;
   }
 
-  /** The NDJSON workload file with `count` records (written once, then reused). */
-  input(count: number): Promise<string> {
-    return ensureNdjson(
-      join(this.paths.out, 'data', `requests-${count}-${this.params.payloadBytes}.ndjson`),
-      count,
-      this.params.payloadBytes,
-    );
+  /** The NDJSON workload file with `count` records (written once, then reused); `scenario` needs it first. */
+  input(count: number, scenario: ScenarioName): Promise<string> {
+    const path = join(this.paths.out, 'data', `requests-${count}-${this.params.payloadBytes}.ndjson`);
+    if (this.#plan !== undefined) {
+      if (!existsSync(path) && !this.#plan.some((run) => run.kind === 'input' && run.count === count))
+        this.#plan.push({
+          kind: 'input',
+          scenario,
+          contender: 'bare-undici',
+          count,
+          concurrency: 1,
+        });
+      return Promise.resolve(path);
+    }
+    return ensureNdjson(path, count, this.params.payloadBytes);
   }
 
   /** Runs a Node contender in its own process against the emulator (or in-process when asked). */
@@ -112,6 +202,14 @@ export class BenchRunner {
   ): Promise<Measured> {
     const { inProcess, ...rest } = spec;
     this.#configured(scenario, contender, { ...spec, count: spec.source.count });
+    if (this.#plan !== undefined)
+      return this.#planned({
+        kind: 'node',
+        scenario,
+        contender,
+        count: spec.source.count,
+        concurrency: spec.concurrency,
+      });
     const emulator = inProcess === true ? undefined : await this.emulator();
     const full: ContenderSpec = {
       ...rest,
@@ -121,24 +219,73 @@ export class BenchRunner {
           ? { kind: 'in-process' }
           : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
     };
-    const profileArgs: string[] = [];
-    const profileName = `${scenario}-${contender}-c${spec.concurrency}.cpuprofile`;
-    const profileDir = join(this.paths.out, 'profiles');
-    if (this.#profile && contender.startsWith('dify-batch')) {
-      mkdirSync(profileDir, { recursive: true });
-      profileArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`);
-    }
     await emulator?.reset();
-    const report = await runWorker(this.paths.workerScript, full, {
-      execArgv: [...execArgv, ...profileArgs],
-    });
+    const report = await runWorker(this.paths.workerScript, full, { execArgv });
     const counts = emulator === undefined ? undefined : readEmulatorCounts(await emulator.stats());
-    if (profileArgs.length > 0 && existsSync(join(profileDir, profileName))) {
-      this.profiles.push(
-        summarizeProfile(join(profileDir, profileName), `${scenario} / ${contender} / c=${spec.concurrency}`),
-      );
-    }
     return this.#record(scenario, contender, spec.concurrency, report, counts);
+  }
+
+  /**
+   * Under `--profile`: one extra run of a dify-batch contender under V8's sampling profiler (the run
+   * alone, set-up excluded), summarised into `profiles`. It records no row: a profiled run is slower, so
+   * no published number comes from one.
+   */
+  async profileRun(
+    scenario: ScenarioName,
+    contender: NodeContender,
+    spec: Omit<ContenderSpec, 'contender' | 'transport'> & { readonly inProcess?: boolean },
+  ): Promise<void> {
+    if (!this.#profile) return;
+    if (this.#plan !== undefined) {
+      this.#planned({
+        kind: 'profile',
+        scenario,
+        contender,
+        count: spec.source.count,
+        concurrency: spec.concurrency,
+      });
+      return;
+    }
+    const { inProcess, ...rest } = spec;
+    const emulator = inProcess === true ? undefined : await this.emulator();
+    const name = `${scenario}-${contender}-c${spec.concurrency}.cpuprofile`;
+    const dir = join(this.paths.out, 'profiles');
+    mkdirSync(dir, { recursive: true });
+    await emulator?.reset();
+    const path = join(dir, name);
+    const report = await runWorker(this.paths.workerScript, {
+      ...rest,
+      contender,
+      transport:
+        emulator === undefined
+          ? { kind: 'in-process' }
+          : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
+      profile: { path, intervalUs: PROFILE_INTERVAL_US },
+    });
+    if (!existsSync(path)) throw new Error(`the profiled worker wrote no ${path}`);
+    const summary = summarizeProfile(path, `${scenario} / ${contender} / c=${spec.concurrency}`);
+    // A path relative to the repository, so the committed summary means the same on every machine.
+    this.profiles.push({ ...summary, path: relative(this.paths.root, path) });
+    process.stdout.write(
+      `  ${scenario.padEnd(13)} ${contender.padEnd(21)} c=${String(spec.concurrency).padEnd(4)} profiled ` +
+        `(${(report.wallMs / 1000).toFixed(2)} s, not measured) → ${relative(this.paths.root, path)}\n`,
+    );
+  }
+
+  /**
+   * Runs every entry of `runs` `repeats` times, interleaved (A B C A B C …), so a slow spell of a shared
+   * machine hits every contender alike. Returns each entry's runs in order; a skipped run (undefined,
+   * e.g. Benthos not installed) is left out.
+   */
+  async interleaved<T>(repeats: number, runs: readonly (() => Promise<T | undefined>)[]): Promise<T[][]> {
+    const out: T[][] = runs.map(() => []);
+    for (let round = 0; round < repeats; round++) {
+      for (const [i, run] of runs.entries()) {
+        const result = await run();
+        if (result !== undefined) out[i]!.push(result);
+      }
+    }
+    return out;
   }
 
   /** Runs Benthos variant A (unordered) or B (ordered batch barrier); undefined when not installed. */
@@ -151,11 +298,13 @@ export class BenchRunner {
   ): Promise<Measured | undefined> {
     const contender: Contender = ordered ? 'benthos-ordered' : 'benthos-unordered';
     if (this.paths.benthos === undefined) {
-      this.skipped.push(`${scenario}/${contender}: Benthos not installed (npm run bench:benthos)`);
+      this.#skip(`${scenario}/${contender}: Benthos not installed (npm run bench:benthos)`);
       return undefined;
     }
     this.#configured(scenario, contender, { concurrency, count, rateLimitPerSecond });
-    const input = await this.input(count);
+    const input = await this.input(count, scenario);
+    if (this.#plan !== undefined)
+      return this.#planned({ kind: 'benthos', scenario, contender, count, concurrency });
     const emulator = await this.emulator();
     await emulator.reset();
     const report = await runBenthos({
@@ -187,13 +336,15 @@ export class BenchRunner {
   ): Promise<Measured | undefined> {
     const contender: Contender = ordered ? 'python-ordered' : 'python-unordered';
     if (this.paths.python === undefined) {
-      this.skipped.push(
+      this.#skip(
         `${scenario}/${contender}: Python venv not installed (bash scripts/install-bench-python.sh)`,
       );
       return undefined;
     }
     this.#configured(scenario, contender, { concurrency, count, maxAttempts });
-    const input = await this.input(count);
+    const input = await this.input(count, scenario);
+    if (this.#plan !== undefined)
+      return this.#planned({ kind: 'python', scenario, contender, count, concurrency });
     const emulator = await this.emulator();
     await emulator.reset();
     const report = await runPython({
@@ -209,6 +360,11 @@ export class BenchRunner {
       apiKey: EMULATOR_WORKFLOW_KEY,
     });
     return this.#record(scenario, contender, concurrency, report, readEmulatorCounts(await emulator.stats()));
+  }
+
+  /** Notes a skipped contender once (a repeated scenario asks again every round). */
+  #skip(text: string): void {
+    if (!this.skipped.includes(text)) this.skipped.push(text);
   }
 
   #configured(

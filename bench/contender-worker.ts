@@ -2,6 +2,8 @@
  * Child-process entry: runs ONE contender on one workload and reports wall time, CPU, RSS and the output
  * check to the parent over IPC. Set-up (clients, pools) happens before the clock starts.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { emulatedOutputs } from '../src/emulator/emulatedOutputs.js';
 import {
   type CallFn,
@@ -78,11 +80,13 @@ async function runContender(spec: ContenderSpec): Promise<WorkerReport> {
 
   const rssStart = process.memoryUsage.rss();
 
+  const profiler = spec.profile === undefined ? undefined : await startProfiler(spec.profile.intervalUs);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const extra = await RUNNERS[spec.contender](ctx);
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  if (profiler !== undefined && spec.profile !== undefined) await profiler.stop(spec.profile.path);
   await close();
   return {
     wallMs,
@@ -96,6 +100,25 @@ async function runContender(spec: ContenderSpec): Promise<WorkerReport> {
       : { heapAfterGcMb: sink.heapAfterGc.map((bytes) => bytes / MB) as [number, number, number] }),
     check: checker.report(),
     extra,
+  };
+}
+
+/**
+ * V8's sampling profiler around the run alone (`--cpu-prof` would also profile start-up and set-up, which
+ * dominate a short run); `stop` writes the `.cpuprofile`.
+ */
+async function startProfiler(intervalUs: number): Promise<{ stop(path: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
+  await session.post('Profiler.start');
+  return {
+    stop: async (path) => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(path, JSON.stringify(profile));
+      session.disconnect();
+    },
   };
 }
 

@@ -42,7 +42,9 @@ export function describeContender(
 ): ContenderConfig {
   const c = knobs.concurrency;
   const quota =
-    knobs.rateLimitPerSecond === undefined ? 'none' : `${knobs.rateLimitPerSecond}/s token bucket`;
+    knobs.rateLimitPerSecond === undefined
+      ? 'none'
+      : `${knobs.rateLimitPerSecond}/s token bucket (burst 1, the default)`;
   const base = { scenario, contender, items: knobs.count, concurrency: `${c} fixed`, rateLimit: 'none' };
   switch (contender) {
     case 'dify-batch-ordered':
@@ -106,7 +108,7 @@ export function describeContender(
         rateLimit:
           knobs.rateLimitPerSecond === undefined
             ? 'none'
-            : `rate_limit resource ${knobs.rateLimitPerSecond}/s`,
+            : `rate_limit resource ${knobs.rateLimitPerSecond}/s (1 per ${Math.round(1e6 / knobs.rateLimitPerSecond)} µs, burst 1)`,
         output: PIPE_CHECKER,
       };
     case 'python-ordered':

@@ -11,7 +11,10 @@ export interface GoalResult {
   /** The figure the goal is stated in. */
   readonly value: number;
   readonly target: string;
-  /** `undefined` = not evaluated (a contender was skipped). */
+  /**
+   * `undefined` = n/a: the comparison cannot be judged because a contender it compares with failed its
+   * output check or its row is INVALID (e.g. peak in flight ≠ c); `note` says which and why.
+   */
   readonly pass: boolean | undefined;
   readonly note?: string;
 }
@@ -35,11 +38,52 @@ function find(
   );
 }
 
+type Verdict = Pick<GoalResult, 'value' | 'pass' | 'note'>;
+
 /** Pass only when the number counts (output check passed) and meets the bound. */
-function judged(row: ResultRow, figure: number, ok: boolean): Pick<GoalResult, 'value' | 'pass' | 'note'> {
+function judged(row: ResultRow, figure: number, ok: boolean): Verdict {
   return row.valid
     ? { value: figure, pass: ok }
     : { value: figure, pass: false, note: 'output check failed' };
+}
+
+/** Why a row does not count: its INVALID note (e.g. peak in flight ≠ c), else its failed output check. */
+function whyInvalid(row: ResultRow): string {
+  const at = row.concurrency === undefined ? '' : ` at c=${row.concurrency}`;
+  const why = row.note?.startsWith('INVALID') === true ? row.note : 'output check failed';
+  return `${row.contender}${at}: ${why}`;
+}
+
+/**
+ * Our row against the reference rows it is compared with. Our own invalid row is a miss. An invalid
+ * reference makes the comparison n/a (its number measures something else), unless the valid references
+ * alone already make it a miss: an invalid one could only raise the bar. `ok` is the bound on one reference.
+ */
+function compared(
+  mine: ResultRow,
+  figure: number,
+  references: readonly ResultRow[],
+  ok: (reference: ResultRow) => boolean,
+): Verdict {
+  if (!mine.valid) return { value: figure, pass: false, note: 'output check failed' };
+  const invalid = references.filter((row) => !row.valid);
+  const valid = references.filter((row) => row.valid);
+  if (valid.length > 0 && !valid.every(ok)) return { value: figure, pass: false };
+  if (invalid.length > 0) return { value: figure, pass: undefined, note: invalid.map(whyInvalid).join('; ') };
+  return { value: figure, pass: true };
+}
+
+/** The other contenders' (not dify-batch) rows of a scenario, metric and concurrency, valid or not. */
+function others(
+  rows: readonly ResultRow[],
+  name: ScenarioName,
+  metric: string,
+  concurrency: number | undefined,
+): ResultRow[] {
+  return rows.filter(
+    (row) =>
+      row.name === name && row.metric === metric && row.concurrency === concurrency && !isOurs(row.contender),
+  );
 }
 
 /** The best valid row of the other contenders (not dify-batch) for a scenario, metric and concurrency. */
@@ -73,51 +117,43 @@ export function evaluateGoals(rows: readonly ResultRow[]): GoalResult[] {
       });
     }
     for (const row of find(rows, 'http-ceiling', contender, 'req/s')) {
+      const references = others(rows, 'http-ceiling', 'req/s', row.concurrency);
+      if (references.length === 0) continue;
       const best = bestOther(rows, 'http-ceiling', 'req/s', row.concurrency, (a, b) => a > b);
-      if (best === undefined) continue;
       goals.push({
         goal: 'HTTP req/s ≥ 1.0 × the best other contender',
         scenario: 'http-ceiling',
         contender,
         concurrency: row.concurrency,
-        target: `≥ 1.0 × ${best.contender}`,
-        ...judged(row, row.value / best.value, row.value >= best.value),
+        target: `≥ 1.0 × ${best?.contender ?? 'the best other contender'}`,
+        ...compared(
+          row,
+          best === undefined ? Number.NaN : row.value / best.value,
+          references,
+          (reference) => row.value >= reference.value,
+        ),
       });
     }
     for (const row of find(rows, 'http-ceiling', contender, 'cpu-µs/req')) {
+      const references = others(rows, 'http-ceiling', 'cpu-µs/req', row.concurrency);
+      if (references.length === 0) continue;
       const leanest = bestOther(rows, 'http-ceiling', 'cpu-µs/req', row.concurrency, (a, b) => a < b);
-      if (leanest === undefined) continue;
       goals.push({
         goal: 'HTTP CPU/request ≤ 1.1 × the leanest other contender',
         scenario: 'http-ceiling',
         contender,
         concurrency: row.concurrency,
-        target: `≤ 1.1 × ${leanest.contender}`,
-        ...judged(row, row.value / leanest.value, row.value <= 1.1 * leanest.value),
-      });
-    }
-    const littles = find(rows, 'littles-law', contender, 'req/s');
-    if (littles.length > 0) {
-      const versus = littles.map((row) => {
-        const best = bestOther(rows, 'littles-law', 'req/s', row.concurrency, (a, b) => a > b);
-        return { row, ratio: best === undefined ? Number.POSITIVE_INFINITY : row.value / best.value };
-      });
-      const worst = versus.reduce((a, b) =>
-        (a.row.valid ? a.ratio : -1) <= (b.row.valid ? b.ratio : -1) ? a : b,
-      );
-      goals.push({
-        goal: "Little's law ≥ 0.97 × the best other contender at every c",
-        scenario: 'littles-law',
-        contender,
-        concurrency: worst.row.concurrency,
-        target: '≥ 0.97 at every c (worst shown)',
-        ...judged(
-          worst.row,
-          worst.ratio,
-          versus.every(({ row, ratio }) => row.valid && ratio >= 0.97),
+        target: `≤ 1.1 × ${leanest?.contender ?? 'the leanest other contender'}`,
+        ...compared(
+          row,
+          leanest === undefined ? Number.NaN : row.value / leanest.value,
+          references,
+          (reference) => row.value <= 1.1 * reference.value,
         ),
       });
     }
+    const littles = littlesLaw(rows, contender);
+    if (littles !== undefined) goals.push(littles);
     for (const row of find(rows, 'memory', contender, 'peak rss MB')) {
       goals.push({
         goal: `memory: peak RSS < ${MEMORY_GOAL_PEAK_RSS_MB} MB`,
@@ -141,6 +177,41 @@ export function evaluateGoals(rows: readonly ResultRow[]): GoalResult[] {
   return goals;
 }
 
+/** Little's law at every c: a miss at any c is a miss (worst shown); else an n/a at any c is n/a. */
+function littlesLaw(rows: readonly ResultRow[], contender: Contender): GoalResult | undefined {
+  const versus = find(rows, 'littles-law', contender, 'req/s').flatMap((row) => {
+    const references = others(rows, 'littles-law', 'req/s', row.concurrency);
+    // A c nobody else ran judges nothing, unless our own row there failed its check.
+    if (references.length === 0 && row.valid) return [];
+    const best = bestOther(rows, 'littles-law', 'req/s', row.concurrency, (a, b) => a > b);
+    const ratio = best === undefined ? Number.NaN : row.value / best.value;
+    return [
+      { row, verdict: compared(row, ratio, references, (reference) => row.value >= 0.97 * reference.value) },
+    ];
+  });
+  if (versus.length === 0) return undefined;
+  const misses = versus.filter(({ verdict }) => verdict.pass === false);
+  const unjudged = versus.filter(({ verdict }) => verdict.pass === undefined);
+  const shown = misses.length > 0 ? misses : unjudged.length > 0 ? unjudged : versus;
+  // The worst among the deciding c's: our own invalid row first, then no valid yardstick (NaN), then the ratio.
+  const rank = ({ row, verdict }: (typeof versus)[number]): number =>
+    !row.valid ? -2 : Number.isNaN(verdict.value) ? -1 : verdict.value;
+  const worst = shown.reduce((a, b) => (rank(a) <= rank(b) ? a : b));
+  const pass = misses.length > 0 ? false : unjudged.length > 0 ? undefined : true;
+  const note =
+    pass === undefined ? unjudged.map(({ verdict }) => verdict.note).join('; ') : worst.verdict.note;
+  return {
+    goal: "Little's law ≥ 0.97 × the best other contender at every c",
+    scenario: 'littles-law',
+    contender,
+    concurrency: worst.row.concurrency,
+    target: '≥ 0.97 at every c (worst shown)',
+    value: worst.verdict.value,
+    pass,
+    ...(note === undefined ? {} : { note }),
+  };
+}
+
 function headOfLine(rows: readonly ResultRow[]): GoalResult[] {
   const goals: GoalResult[] = [];
   for (const row of find(rows, 'head-of-line', 'dify-batch-ordered', 'req/s')) {
@@ -152,10 +223,11 @@ function headOfLine(rows: readonly ResultRow[]): GoalResult[] {
       contender: row.contender,
       concurrency: row.concurrency,
       target: '≥ 0.90',
-      ...judged(
-        { ...row, valid: row.valid && unordered.valid },
+      ...compared(
+        row,
         row.value / unordered.value,
-        row.value >= 0.9 * unordered.value,
+        [unordered],
+        (reference) => row.value >= 0.9 * reference.value,
       ),
     });
   }
@@ -175,10 +247,11 @@ function headOfLine(rows: readonly ResultRow[]): GoalResult[] {
       contender: row.contender,
       concurrency: row.concurrency,
       target: '≥ 1.0 × readable-map',
-      ...judged(
-        { ...row, valid: row.valid && readableMap.valid },
+      ...compared(
+        row,
         row.value / readableMap.value,
-        row.value >= readableMap.value,
+        [readableMap],
+        (reference) => row.value >= reference.value,
       ),
     });
   }
@@ -213,14 +286,28 @@ function limits(rows: readonly ResultRow[]): GoalResult[] {
   for (const row of find(rows, 'concurrency-limit', 'dify-batch-unordered', 'goodput/s')) {
     if (row.note?.startsWith('adaptive') !== true) continue;
     const refused = share('concurrency-limit', row, 'refused share');
+    const fixed = find(rows, 'concurrency-limit', 'dify-batch-unordered', 'goodput/s').filter(
+      (other) => other.note?.startsWith('fixed c') === true,
+    );
+    if (fixed.length === 0) continue;
+    const bestFixed = fixed.filter((other) => other.valid).sort((a, b) => b.value - a.value)[0];
+    const verdict = compared(
+      row,
+      bestFixed === undefined ? Number.NaN : row.value / bestFixed.value,
+      fixed,
+      (reference) => row.value >= 0.95 * reference.value,
+    );
+    // Refusing too many calls is a miss whatever the fixed-c yardstick says.
+    const pass = row.valid && refused >= 0.05 ? false : verdict.pass;
     goals.push({
       goal: 'concurrency limit: adaptive ≥ 0.95 × the best fixed c, < 5 % refused',
       scenario: 'concurrency-limit',
       contender: row.contender,
       concurrency: row.concurrency,
       target: '≥ 0.95 and < 5 % refused',
-      ...judged(row, row.ratio!, row.ratio! >= 0.95 && refused < 0.05),
-      note: `${(refused * 100).toFixed(1)} % refused${row.valid ? '' : '; output check failed'}`,
+      value: verdict.value,
+      pass,
+      note: [`${(refused * 100).toFixed(1)} % refused`, verdict.note].filter(Boolean).join('; '),
     });
   }
   return goals;
@@ -237,12 +324,13 @@ function counterpart(rows: readonly ResultRow[], peer: ResultRow): ResultRow | u
       isOurs(row.contender),
   );
   if (peer.name === 'rate-limit') {
-    // Benthos is told the quota like dify-batch; the Python anchor is not, like dify-batch with fixed c.
+    // Benthos is told the quota like dify-batch; the Python anchor is not, like dify-batch with fixed c;
+    // both are unordered.
     const told = peer.note?.startsWith('told the quota') === true;
-    return candidates.find((row) =>
-      told
-        ? row.contender === 'dify-batch-unordered' && row.note === peer.note
-        : row.note === 'not told: fixed c, 429 backoff',
+    return candidates.find(
+      (row) =>
+        row.contender === 'dify-batch-unordered' &&
+        (told ? row.note === peer.note : row.note === 'not told: fixed c, 429 backoff'),
     );
   }
   if (peer.name === 'concurrency-limit')
@@ -265,20 +353,13 @@ function versusPeers(rows: readonly ResultRow[]): GoalResult[] {
     if (!peers.includes(row.contender) || !['req/s', 'goodput/s'].includes(row.metric)) continue;
     const mine = counterpart(rows, row);
     if (mine === undefined) continue;
-    const ratio = mine.value / row.value;
     goals.push({
       goal: `throughput ≥ ${row.contender.split('-')[0]} at equal configuration`,
       scenario: row.name,
       contender: mine.contender,
       ...(row.concurrency === undefined ? {} : { concurrency: row.concurrency }),
       target: `≥ 1.0 × ${row.contender}`,
-      ...(mine.valid
-        ? {
-            value: ratio,
-            pass: ratio >= 1,
-            ...(row.valid ? {} : { note: `${row.contender} output check failed` }),
-          }
-        : { value: ratio, pass: false, note: 'output check failed' }),
+      ...compared(mine, mine.value / row.value, [row], (reference) => mine.value >= reference.value),
     });
   }
   return goals;

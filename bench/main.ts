@@ -1,12 +1,14 @@
 /**
  * Benchmark entry (`npm run bench`, `npm run bench:quick`). Runs the scenarios of issue 4 against the Dify
  * emulator in a separate process, each contender in its own process, then writes bench/out/results.json,
- * bench/RESULTS.md and bench/throughput.svg and prints a table.
+ * bench/RESULTS.md and bench/throughput.svg and prints a table. Before it starts it prints how long the run
+ * should take (the scenarios planned against the rates of the previous results.json).
  *
  * Flags: --quick (smaller, minutes), --only overhead,memory (subset; RESULTS.md is then left alone),
- * --profile (write --cpu-prof profiles of the dify-batch runs and summarise them), --no-benthos, --no-python,
+ * --profile (one extra, unmeasured run under V8's profiler of each dify-batch contender of overhead, http-ceiling and
+ * littles-law at c=256, summarised into bench/out/profiles/summary.md), --no-benthos, --no-python,
  * --strict (exit 1 when a goal is missed, not only when an output check fails), --render (no run: rebuild
- * RESULTS.md and the plot from bench/out/results.json).
+ * RESULTS.md and the plot from bench/out/results.json), --estimate (no run: print the duration estimate).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,10 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchParams, FULL_PARAMS, QUICK_PARAMS } from './BenchParams.js';
 import { type BenchResults, machineInfo } from './BenchResults.js';
-import { BenchRunner } from './BenchRunner.js';
+import { type BenchPaths, BenchRunner, formatNumber } from './BenchRunner.js';
+import { estimateDuration, formatEstimate } from './estimateDuration.js';
 import { evaluateGoals } from './evaluateGoals.js';
-import { keepKafkaSection } from './kafkaSection.js';
-import { keepSections } from './keepSections.js';
 import { printProfiles, printSummary } from './printSummary.js';
 import type { ScenarioName } from './protocol.js';
 import { renderResultsMarkdown } from './renderResultsMarkdown.js';
@@ -31,6 +32,7 @@ import { runLittlesLaw } from './scenarios/runLittlesLaw.js';
 import { runMemory } from './scenarios/runMemory.js';
 import { runOverhead } from './scenarios/runOverhead.js';
 import { runRateLimit } from './scenarios/runRateLimit.js';
+import { withSideRuns } from './sideRuns.js';
 
 const SCENARIOS: readonly [ScenarioName, (runner: BenchRunner) => Promise<void>][] = [
   ['overhead', runOverhead],
@@ -61,6 +63,7 @@ async function main(): Promise<number> {
       'no-python': { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
       render: { type: 'boolean', default: false },
+      estimate: { type: 'boolean', default: false },
     },
   });
   const params: BenchParams = values.quick ? QUICK_PARAMS : FULL_PARAMS;
@@ -94,21 +97,20 @@ async function main(): Promise<number> {
     `dify-batch bench (${params.mode}), Node ${process.version}, Benthos ${version ?? 'not installed (npm run bench:benthos)'}, ` +
       `Python contender ${python === undefined ? 'not installed (npm run bench:python)' : 'installed'}\n`,
   );
-  const runner = new BenchRunner(
-    params,
-    {
-      root,
-      out,
-      workerScript: join(dist, 'contender-worker.js'),
-      emulatorScript: join(dist, 'emulator-server.js'),
-      benthos,
-      python,
-    },
-    values.profile,
-  );
+  const paths = {
+    root,
+    out,
+    workerScript: join(dist, 'contender-worker.js'),
+    emulatorScript: join(dist, 'emulator-server.js'),
+    benthos,
+    python,
+  };
+  const selected = SCENARIOS.filter(([name]) => only === undefined || only.includes(name));
+  process.stdout.write(await estimate(params, paths, values.profile, selected));
+  if (values.estimate) return 0;
+  const runner = new BenchRunner(params, paths, values.profile);
   try {
-    for (const [name, run] of SCENARIOS) {
-      if (only !== undefined && !only.includes(name)) continue;
+    for (const [name, run] of selected) {
       process.stdout.write(`\n${name}\n`);
       await run(runner);
     }
@@ -138,6 +140,7 @@ async function main(): Promise<number> {
       renderThroughputSvg(runner.rows, params.littlesLaw.latencyMs),
     );
   }
+  if (results.profiles.length > 0) writeProfileSummary(out, results);
   printSummary(results, (text) => process.stdout.write(text));
   printProfiles(results, (text) => process.stdout.write(text));
   process.stdout.write(
@@ -149,11 +152,69 @@ async function main(): Promise<number> {
   return ourChecksFailed || (values.strict && goalsMissed) ? 1 : 0;
 }
 
-/** Writes bench/RESULTS.md, keeping the sections `npm run bench:gateway` and `npm run bench:kafka` wrote. */
+/** Writes bench/RESULTS.md: the main run's sections, then each side run's, rendered from its JSON (sideRuns.ts). */
 function writeResultsMarkdown(root: string, rendered: string): void {
   const path = join(root, 'bench', 'RESULTS.md');
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-  writeFileSync(path, keepKafkaSection(previous, keepSections(rendered, path)));
+  writeFileSync(path, withSideRuns(rendered, root, previous));
+}
+
+/** A full run should fit this on 2 cores (the integrator's quiet-machine slot); the estimate warns beyond it. */
+const FULL_RUN_BUDGET_SECONDS = 25 * 60;
+const QUICK_RUN_BUDGET_SECONDS = 6 * 60;
+
+/**
+ * Plays the selected scenarios against a planning runner and estimates their duration from the rates of
+ * the committed bench/out/results.json (read before this run overwrites it).
+ */
+async function estimate(
+  params: BenchParams,
+  paths: BenchPaths,
+  profile: boolean,
+  selected: typeof SCENARIOS,
+): Promise<string> {
+  const planner = BenchRunner.planning(params, paths, profile);
+  for (const [, run] of selected) await run(planner);
+  const saved = join(paths.out, 'results.json');
+  const reference = existsSync(saved) ? (JSON.parse(readFileSync(saved, 'utf8')) as BenchResults) : undefined;
+  const source =
+    reference === undefined ? 'no earlier run (guesses)' : `the ${reference.mode} run of ${reference.date}`;
+  const budget = params.mode === 'full' ? FULL_RUN_BUDGET_SECONDS : QUICK_RUN_BUDGET_SECONDS;
+  return formatEstimate(estimateDuration(planner.planned, params, reference), budget, source);
+}
+
+/**
+ * bench/out/profiles/summary.md (committed with the run's results.json): the top self-time functions of
+ * each `--profile` run, so ANALYSIS.md can cite the profiles of the published run.
+ */
+function writeProfileSummary(out: string, results: BenchResults): void {
+  const dir = join(out, 'profiles');
+  mkdirSync(dir, { recursive: true });
+  const lines = [
+    '# CPU profiles of the published run',
+    '',
+    `From \`npm run bench${results.mode === 'quick' ? ':quick' : ''} -- --profile\` on ${results.date} (${results.mode} run): one extra,`,
+    "unmeasured run per dify-batch contender of overhead, http-ceiling and littles-law (c = 256), under V8's",
+    'sampling profiler (200 µs) from the first record to the last result: process start-up and set-up excluded.',
+    'Self time, idle excluded; the .cpuprofile files themselves are not committed.',
+    '',
+  ];
+  for (const profile of results.profiles) {
+    lines.push(
+      `## ${profile.label}`,
+      '',
+      `${formatNumber(profile.busyMs)} ms busy (\`${profile.path}\`)`,
+      '',
+      '| share | self ms | function | where |',
+      '|---:|---:|---|---|',
+      ...profile.top.map(
+        (entry) =>
+          `| ${(entry.share * 100).toFixed(1)}% | ${formatNumber(entry.selfMs)} | ${entry.fn} | ${entry.where} |`,
+      ),
+      '',
+    );
+  }
+  writeFileSync(join(dir, 'summary.md'), lines.join('\n'));
 }
 
 function writeReport(root: string, results: BenchResults): void {

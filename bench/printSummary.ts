@@ -1,15 +1,17 @@
 import type { BenchResults } from './BenchResults.js';
 import { formatNumber } from './BenchRunner.js';
+import { spreadCell } from './renderResultsMarkdown.js';
 
 /** The end-of-run table on stdout: every row, then the goals. */
 export function printSummary(results: BenchResults, write: (text: string) => void): void {
-  const header = ['scenario', 'contender', 'c', 'metric', 'value', 'ratio', 'check'];
+  const header = ['scenario', 'contender', 'c', 'metric', 'value', 'min–max (runs)', 'ratio', 'check'];
   const body = results.scenarios.map((row) => [
     row.name,
     row.contender,
     row.concurrency === undefined ? '' : String(row.concurrency),
     row.metric,
     formatNumber(row.value),
+    spreadCell(row),
     row.ratio === undefined ? '' : formatNumber(row.ratio),
     row.valid ? 'ok' : 'FAILED',
   ]);
@@ -17,13 +19,13 @@ export function printSummary(results: BenchResults, write: (text: string) => voi
   const widths = header.map((_, i) => Math.max(...table.map((line) => line[i]!.length)));
   const render = (line: readonly string[]): string =>
     line
-      .map((text, i) => (i >= 4 && i <= 5 ? text.padStart(widths[i]!) : text.padEnd(widths[i]!)))
+      .map((text, i) => (i >= 4 && i <= 6 ? text.padStart(widths[i]!) : text.padEnd(widths[i]!)))
       .join('  ');
   write(`\n${render(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const line of body) write(`${render(line)}\n`);
   write('\nGoals\n');
   for (const goal of results.goals) {
-    const verdict = goal.pass === undefined ? 'NOT RUN' : goal.pass ? 'PASS' : 'MISS';
+    const verdict = goal.pass === undefined ? 'N/A' : goal.pass ? 'PASS' : 'MISS';
     const at = goal.concurrency === undefined ? '' : ` c=${goal.concurrency}`;
     const note = goal.note === undefined ? '' : `  (${goal.note})`;
     write(

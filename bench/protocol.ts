@@ -69,6 +69,11 @@ export interface ContenderSpec {
   /** dify-batch only: AIMD concurrency that backs off on rate-limit signals. */
   readonly adaptiveConcurrency?: boolean;
   /**
+   * Profile the run (set-up and process start excluded) with V8's sampling profiler and write the
+   * `.cpuprofile` here: `--profile`'s extra, unmeasured runs.
+   */
+  readonly profile?: { readonly path: string; readonly intervalUs: number };
+  /**
    * Records between reading and delivering at most (the reorder horizon): dify-batch's `window`,
    * Readable.map's concurrency + `highWaterMark`. Absent = the contender's own default.
    */
@@ -135,6 +140,11 @@ export interface ResultRow {
   /** The figure the matching goal is stated in (see bench/goals.ts). */
   readonly ratio?: number;
   readonly concurrency?: number;
+  /**
+   * When the scenario ran each contender several times (interleaved): `value` is the median of `runs`
+   * runs, `min`/`max` their extremes.
+   */
+  readonly spread?: { readonly min: number; readonly max: number; readonly runs: number };
   /** False when the output check failed: the number is shown but does not count. */
   readonly valid: boolean;
   readonly note?: string;

@@ -5,9 +5,9 @@ import type { ResultRow, ScenarioName } from './protocol.js';
 
 const SCENARIO_TEXT: Readonly<Record<ScenarioName, string>> = {
   overhead:
-    'Zero-latency in-process transport: the whole chain (source → credit gate → call → reorder → batch → sink) with nothing to wait for. Baselines run the same echo transport.',
+    'Zero-latency in-process transport: the whole chain (source → credit gate → call → reorder → batch → sink) with nothing to wait for. Baselines run the same echo transport. Every contender runs several times, interleaved (A B C A B C …): `value` is the median, `min–max (runs)` the spread; the goal reads the median.',
   'http-ceiling':
-    'Emulator at 0 ms answering asynchronously (`answerAsync`), keep-alive, same concurrency for all. A row counts only if the emulator saw c calls in flight at once (`peak … in flight`). Ratio = ÷ the bare undici loop (req/s), or its CPU per request (cpu-µs/req). Client CPU only; the emulator runs in its own process.',
+    'Emulator at 0 ms answering asynchronously (`answerAsync`), keep-alive, same concurrency for all. A row counts only if the emulator saw c calls in flight at once (`peak … in flight`). Ratio = ÷ the bare undici loop (req/s), or its CPU per request (cpu-µs/req). Client CPU only; the emulator runs in its own process. Every contender runs several times, interleaved (A B C A B C …): `value` is the median, `min–max (runs)` the spread; a row counts only if every run reached c in flight; the goals read the median.',
   'littles-law':
     'Fixed latency L, a range of concurrencies. Ratio = achieved ÷ (concurrency ÷ L). The ideal ignores the HTTP round trip; the `latency floor` row (bare undici at c=1) is what one call really takes here, so L ÷ floor is the best ratio any client can reach. These rows are the plot.',
   'head-of-line':
@@ -22,6 +22,13 @@ const SCENARIO_TEXT: Readonly<Record<ScenarioName, string>> = {
 
 function cell(value: number | undefined): string {
   return value === undefined ? '' : formatNumber(value);
+}
+
+/** `min–max (n)` of a repeated measurement (its value is the median); empty for a single run. */
+export function spreadCell(row: ResultRow): string {
+  return row.spread === undefined
+    ? ''
+    : `${formatNumber(row.spread.min)}–${formatNumber(row.spread.max)} (${row.spread.runs})`;
 }
 
 /** The equal-footing table: each run's configuration exactly as the scenario gave it. */
@@ -43,12 +50,12 @@ function configurationTable(configs: readonly ContenderConfig[]): string[] {
 
 function scenarioTable(rows: readonly ResultRow[]): string[] {
   const lines = [
-    '| contender | c | metric | value | ratio | check | note |',
-    '|---|---:|---|---:|---:|---|---|',
+    '| contender | c | metric | value | min–max (runs) | ratio | check | note |',
+    '|---|---:|---|---:|---:|---:|---|---|',
   ];
   for (const row of rows) {
     lines.push(
-      `| ${row.contender} | ${row.concurrency ?? ''} | ${row.metric} | ${cell(row.value)} | ${cell(row.ratio)} | ${row.valid ? 'ok' : '**failed**'} | ${row.note ?? ''} |`,
+      `| ${row.contender} | ${row.concurrency ?? ''} | ${row.metric} | ${cell(row.value)} | ${spreadCell(row)} | ${cell(row.ratio)} | ${row.valid ? 'ok' : '**failed**'} | ${row.note ?? ''} |`,
     );
   }
   return lines;
@@ -85,9 +92,9 @@ export function renderResultsMarkdown(results: BenchResults, command: string): s
     '|---|---|---:|---:|---|---|',
   ];
   for (const goal of results.goals) {
-    const verdict = goal.pass === undefined ? 'not run' : goal.pass ? '✅ pass' : '❌ miss';
+    const verdict = goal.pass === undefined ? '➖ n/a' : goal.pass ? '✅ pass' : '❌ miss';
     out.push(
-      `| ${goal.goal} (${goal.scenario}) | ${goal.contender} | ${goal.concurrency ?? ''} | ${formatNumber(goal.value)} | ${goal.target} | ${verdict}${goal.note === undefined ? '' : ` — ${goal.note}`} |`,
+      `| ${goal.goal} (${goal.scenario}) | ${goal.contender} | ${goal.concurrency ?? ''} | ${Number.isFinite(goal.value) ? formatNumber(goal.value) : '—'} | ${goal.target} | ${verdict}${goal.note === undefined ? '' : ` — ${goal.note}`} |`,
     );
   }
   out.push('', '## Throughput vs concurrency', '', '![throughput vs concurrency](throughput.svg)', '');
@@ -107,7 +114,13 @@ export function renderResultsMarkdown(results: BenchResults, command: string): s
     out.push('## Skipped', '', ...results.skipped.map((text) => `- ${text}`), '');
   }
   if (results.profiles.length > 0) {
-    out.push('## CPU profiles (dify-batch, self time)', '');
+    out.push(
+      '## CPU profiles (dify-batch, self time)',
+      '',
+      'One extra, unmeasured run per dify-batch contender (no number above comes from a profiled run), under',
+      "V8's sampling profiler from the first record to the last result; also in `out/profiles/summary.md`.",
+      '',
+    );
     for (const profile of results.profiles) {
       out.push(
         `### ${profile.label}`,

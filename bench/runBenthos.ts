@@ -50,7 +50,7 @@ export async function runBenthos(run: BenthosRun): Promise<WorkerReport> {
     IN: run.input,
     DIFY_URL: run.url.replace(/\/v1\/?$/, ''),
     DIFY_KEY: run.apiKey,
-    ...(run.rateLimitPerSecond === undefined ? {} : { RATE: String(run.rateLimitPerSecond) }),
+    ...(run.rateLimitPerSecond === undefined ? {} : benthosQuota(run.rateLimitPerSecond)),
   };
   const checker = new OutputChecker(
     run.count,
@@ -75,4 +75,12 @@ export async function runBenthos(run: BenthosRun): Promise<WorkerReport> {
     check: checker.report(),
     extra: {},
   };
+}
+
+/**
+ * The `rate_limit` resource's env for R req/s: one request per 1/R s (burst 1, like dify-batch's token
+ * bucket). Benthos' `local` limit with `count: R, interval: 1s` would release R requests at once each second.
+ */
+export function benthosQuota(perSecond: number): { RATE_COUNT: string; RATE_INTERVAL: string } {
+  return { RATE_COUNT: '1', RATE_INTERVAL: `${Math.round(1e6 / perSecond)}us` };
 }

@@ -2,13 +2,13 @@ import { fork } from 'node:child_process';
 import type { ContenderSpec, WorkerMessage, WorkerReport } from './protocol.js';
 
 export interface RunWorkerOptions {
-  /** Extra Node flags for the child (`--cpu-prof`, …). */
+  /** Extra Node flags for the child (`--expose-gc`, …). */
   readonly execArgv?: readonly string[];
 }
 
 /**
  * Runs one contender in a fresh child process (bench/contender-worker.ts) and returns its report once
- * the child has exited (so a `--cpu-prof` file is complete).
+ * the child has exited (so a profile it writes is complete).
  */
 export function runWorker(
   script: string,

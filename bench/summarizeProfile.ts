@@ -1,8 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 
 interface ProfileNode {
   readonly id: number;
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly callFrame: {
+    readonly functionName: string;
+    readonly url: string;
+    readonly lineNumber: number;
+    readonly columnNumber?: number;
+  };
 }
 
 interface CpuProfile {
@@ -25,10 +31,23 @@ export interface ProfileSummary {
   }[];
 }
 
-/** Self time per function from a `--cpu-prof` file (V8 .cpuprofile JSON), idle excluded. */
+/** Self time per function from a V8 .cpuprofile (JSON, `--profile` runs), idle excluded. */
 export function summarizeProfile(path: string, label: string, limit = 12): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const maps = new Map<string, SourceMap | undefined>();
+  /** `file:line` in the repository: a bundled bench/out/dist chunk is mapped back to its .ts source. */
+  const locate = (url: string, line: number, column: number): string => {
+    const file = url.replace(/^file:\/\//, '');
+    if (file === '') return '';
+    if (/\/bench\/out\/dist\/[^/]+\.js$/.test(file)) {
+      if (!maps.has(file)) maps.set(file, loadSourceMap(`${file}.map`));
+      const entry = maps.get(file)?.findEntry(line, column);
+      if (entry !== undefined && 'originalSource' in entry && entry.originalSource !== undefined)
+        return `${repositoryPath(entry.originalSource)}:${entry.originalLine + 1}`;
+    }
+    return `${repositoryPath(file)}:${line + 1}`;
+  };
   const selfUs = new Map<string, { fn: string; where: string; us: number }>();
   let busyUs = 0;
   profile.samples.forEach((id, i) => {
@@ -36,8 +55,7 @@ export function summarizeProfile(path: string, label: string, limit = 12): Profi
     if (frame === undefined || frame.functionName === '(idle)') return;
     const delta = profile.timeDeltas[i] ?? 0;
     busyUs += delta;
-    const file = frame.url.replace(/^file:\/\//, '').replace(/^.*\/(node_modules|bench\/out\/dist)\//, '$1/');
-    const where = file === '' ? '' : `${file}:${frame.lineNumber + 1}`;
+    const where = locate(frame.url, frame.lineNumber, frame.columnNumber ?? 0);
     const fn = frame.functionName === '' ? '(anonymous)' : frame.functionName;
     const key = `${fn}@${where}`;
     const entry = selfUs.get(key) ?? { fn, where, us: 0 };
@@ -49,4 +67,13 @@ export function summarizeProfile(path: string, label: string, limit = 12): Profi
     .slice(0, limit)
     .map(({ fn, where, us }) => ({ fn, where, selfMs: us / 1000, share: busyUs === 0 ? 0 : us / busyUs }));
   return { label, path, busyMs: busyUs / 1000, top };
+}
+
+function loadSourceMap(path: string): SourceMap | undefined {
+  return existsSync(path) ? new SourceMap(JSON.parse(readFileSync(path, 'utf8'))) : undefined;
+}
+
+/** `src/…`, `bench/…` or `node_modules/…` from an absolute path, a file URL or a source map's relative one. */
+function repositoryPath(path: string): string {
+  return path.replace(/^file:\/\//, '').replace(/^(?:.*?\/)?(node_modules|src|bench|test)\//, '$1/');
 }

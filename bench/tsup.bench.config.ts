@@ -11,6 +11,8 @@ export default defineConfig({
     'emulator-server': 'bench/emulator-server.ts',
     kafka: 'bench/kafka.ts',
     'real-dify': 'bench/realDify.ts',
+    // For bench/gateway/loadTest.mjs (plain JS, not built): the one side-run mechanism.
+    'side-runs': 'bench/sideRuns.ts',
   },
   outDir: 'bench/out/dist',
   format: ['esm'],

@@ -54,6 +54,7 @@ export {
   fileTypeOf,
   type InputFormField,
   isFailedRunStatus,
+  isRetryable,
   type ReadAppParametersOptions,
   readAppParameters,
 } from './dify/index.js';

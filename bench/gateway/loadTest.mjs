@@ -4,14 +4,16 @@
 //
 // Phases, all bounded in time: (1) sustained load: batch latency p50/p99, items/s, gateway CPU per item;
 // (2) the same items through `dify-batch run` (file in, file out): its CPU per item; (3) a soak: memory
-// sampled from the gateway's own /metrics every 10 s. A full run replaces the "## Batch gateway" section
-// of bench/RESULTS.md (which `npm run bench` keeps); `--quick` shortens every phase and writes nothing.
+// sampled from the gateway's own /metrics every 10 s. A full run writes bench/out/gateway.json and, from it,
+// the "Batch gateway" section of bench/RESULTS.md (a side run: bench/sideRuns.ts, built into
+// bench/out/dist/side-runs.js); `--quick` shortens every phase and writes nothing.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { renderSideRun, writeSideRun } from '../out/dist/side-runs.js';
 
 const quick = process.argv.includes('--quick');
 const CONFIG = Object.freeze({
@@ -108,21 +110,39 @@ async function runCpu(emulatorUrl, dir, records) {
   return { cpuSeconds: seconds(user) + seconds(sys), wallMs };
 }
 
-/** Replaces the "## Batch gateway" section of RESULTS.md (up to the next `## `), or appends it. */
-function writeSection(path, section) {
-  const lines = readFileSync(path, 'utf8').split('\n');
-  const start = lines.indexOf('## Batch gateway');
-  let text;
-  if (start === -1) {
-    text = `${lines.join('\n').trimEnd()}\n\n${section}\n`;
-  } else {
-    let end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
-    if (end === -1) end = lines.length;
-    const after = lines.slice(end).join('\n');
-    text = `${lines.slice(0, start).join('\n')}\n${section}\n${after === '' ? '' : `\n${after}`}`;
-  }
-  writeFileSync(path, text.endsWith('\n') ? text : `${text}\n`);
-  console.error(`wrote the "Batch gateway" section of ${path}`);
+/** The "Batch gateway" section's body, from bench/out/gateway.json's `data`. */
+function renderGatewayBody({ config, sustained, gatewayCpuPerItemUs, run, soak }) {
+  const first = soak.samples[0];
+  const last = soak.samples.at(-1);
+  const maxRss = Math.max(...soak.samples.map((s) => s.rssBytes));
+  return [
+    `Configuration: emulator (own process) with a fixed ${config.latencyMs} ms latency; \`dify-batch serve --concurrency ${config.gatewayConcurrency}\``,
+    `(own process, default queue, info-level JSON logs to /dev/null); autocannon ${config.connections} connections, each POSTing`,
+    `\`/v1/workflows/run/batch\` with ${config.itemsPerBatch} items again as soon as the previous answer came; 2 s warm-up first.`,
+    `\`run\` gets the same number of records (capped at 50,000) from an NDJSON file at \`--concurrency ${config.gatewayConcurrency}\`;`,
+    'its process start-up CPU (a 1-record run) is subtracted. CPU is user + system time of the process alone.',
+    '',
+    '| sustained load | value |',
+    '|---|---:|',
+    `| duration | ${config.sustainedSeconds} s |`,
+    `| batches answered (2xx / non-2xx / errors) | ${sustained.ok} / ${sustained.non2xx} / ${sustained.errors} |`,
+    `| batches/s (mean) | ${sustained.batchesPerSecond.toFixed(1)} |`,
+    `| items/s | ${sustained.itemsPerSecond.toFixed(0)} |`,
+    `| batch latency p50 | ${sustained.latencyP50Ms} ms |`,
+    `| batch latency p99 | ${sustained.latencyP99Ms} ms |`,
+    `| ideal batch latency (${config.connections * config.itemsPerBatch} items in flight ÷ ${config.gatewayConcurrency} slots × ${config.latencyMs} ms) | ${(((config.connections * config.itemsPerBatch) / config.gatewayConcurrency) * config.latencyMs).toFixed(0)} ms |`,
+    `| gateway CPU per item | ${gatewayCpuPerItemUs.toFixed(1)} µs |`,
+    `| \`run\` CPU per item (${run.records} records, ${run.wallS.toFixed(1)} s) | ${run.cpuPerItemUs.toFixed(1)} µs |`,
+    `| gateway ÷ run CPU per item | ${(gatewayCpuPerItemUs / run.cpuPerItemUs).toFixed(2)} |`,
+    '',
+    `Soak: ${config.soakSeconds} s of the same load (${soak.ok} batches, ${soak.non2xx} non-2xx, ${soak.errors} errors); the gateway's memory from its own \`/metrics\`:`,
+    '',
+    '| t (s) | RSS (MB) | heap used (MB) |',
+    '|---:|---:|---:|',
+    ...soak.samples.map((s) => `| ${s.t} | ${mb(s.rssBytes)} | ${mb(s.heapUsedBytes)} |`),
+    '',
+    `RSS ${mb(first.rssBytes)} MB at ${first.t} s, ${mb(last.rssBytes)} MB at ${last.t} s (max ${mb(maxRss)} MB); heap used ${mb(first.heapUsedBytes)} → ${mb(last.heapUsedBytes)} MB.`,
+  ].join('\n');
 }
 
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
@@ -141,6 +161,7 @@ const gateway = await startProcess([
   String(CONFIG.gatewayConcurrency),
 ]);
 const loadAtStart = loadavg()[0];
+const started = new Date().toISOString();
 try {
   const body = JSON.stringify({
     inputs: Array.from({ length: CONFIG.itemsPerBatch }, (_, i) => ({ id: `g${i}`, text: `row ${i}` })),
@@ -172,52 +193,43 @@ try {
   }, CONFIG.sampleEverySeconds * 1000);
   const soak = await cannon(gateway.url, CONFIG.soakSeconds, body);
   clearInterval(sampler);
-  const first = samples[0];
-  const last = samples.at(-1);
-  const maxRss = Math.max(...samples.map((s) => s.rssBytes));
 
-  const lines = [
-    '## Batch gateway',
-    '',
-    `Generated by \`npm run bench:gateway${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString()}. One run on a shared machine`,
-    '(other engineers were running tests and benchmarks on the same 2 cores): the numbers are noisy; compare them with care.',
-    '',
-    '| machine | |',
-    '|---|---|',
-    `| CPU | ${cpuModel} × ${cpus().length} (nproc ${cpus().length}) |`,
-    `| Node | ${process.version} |`,
-    `| load average (1 min) | ${loadAtStart.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end |`,
-    '',
-    `Configuration: emulator (own process) with a fixed ${CONFIG.latencyMs} ms latency; \`dify-batch serve --concurrency ${CONFIG.gatewayConcurrency}\``,
-    `(own process, default queue, info-level JSON logs to /dev/null); autocannon ${CONFIG.connections} connections, each POSTing`,
-    `\`/v1/workflows/run/batch\` with ${CONFIG.itemsPerBatch} items again as soon as the previous answer came; 2 s warm-up first.`,
-    `\`run\` gets the same number of records (capped at 50,000) from an NDJSON file at \`--concurrency ${CONFIG.gatewayConcurrency}\`;`,
-    'its process start-up CPU (a 1-record run) is subtracted. CPU is user + system time of the process alone.',
-    '',
-    '| sustained load | value |',
-    '|---|---:|',
-    `| duration | ${CONFIG.sustainedSeconds} s |`,
-    `| batches answered (2xx / non-2xx / errors) | ${sustained['2xx']} / ${sustained.non2xx} / ${sustained.errors} |`,
-    `| batches/s (mean) | ${sustained.requests.average.toFixed(1)} |`,
-    `| items/s | ${(gatewayItems / CONFIG.sustainedSeconds).toFixed(0)} |`,
-    `| batch latency p50 | ${sustained.latency.p50} ms |`,
-    `| batch latency p99 | ${sustained.latency.p99} ms |`,
-    `| ideal batch latency (${CONFIG.connections * CONFIG.itemsPerBatch} items in flight ÷ ${CONFIG.gatewayConcurrency} slots × ${CONFIG.latencyMs} ms) | ${(((CONFIG.connections * CONFIG.itemsPerBatch) / CONFIG.gatewayConcurrency) * CONFIG.latencyMs).toFixed(0)} ms |`,
-    `| gateway CPU per item | ${gatewayCpuPerItemUs.toFixed(1)} µs |`,
-    `| \`run\` CPU per item (${runRecords} records, ${(run.wallMs / 1000).toFixed(1)} s) | ${runCpuPerItemUs.toFixed(1)} µs |`,
-    `| gateway ÷ run CPU per item | ${(gatewayCpuPerItemUs / runCpuPerItemUs).toFixed(2)} |`,
-    '',
-    `Soak: ${CONFIG.soakSeconds} s of the same load (${soak['2xx']} batches, ${soak.non2xx} non-2xx, ${soak.errors} errors); the gateway's memory from its own \`/metrics\`:`,
-    '',
-    '| t (s) | RSS (MB) | heap used (MB) |',
-    '|---:|---:|---:|',
-    ...samples.map((s) => `| ${s.t} | ${mb(s.rssBytes)} | ${mb(s.heapUsedBytes)} |`),
-    '',
-    `RSS ${mb(first.rssBytes)} MB at ${first.t} s, ${mb(last.rssBytes)} MB at ${last.t} s (max ${mb(maxRss)} MB); heap used ${mb(first.heapUsedBytes)} → ${mb(last.heapUsedBytes)} MB.`,
-  ];
-  const section = lines.join('\n');
-  console.log(section);
-  if (!quick) writeSection(join(import.meta.dirname, '../RESULTS.md'), section);
+  const data = {
+    config: CONFIG,
+    sustained: {
+      ok: sustained['2xx'],
+      non2xx: sustained.non2xx,
+      errors: sustained.errors,
+      batchesPerSecond: sustained.requests.average,
+      itemsPerSecond: gatewayItems / CONFIG.sustainedSeconds,
+      latencyP50Ms: sustained.latency.p50,
+      latencyP99Ms: sustained.latency.p99,
+    },
+    gatewayCpuPerItemUs,
+    run: { records: runRecords, wallS: run.wallMs / 1000, cpuPerItemUs: runCpuPerItemUs },
+    soak: { ok: soak['2xx'], non2xx: soak.non2xx, errors: soak.errors, samples },
+  };
+  const sideRun = {
+    name: 'gateway',
+    command: `npm run bench:gateway${quick ? ' -- --quick' : ''}`,
+    date: started,
+    machine: {
+      cpu: cpuModel,
+      cores: cpus().length,
+      totalMemGb: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+      os: `${process.platform} ${process.arch}`,
+      loadAvgStart: loadAtStart,
+      loadAvgEnd: loadavg()[0],
+    },
+    node: process.version,
+    body: renderGatewayBody(data),
+    data,
+  };
+  console.log(renderSideRun(sideRun));
+  if (!quick) {
+    writeSideRun(join(import.meta.dirname, '../..'), sideRun);
+    console.error('wrote bench/out/gateway.json and the "Batch gateway" section of bench/RESULTS.md');
+  }
 } finally {
   await stop(gateway.child);
   await stop(emulator.child);

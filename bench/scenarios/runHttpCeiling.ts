@@ -1,11 +1,13 @@
 import type { BenchRunner, Measured } from '../BenchRunner.js';
-import type { NodeContender } from '../protocol.js';
+import type { ResultRow } from '../protocol.js';
+import { summarizeRepeats } from '../summarizeRepeats.js';
 
 /**
  * http-ceiling: emulator at 0 ms answering asynchronously (`answerAsync`, so calls overlap as they do
  * against any real server), keep-alive; requests/s and client CPU-µs per request of every contender at
- * the same concurrency. A row counts only when the emulator saw `concurrency` calls in flight at once.
- * Ratio = ÷ the bare undici loop (req/s), or its CPU per request.
+ * the same concurrency. Each contender runs `repeats` times, interleaved; rows are the median (min–max
+ * in `spread`). A row counts only when the emulator saw `concurrency` calls in flight at once in every
+ * run. Ratio = ÷ the bare undici loop's median (req/s), or its CPU per request.
  */
 export async function runHttpCeiling(runner: BenchRunner): Promise<void> {
   const { count, concurrency } = runner.params.httpCeiling;
@@ -15,52 +17,55 @@ export async function runHttpCeiling(runner: BenchRunner): Promise<void> {
     answerAsync: true,
   });
   const source = { kind: 'generated', count, payloadBytes: runner.params.payloadBytes } as const;
-  const contenders: NodeContender[] = [
-    'bare-undici',
-    'dify-batch-unordered',
-    'dify-batch-ordered',
-    'p-map+dify-client',
-    'readable-map',
-    'naive-chunks',
-  ];
-  const runs: Measured[] = [];
-  for (const contender of contenders)
-    runs.push(await runner.node('http-ceiling', contender, { source, concurrency }));
-  const benthos = await runner.benthos('http-ceiling', false, count, concurrency);
-  if (benthos !== undefined) runs.push(benthos);
-  const python = await runner.python('http-ceiling', false, count, concurrency);
-  if (python !== undefined) runs.push(python);
+  const node = (contender: Parameters<BenchRunner['node']>[1]) => () =>
+    runner.node('http-ceiling', contender, { source, concurrency });
+  const repeated = await runner.interleaved(runner.params.repeats, [
+    node('bare-undici'),
+    node('dify-batch-unordered'),
+    node('dify-batch-ordered'),
+    node('p-map+dify-client'),
+    node('readable-map'),
+    node('naive-chunks'),
+    () => runner.benthos('http-ceiling', false, count, concurrency),
+    () => runner.python('http-ceiling', false, count, concurrency),
+  ]);
+  for (const contender of ['dify-batch-unordered', 'dify-batch-ordered'] as const)
+    await runner.profileRun('http-ceiling', contender, { source, concurrency });
   await (await runner.emulator()).configure({ answerAsync: false });
 
-  const bare = runs[0]!;
   const cpuPerRequest = (run: Measured): number =>
     (run.report.cpuUserUs + run.report.cpuSystemUs) / Math.max(1, run.emulator?.requests ?? count);
-  for (const run of runs) {
-    const peak = run.emulator?.peakActive ?? 0;
+  const median = (runs: readonly Measured[], of: (run: Measured) => number) => {
+    const { median: value, min, max, runs: n } = summarizeRepeats(runs.map(of));
+    return { value, spread: { min, max, runs: n } };
+  };
+  const ran = repeated.filter((runs) => runs.length > 0);
+  const bare = ran[0]!;
+  const bareReqPerSecond = median(bare, (run) => run.perSecond).value;
+  const bareCpu = median(bare, cpuPerRequest).value;
+  for (const runs of ran) {
+    const contender = runs[0]!.contender;
+    const peaks = runs.map((run) => run.emulator?.peakActive ?? 0);
     // A contender that never had c calls in flight measured something other than concurrency.
-    const reachedC = peak === concurrency;
+    const reachedC = peaks.every((peak) => peak === concurrency);
+    const peakNote = reachedC
+      ? `peak ${concurrency} in flight in every run`
+      : `INVALID: peak ${peaks.join('/')} in flight ≠ c=${concurrency}`;
     const common = {
       name: 'http-ceiling',
-      contender: run.contender,
+      contender,
       concurrency,
-      valid: run.valid && reachedC,
+      valid: runs.every((run) => run.valid) && reachedC,
     } as const;
-    const peakNote = reachedC
-      ? `peak ${peak} in flight`
-      : `INVALID: peak ${peak} in flight ≠ c=${concurrency}`;
-    runner.add({
-      ...common,
-      metric: 'req/s',
-      value: run.perSecond,
-      ratio: run.perSecond / bare.perSecond,
-      note: peakNote,
-    });
+    const reqPerSecond: ResultRow = { ...common, metric: 'req/s', ...median(runs, (run) => run.perSecond) };
+    runner.add({ ...reqPerSecond, ratio: reqPerSecond.value / bareReqPerSecond, note: peakNote });
+    const cpu = median(runs, cpuPerRequest);
     runner.add({
       ...common,
       metric: 'cpu-µs/req',
-      value: cpuPerRequest(run),
-      ratio: cpuPerRequest(run) / cpuPerRequest(bare),
-      ...(run.contender.startsWith('benthos') ? { note: 'whole process, start-up included' } : {}),
+      ...cpu,
+      ratio: cpu.value / bareCpu,
+      note: contender.startsWith('benthos') ? `${peakNote}; whole process, start-up included` : peakNote,
     });
   }
 }

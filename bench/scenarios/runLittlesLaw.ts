@@ -1,6 +1,9 @@
 import type { BenchRunner, Measured } from '../BenchRunner.js';
 import type { NodeContender } from '../protocol.js';
 
+/** The concurrency whose dify-batch runs `--profile` profiles (both the quick and the full run have it). */
+export const LITTLES_LAW_PROFILED_C = 256;
+
 /**
  * littles-law: fixed latency L, concurrency c from 8 to 512; achieved throughput ÷ (c ÷ L). Items per run
  * = c × rounds, so every run lasts about `rounds` × L whatever c. This is also the data of the plot.
@@ -41,6 +44,10 @@ export async function runLittlesLaw(runner: BenchRunner): Promise<void> {
     if (benthos !== undefined) runs.push(benthos);
     const python = await runner.python('littles-law', false, count, concurrency);
     if (python !== undefined) runs.push(python);
+    if (concurrency === LITTLES_LAW_PROFILED_C) {
+      for (const contender of ['dify-batch-ordered', 'dify-batch-unordered'] as const)
+        await runner.profileRun('littles-law', contender, { source, concurrency });
+    }
     const ideal = concurrency / (latencyMs / 1000);
     for (const run of runs) {
       runner.add({

@@ -13,8 +13,9 @@ export const MEMORY_GOAL_HEAP_GROWTH_MB = 5;
  */
 export async function runMemory(runner: BenchRunner): Promise<void> {
   const { count, concurrency, sinkItemsPerSecond } = runner.params.memory;
-  process.stdout.write(`  memory: preparing ${count.toLocaleString('en-US')}-line input (once)\n`);
-  const path = await runner.input(count);
+  if (!runner.isPlanning)
+    process.stdout.write(`  memory: preparing ${count.toLocaleString('en-US')}-line input (once)\n`);
+  const path = await runner.input(count, 'memory');
   const source = { kind: 'file', path, count, payloadBytes: runner.params.payloadBytes } as const;
   const contenders: NodeContender[] = ['dify-batch-ordered', 'dify-batch-unordered', 'readable-map'];
   for (const contender of contenders) {

@@ -4,8 +4,8 @@ import type { BenchRunner, Measured } from '../BenchRunner.js';
  * rate-limit: the emulator admits R req/s (token bucket) and answers the excess 429 without
  * `Retry-After`, as Dify's /v1 does. The bucket starts empty at every run (`rateLimitStartsFull: false`),
  * so no client can beat R. Goodput ÷ R and the share of calls rejected. Told the quota: dify-batch
- * (`rateLimit`) and Benthos (a `rate_limit` resource); not told: dify-batch with fixed and with adaptive
- * concurrency, the SDK (no retry) and the Python anchor (tenacity retries).
+ * (`rateLimit`) and Benthos (a `rate_limit` resource); not told: dify-batch with fixed concurrency (ordered
+ * and unordered) and with adaptive concurrency, the SDK (no retry) and the Python anchor (tenacity retries).
  */
 export async function runRateLimit(runner: BenchRunner): Promise<void> {
   const { rps, count, concurrency, latencyMs } = runner.params.rateLimit;
@@ -24,10 +24,13 @@ export async function runRateLimit(runner: BenchRunner): Promise<void> {
       told,
     ]);
   }
-  runs.push([
-    await runner.node('rate-limit', 'dify-batch-ordered', { source, concurrency, maxAttempts: 20 }),
-    'not told: fixed c, 429 backoff',
-  ]);
+  // Not told, fixed c, both orders: the unordered one is the Python anchor's equal (it is unordered too).
+  for (const contender of ['dify-batch-ordered', 'dify-batch-unordered'] as const) {
+    runs.push([
+      await runner.node('rate-limit', contender, { source, concurrency, maxAttempts: 20 }),
+      'not told: fixed c, 429 backoff',
+    ]);
+  }
   runs.push([
     await runner.node('rate-limit', 'dify-batch-ordered', {
       source,

@@ -9,6 +9,7 @@ import { checkOption } from '../internal/checkOption.js';
 import { CallAbort } from './CallAbort.js';
 import { classifyResponse } from './classifyResponse.js';
 import { classifyTransportError } from './classifyTransportError.js';
+import { collectResponse } from './collectResponse.js';
 import type { DifyCallOptions, DifyRequest, DifyResult, DifyTransport } from './DifyRequest.js';
 import { DifyStreamCollector } from './DifyStreamCollector.js';
 import { mimeTypeOf } from './fileTypeOf.js';
@@ -143,6 +144,8 @@ export class DifyClient {
   readonly #maxResponseBytes: number;
   readonly #scrub: (text: string) => string;
   readonly #headers: DifyClientOptions['headers'];
+  /** The fixed headers of a run: blocking, streaming. */
+  readonly #runHeaders: readonly [Readonly<Record<string, string>>, Readonly<Record<string, string>>];
   #closed = false;
 
   /** {@link DifyClient.run}, bound: pass it wherever a {@link DifyTransport} is expected. */
@@ -166,6 +169,13 @@ export class DifyClient {
         bodyTimeout: resolved.timeouts.idleMs,
       });
     this.#headers = resolved.headers;
+    const run = (accept: string) =>
+      Object.freeze({
+        authorization: `Bearer ${this.#apiKey}`,
+        'content-type': 'application/json',
+        accept,
+      });
+    this.#runHeaders = [run('application/json'), run('text/event-stream')];
     const key = this.#apiKey;
     this.#scrub = (text) => text.split(key).join('[REDACTED]');
   }
@@ -185,7 +195,7 @@ export class DifyClient {
     const { totalMs } = this.#timeouts;
 
     const deadline = this.#deadline(signal);
-    const { call } = deadline;
+    const call = deadline;
     const phase: CallState = { current: 'request', onWorkflowStarted: options.onWorkflowStarted };
     try {
       return await this.#send(request, path, body, call, phase);
@@ -272,36 +282,11 @@ export class DifyClient {
   }
 
   /**
-   * One controller per call, fed by the caller's signal and the total deadline; `dispose()` removes the
+   * One abort handle per call, fed by the caller's signal and the total deadline; `dispose()` removes the
    * listener and the timer on every path so nothing outlives the call.
    */
-  #deadline(signal: AbortSignal | undefined): {
-    call: CallAbort;
-    readonly timedOut: boolean;
-    dispose(): void;
-  } {
-    const call = new CallAbort();
-    const onAbort = () => call.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const { totalMs } = this.#timeouts;
-    let timedOut = false;
-    const timer =
-      totalMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            call.abort();
-          }, totalMs)
-        : undefined;
-    return {
-      call,
-      get timedOut() {
-        return timedOut;
-      },
-      dispose() {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      },
-    };
+  #deadline(signal: AbortSignal | undefined): CallDeadline {
+    return new CallDeadline(signal, this.#timeouts.totalMs);
   }
 
   /** A small JSON exchange (upload, parameters) under the call deadlines, errors as for runs. */
@@ -315,7 +300,7 @@ export class DifyClient {
     const path = this.#pathPrefix + route;
     const { totalMs } = this.#timeouts;
     const deadline = this.#deadline(signal);
-    const { call } = deadline;
+    const call = deadline;
     let phase: 'request' | 'body' = 'request';
     try {
       const sent: Record<string, string> = {
@@ -378,21 +363,50 @@ export class DifyClient {
     phase: CallState,
   ): Promise<DifyResult> {
     const streaming = request.responseMode === 'streaming';
-    const response = await this.#dispatcher.request({
+    const options: Dispatcher.RequestOptions = {
       origin: this.#origin,
       path,
       method: 'POST',
-      headers: {
-        ...this.#headers?.(request),
-        authorization: `Bearer ${this.#apiKey}`,
-        'content-type': 'application/json',
-        accept: streaming ? 'text/event-stream' : 'application/json',
-      },
+      // Built once per client unless `headers` adds per-call ones (undici only reads them).
+      headers:
+        this.#headers === undefined
+          ? this.#runHeaders[streaming ? 1 : 0]
+          : {
+              ...this.#headers(request),
+              ...this.#runHeaders[streaming ? 1 : 0],
+            },
       body,
-      signal,
       headersTimeout: this.#timeouts.firstByteMs,
       bodyTimeout: this.#timeouts.idleMs,
-    });
+    };
+    if (!streaming) {
+      // Blocking: the whole body is wanted, so it is collected straight from undici's parser.
+      const { status, headers, text, truncated } = await collectResponse(
+        this.#dispatcher,
+        options,
+        signal,
+        (status) =>
+          status >= 200 && status < 300
+            ? this.#maxResponseBytes
+            : Math.min(ERROR_BODY_LIMIT, this.#maxResponseBytes),
+        () => {
+          phase.current = 'body';
+        },
+      );
+      if (status < 200 || status >= 300) {
+        throw classifyResponse(
+          { status, headers, body: text, truncated },
+          { scrub: this.#scrub, url: this.#origin + path },
+        );
+      }
+      if (truncated) throw this.#tooLarge();
+      return toDifyResult(
+        request.app,
+        parseJsonObject(text, `Dify's HTTP ${status} body`, this.#scrub, status),
+        this.#scrub,
+      );
+    }
+    const response = await this.#dispatcher.request({ ...options, signal });
     phase.current = 'body';
     const { statusCode: status, headers } = response;
     if (status < 200 || status >= 300) {
@@ -406,10 +420,10 @@ export class DifyClient {
         { scrub: this.#scrub, url: this.#origin + path },
       );
     }
-    if (streaming && String(headers['content-type']).includes('text/event-stream')) {
+    if (String(headers['content-type']).includes('text/event-stream')) {
       return this.#readStream(request, response.body, phase);
     }
-    // Blocking, or a stream request that Dify answered with one JSON body.
+    // A stream request that Dify answered with one JSON body.
     const { text, truncated } = await readLimitedText(
       response.body,
       this.#maxResponseBytes,
@@ -578,4 +592,36 @@ function bodyOf(request: DifyRequest): string {
     const reason = error instanceof Error ? error.message : String(error);
     throw new DifyBatchError('ERR_INPUT_INVALID', `DifyRequest.inputs cannot be sent as JSON: ${reason}`);
   }
+}
+
+/**
+ * The abort handle of one call (undici's `signal`) with its total deadline. It listens on the caller's
+ * signal as an EventListener object and passes itself to the timer, so a call allocates no closures.
+ */
+class CallDeadline extends CallAbort {
+  timedOut = false;
+  readonly #signal: AbortSignal | undefined;
+  readonly #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(signal: AbortSignal | undefined, totalMs: number) {
+    super();
+    this.#signal = signal;
+    signal?.addEventListener('abort', this, { once: true });
+    this.#timer = totalMs > 0 ? setTimeout(timeUp, totalMs, this) : undefined;
+  }
+
+  /** The caller's signal aborted. */
+  handleEvent(): void {
+    this.abort(this.#signal?.reason);
+  }
+
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#signal?.removeEventListener('abort', this);
+  }
+}
+
+function timeUp(deadline: CallDeadline): void {
+  deadline.timedOut = true;
+  deadline.abort();
 }

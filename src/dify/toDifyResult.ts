@@ -56,11 +56,15 @@ export function runFailed(data: Json, status: string, scrub: (text: string) => s
   return new DifyApiError({ code: 'ERR_DIFY_RUN_FAILED', message: scrub(message), retryable: false });
 }
 
-/** Drops undefined fields in place (a plain loop: this runs once per call). */
+/**
+ * Drops undefined fields. Copies into a fresh literal rather than `delete`-ing, which would turn the
+ * result into a slow dictionary-mode object for everything that reads it afterwards (once per call).
+ */
 function compact<T extends object>(value: T): T {
   const record = value as Record<string, unknown>;
-  for (const key in record) if (record[key] === undefined) delete record[key];
-  return value;
+  const out: Record<string, unknown> = {};
+  for (const key in record) if (record[key] !== undefined) out[key] = record[key];
+  return out as T;
 }
 
 /** Parses text that should be one JSON object; `undefined` when it is not. */

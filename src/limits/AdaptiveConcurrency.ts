@@ -115,16 +115,25 @@ export class AdaptiveConcurrency {
   }
 
   /**
+   * Takes a slot at once if one is free and nobody waits (FIFO: never overtakes a waiter); returns the
+   * current generation (pass it to `release`), or `undefined` when the caller must `acquire()` instead.
+   * The uncontended path of callDify: no Promise, no microtask.
+   */
+  tryAcquire(): number | undefined {
+    if (this.#queue.length !== 0 || this.#inFlight >= this.limit) return undefined;
+    this.#inFlight++;
+    return this.#decreases;
+  }
+
+  /**
    * Waits for a slot and takes it; resolves with the current generation (pass it to `release`).
    * Rejects with `signal.reason` on abort, leaving the queue.
    */
   acquire(signal?: AbortSignal): Promise<number> {
     checkSignal(signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.length === 0 && this.#inFlight < this.limit) {
-      this.#inFlight++;
-      return Promise.resolve(this.#decreases);
-    }
+    const generation = this.tryAcquire();
+    if (generation !== undefined) return Promise.resolve(generation);
     return this.#queue.wait(signal);
   }
 

@@ -116,6 +116,14 @@ export class TokenBucket {
   }
 
   /**
+   * Takes a token at once if one is free and nobody waits (FIFO: never overtakes a waiter); `false` when
+   * the caller must `take()` instead. The uncontended path of callDify: no Promise, no microtask.
+   */
+  tryTake(): boolean {
+    return this.#queue.length === 0 && this.#tryTake();
+  }
+
+  /**
    * Waits for a token and takes it.
    * @param signal - Leaves the queue on abort.
    * @returns Resolves once the token is taken; rejects with `signal.reason` on abort.
@@ -123,7 +131,7 @@ export class TokenBucket {
   take(signal?: AbortSignal): Promise<void> {
     checkSignal(signal);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.length === 0 && this.#tryTake()) return Promise.resolve();
+    if (this.tryTake()) return Promise.resolve();
     // Nobody left to serve after an abort: drop the timer so it neither fires for nothing nor holds the process.
     const waiting = this.#queue.wait(signal, () => {
       if (this.#queue.length === 0) this.#disarm();

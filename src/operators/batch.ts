@@ -1,13 +1,12 @@
 import {
   asyncScheduler,
-  ignoreElements,
   Observable,
   type OperatorFunction,
   type SchedulerLike,
   type Subscription,
-  tap,
 } from 'rxjs';
 import { checkInteger, checkNumber, checkScheduler } from '../internal/checkOption.js';
+import { subscribeUpstream } from '../internal/subscribeUpstream.js';
 
 /** Options of {@link batch}. */
 export interface BatchOptions {
@@ -89,23 +88,20 @@ export function batch<T>(options: Readonly<BatchOptions>): OperatorFunction<T, T
         timer?.unsubscribe();
         buffer = [];
       });
-      // Subscribing with `subscriber` itself chains the inner subscription to it, so a downstream
-      // `take` stops a synchronous source mid-loop.
-      source
-        .pipe(
-          tap({
-            next: (value) => {
-              buffer.push(value);
-              if (buffer.length >= size) flush();
-              else if (timed && buffer.length === 1) timer = scheduler.schedule(flush, maxWaitMs);
-            },
-            complete: flush,
-            error: () => {
-              buffer = [];
-            },
-          }),
-          ignoreElements(),
-        )
-        .subscribe(subscriber);
+      subscribeUpstream(source, subscriber, {
+        next: (value) => {
+          buffer.push(value);
+          if (buffer.length >= size) flush();
+          else if (timed && buffer.length === 1) timer = scheduler.schedule(flush, maxWaitMs);
+        },
+        error: (error: unknown) => {
+          buffer = [];
+          subscriber.error(error);
+        },
+        complete: () => {
+          flush();
+          subscriber.complete();
+        },
+      });
     });
 }

@@ -2,13 +2,11 @@ import { setMaxListeners } from 'node:events';
 import {
   asyncScheduler,
   from,
-  mergeMap,
   Observable,
   type ObservableInput,
   type OperatorFunction,
-  of,
   type SchedulerLike,
-  take,
+  type Subscription,
 } from 'rxjs';
 import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
@@ -16,18 +14,19 @@ import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { ErrorRecord, Item } from '../core/Item.js';
 import type { ItemFailure, ItemResult, ItemSuccess } from '../core/ItemResult.js';
 import { toErrorRecord } from '../core/toErrorRecord.js';
+import { checkRun } from '../dify/checkRun.js';
 import { classifyOutage } from '../dify/classifyOutage.js';
 import { concurrencyLimitOf } from '../dify/concurrencyLimitOf.js';
 import type { DifyCallOptions, DifyRequest, DifyResult } from '../dify/DifyRequest.js';
-import { isFailedRunStatus } from '../dify/isFailedRunStatus.js';
+import { isRetryable } from '../dify/isRetryable.js';
 import { linkAbort } from '../internal/abortable.js';
 import { checkFunction, checkInteger, checkScheduler, checkSignal } from '../internal/checkOption.js';
+import { subscribeUpstream } from '../internal/subscribeUpstream.js';
 import { AdaptiveConcurrency, type CallOutcome } from '../limits/AdaptiveConcurrency.js';
 import { adaptiveOutcomeOf } from '../limits/adaptiveOutcomeOf.js';
-import { type BreakerOutcome, CircuitBreaker } from '../limits/CircuitBreaker.js';
+import { type BreakerOutcome, type BreakerPass, CircuitBreaker } from '../limits/CircuitBreaker.js';
 import { TokenBucket } from '../limits/TokenBucket.js';
 import {
-  isRetryable,
   type RetryEvent,
   type RetryOutcome,
   type RetryPolicy,
@@ -160,11 +159,15 @@ export const CALL_DIFY_DEFAULTS = Object.freeze({
  * item, in completion order.
  *
  * @remarks
- * - **Concurrency:** a hard cap (`mergeMap` with `concurrency`): a new call starts as soon as any
- *   call finishes, never in chunk-and-wait rounds.
+ * - **Concurrency:** a hard cap: one subscriber with a FIFO of waiting items; a new call starts as
+ *   soon as any item finishes (synchronously, in the same turn), never in chunk-and-wait rounds. An
+ *   item holds its slot from its first attempt to its result, backoff waits included.
+ * - **Hot path:** no inner Observable and no Promise per item beyond the transport's own: the limits
+ *   are taken synchronously when free (`breaker.passIfClosed()`, `adaptive.tryAcquire()`,
+ *   `rateLimiter.tryTake()`) and only a failed first attempt enters the retry loop.
  * - **Ordering:** results come in completion order; pipe into `reorder()` to restore `seq` order.
- * - **Backpressure:** items beyond `concurrency` wait in mergeMap's queue, which is unbounded: put
- *   a creditGate upstream to bound it.
+ * - **Backpressure:** items beyond `concurrency` wait in the operator's queue, which is unbounded:
+ *   put a credit gate upstream to bound it (see `processRecords`).
  * - **Per-item errors never error the stream:** items with `item.error` (parse errors from a source)
  *   pass through as `ok: false` with `attempts: 0`; a throwing `toRequest` gives `ERR_INPUT_INVALID`;
  *   a call that fails after retries gives `ok: false` with the error's code, status and Dify code.
@@ -183,8 +186,9 @@ export const CALL_DIFY_DEFAULTS = Object.freeze({
  *   error (forwarded), and what no retry can fix: `ERR_DIFY_AUTH` (401/403), `ERR_DIFY_ROUTE` (a 404
  *   from a route that does not exist), `ERR_DIFY_UNREACHABLE` (the breaker gave up). Teardown aborts
  *   every call in flight, so no call starts after the first such answer.
- * - **Cancellation:** each attempt gets its own AbortController linked to `signal`; unsubscribing
- *   aborts every in-flight call and backoff wait.
+ * - **Cancellation:** all attempts of a subscription share one AbortSignal, linked to `signal`;
+ *   unsubscribing aborts every in-flight call and backoff wait, and settles each call in flight at
+ *   once (limits released, `onSettled` with the abort reason) even if its transport ignores the signal.
  *
  * @example
  * ```ts
@@ -233,7 +237,7 @@ export function callDify<I = Record<string, unknown>>(
   const o = { ...CALL_DIFY_DEFAULTS, ...options };
   checkFunction('transport', transport);
   checkFunction('toRequest', o.toRequest);
-  checkInteger('concurrency', o.concurrency, 1, true);
+  const concurrency = checkInteger('concurrency', o.concurrency, 1, true);
   checkScheduler(o.scheduler);
   const signal = checkSignal(o.signal);
   checkFunction('onAttempt', o.onAttempt, true);
@@ -265,139 +269,386 @@ export function callDify<I = Record<string, unknown>>(
   const { toRequest, scheduler, rateLimiter, adaptive, breaker, onAttempt, onRetry, onSettled } = o;
   const { knownResult, onWorkflowStarted } = o;
 
-  // `runSignal` belongs to one subscription of the operator and is shared by all its items: inner
-  // subscriptions of mergeMap are only ever torn down together (outer unsubscribe or error), so a
-  // per-item AbortController (the costliest allocation per item) would buy nothing.
-  const callItem = (item: Item<I>, request: DifyRequest, runSignal: AbortSignal): Observable<ItemResult> =>
-    new Observable<ItemResult>((subscriber) => {
-      const startedAt = scheduler.now();
-      const fatal = (error: unknown): void => subscriber.error(error);
-      // A throwing hook is a bug in the caller, not an item failure: it errors the output, and the
-      // teardown that follows aborts this item so nothing is retried.
-      const hook = <E>(fn: ((event: E) => void) | undefined, event: E): void => {
-        try {
-          fn?.(event);
-        } catch (error) {
-          fatal(error);
-          throw error;
-        }
-      };
-      let ambiguousRetries = 0;
-      retryResolved(
-        async ({ attempt, signal: attemptSignal }) => {
-          // The breaker first: while Dify is down, waiting calls hold no adaptive slot or token.
-          const pass =
-            breaker === undefined
-              ? undefined
-              : (breaker.passIfClosed() ?? (await breaker.acquire(attemptSignal)));
-          let reach: BreakerOutcome = 'cancelled';
-          let failure: unknown;
-          try {
-            const generation = adaptive === undefined ? 0 : await adaptive.acquire(attemptSignal);
-            // The adaptive limit this call was admitted under (its own excess, if Dify then refuses it).
-            const admittedUnder = adaptive?.limit ?? 0;
-            let outcome: CallOutcome = 'other';
-            let serverLimit: number | undefined;
-            try {
-              if (rateLimiter !== undefined) await rateLimiter.take(attemptSignal);
-              hook(onAttempt, { item, attempt });
-              let result: DifyResult;
-              try {
-                result = checkRun(
-                  await firstValue(
-                    transport(
-                      request,
-                      onWorkflowStarted === undefined
-                        ? { signal: attemptSignal }
-                        : {
-                            signal: attemptSignal,
-                            onWorkflowStarted: (id: string) => onWorkflowStarted(item, id),
-                          },
-                    ),
-                    attemptSignal,
-                  ),
-                );
-              } catch (error) {
-                failure = error;
-                outcome = adaptiveOutcomeOf(error, request);
-                if (!attemptSignal.aborted) reach = classifyOutage(error) ?? 'up';
-                if (outcome === 'rate-limited') serverLimit = statedLimit(error);
-                hook(onSettled, { item, attempt, ok: false, error });
-                // Refused only because we ran above the limit Dify states: the adaptive gate now holds
-                // the retry until one of those slots frees, so a backoff on top would only idle it.
-                if (serverLimit !== undefined && admittedUnder > serverLimit) throw retryAtOnce(error);
-                throw error;
-              }
-              outcome = 'ok';
-              reach = 'up';
-              hook(onSettled, { item, attempt, ok: true });
-              return result;
-            } finally {
-              adaptive?.release(outcome, generation, serverLimit);
-            }
-          } finally {
-            // Runs before the retry predicate sees the error, so it knows the failure was the outage's.
-            if (pass !== undefined && breaker!.release(reach, pass, item.seq) && isObject(failure)) {
-              waitedOut.add(failure);
-            }
-          }
-        },
-        policy,
-        runSignal,
-        (event) => {
-          if ((event.error as { ambiguous?: unknown } | null)?.ambiguous === true) ambiguousRetries++;
-          onRetry?.({ ...event, item });
-        },
-      ).then((outcome) => {
-        if (!outcome.ok && FATAL_CODES.has((outcome.error as { code?: unknown } | null)?.code)) {
-          fatal(outcome.error);
-          return;
-        }
-        subscriber.next(
-          toResult(item, outcome, scheduler.now() - startedAt, ambiguousRetries, policy.maxRetryTimeMs),
-        );
-        subscriber.complete();
-      }, fatal);
-    });
-
-  const project = (item: Item<I>, runSignal: AbortSignal): Observable<ItemResult> => {
-    if (item.error !== undefined) return of(failure(item, item.error, 0, 0));
-    const known = knownResult?.(item);
-    if (known !== undefined) return of(known);
-    let request: DifyRequest;
-    try {
-      // Built once per item, before any call: a bad record costs no request and is never retried.
-      request = toRequest(item);
-    } catch (error) {
-      return of(failure(item, inputError(item, error), 0, 0));
-    }
-    return callItem(item, request, runSignal);
-  };
-
   return (source) =>
     new Observable<ItemResult>((subscriber) => {
       if (signal?.aborted) {
         subscriber.error(signal.reason);
         return;
       }
+      // One AbortController per subscription, shared by every call: calls are only ever cancelled
+      // together (teardown), so a per-call controller would buy nothing but an allocation per item.
       const run = new AbortController();
-      // Each in-flight attempt listens on it (raceAbort, the transport, a rate-limit wait): expected, not a leak.
-      setMaxListeners(Number.isFinite(o.concurrency) ? 3 * o.concurrency + 16 : 0, run.signal);
+      const runSignal = run.signal;
+      // Each in-flight attempt may listen on it (the transport, a limit's wait, a retry): expected, not a leak.
+      setMaxListeners(Number.isFinite(concurrency) ? 3 * concurrency + 16 : 0, runSignal);
       const unlink = linkAbort(signal, run);
       const onAbort = (): void => subscriber.error(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
+      // Shared by every call without onWorkflowStarted: transports only read it.
+      const plainOptions: DifyCallOptions = { signal: runSignal };
+
+      // Items waiting for a slot: an array read from `head` (no shift(), which is O(n)), reset when drained.
+      let waiting: (Item<I> | undefined)[] = [];
+      let head = 0;
+      // Items holding a slot: from their first attempt to their result, backoff waits included.
+      let active = 0;
+      let sourceDone = false;
+      let draining = false;
+      // Attempts sent and not yet answered: teardown cancels them (release, onSettled) at once, even
+      // when a transport ignores its signal, so shared limits and in-flight counters always balance.
+      const live = new Set<Call<I>>();
+
+      const fatal = (error: unknown): void => subscriber.error(error);
+
+      const startItem = (item: Item<I>): void => {
+        if (item.error !== undefined) {
+          subscriber.next(failure(item, item.error, 0, 0));
+          return;
+        }
+        const known = knownResult?.(item);
+        if (known !== undefined) {
+          subscriber.next(known);
+          return;
+        }
+        let request: DifyRequest;
+        try {
+          // Built once per item, before any call: a bad record costs no request and is never retried.
+          request = toRequest(item);
+        } catch (error) {
+          subscriber.next(failure(item, inputError(item, error), 0, 0));
+          return;
+        }
+        active++;
+        const call: Call<I> = {
+          item,
+          request,
+          startedAt: scheduler.now(),
+          attempt: 1,
+          live: false,
+          pass: undefined,
+          generation: NO_SLOT,
+          admittedUnder: 0,
+          ambiguousRetries: 0,
+          subscription: undefined,
+          onDone: firstAttemptDone,
+        };
+        attempt(call);
+      };
+
+      // Starts waiting items while slots are free. Re-entrant calls (a synchronous answer, a result
+      // emitted from inside this loop) return at once: the running loop picks up the freed slot.
+      const drain = (): void => {
+        if (draining) return;
+        draining = true;
+        try {
+          while (head < waiting.length && active < concurrency && !subscriber.closed) {
+            const item = waiting[head]!;
+            waiting[head++] = undefined;
+            if (head === waiting.length) {
+              waiting = [];
+              head = 0;
+            }
+            startItem(item);
+          }
+        } finally {
+          draining = false;
+        }
+        if (sourceDone && active === 0 && head === waiting.length) subscriber.complete();
+      };
+
+      // Limits, in this order: the breaker first (while Dify is down, waiting calls hold no adaptive
+      // slot or token), then the adaptive slot, then a rate-limit token. Each has a synchronous path,
+      // so an uncontended attempt awaits nothing but the transport.
+      const attempt = (call: Call<I>): void => {
+        if (breaker !== undefined) {
+          const pass = breaker.passIfClosed();
+          if (pass === undefined) {
+            void acquireSlowly(call, 0);
+            return;
+          }
+          call.pass = pass;
+        }
+        if (adaptive !== undefined) {
+          const generation = adaptive.tryAcquire();
+          if (generation === undefined) {
+            void acquireSlowly(call, 1);
+            return;
+          }
+          call.generation = generation;
+          // The limit this call was admitted under (its own excess, if Dify then refuses it).
+          call.admittedUnder = adaptive.limit;
+        }
+        if (rateLimiter !== undefined && !rateLimiter.tryTake()) {
+          void acquireSlowly(call, 2);
+          return;
+        }
+        send(call);
+      };
+
+      // The contended path: waits for the limits from `stage` on, then sends.
+      const acquireSlowly = async (call: Call<I>, stage: 0 | 1 | 2): Promise<void> => {
+        try {
+          if (stage === 0) call.pass = await breaker!.acquire(runSignal);
+          if (stage <= 1 && adaptive !== undefined) {
+            call.generation = await adaptive.acquire(runSignal);
+            call.admittedUnder = adaptive.limit;
+          }
+          if (rateLimiter !== undefined) await rateLimiter.take(runSignal);
+        } catch (error) {
+          // Aborted, or the breaker gave up (ERR_DIFY_UNREACHABLE): no call was made.
+          releaseLimits(call, 'other', 'cancelled', undefined);
+          call.onDone(call, false, error);
+          return;
+        }
+        if (subscriber.closed) {
+          releaseLimits(call, 'other', 'cancelled', undefined);
+          return;
+        }
+        send(call);
+      };
+
+      const send = (call: Call<I>): void => {
+        const { item, request } = call;
+        try {
+          onAttempt?.({ item, attempt: call.attempt });
+        } catch (error) {
+          // A throwing hook is a bug in the caller, not an item failure: it errors the output, and the
+          // teardown that follows cancels everything, so nothing is retried.
+          releaseLimits(call, 'other', 'cancelled', undefined);
+          fatal(error);
+          return;
+        }
+        call.live = true;
+        live.add(call);
+        let answer: ObservableInput<DifyResult>;
+        try {
+          answer = transport(
+            request,
+            onWorkflowStarted === undefined
+              ? plainOptions
+              : { signal: runSignal, onWorkflowStarted: (id: string) => onWorkflowStarted(item, id) },
+          );
+        } catch (error) {
+          answered(call, false, error);
+          return;
+        }
+        if (typeof (answer as PromiseLike<DifyResult>).then === 'function') {
+          // Every real transport: its own Promise is the only one on the way.
+          (answer as PromiseLike<DifyResult>).then(
+            (result) => answered(call, true, result),
+            (error: unknown) => answered(call, false, error),
+          );
+          return;
+        }
+        // Any other ObservableInput (marble tests use cold()): its first value; unsubscribing cancels it.
+        let settled = false;
+        const subscription = from(answer).subscribe({
+          next: (result) => {
+            if (settled) return;
+            settled = true;
+            call.subscription?.unsubscribe();
+            answered(call, true, result);
+          },
+          error: (error: unknown) => {
+            settled = true;
+            answered(call, false, error);
+          },
+          complete: () => {
+            if (settled) return;
+            settled = true;
+            answered(call, false, noResult());
+          },
+        });
+        if (settled) subscription.unsubscribe();
+        else if (call.live) call.subscription = subscription;
+      };
+
+      // The answer of a live attempt (later answers of a cancelled one are dropped).
+      const answered = (call: Call<I>, ok: boolean, value: unknown): void => {
+        if (!call.live) return;
+        call.live = false;
+        live.delete(call);
+        call.subscription = undefined;
+        if (ok) {
+          const result = value as DifyResult;
+          const failedRun = checkRun(result);
+          if (failedRun === undefined) {
+            releaseLimits(call, 'ok', 'up', undefined);
+            if (!settledHook(call, true, undefined)) return;
+            call.onDone(call, true, result);
+            return;
+          }
+          value = failedRun;
+        }
+        const error = value;
+        const outcome = adaptiveOutcomeOf(error, call.request);
+        const reach: BreakerOutcome = runSignal.aborted ? 'cancelled' : (classifyOutage(error) ?? 'up');
+        const serverLimit = outcome === 'rate-limited' ? statedLimit(error) : undefined;
+        const { admittedUnder } = call;
+        // Before the retry decision, so it knows the failure was the outage's.
+        if (releaseLimits(call, outcome, reach, serverLimit) && isObject(error)) waitedOut.add(error);
+        if (!settledHook(call, false, error)) return;
+        // Refused only because we ran above the limit Dify states: the adaptive gate now holds the
+        // retry until one of those slots frees, so a backoff on top would only idle it.
+        call.onDone(
+          call,
+          false,
+          serverLimit !== undefined && admittedUnder > serverLimit ? retryAtOnce(error) : error,
+        );
+      };
+
+      /** Gives back what the attempt holds; true when the breaker waited this failure out. */
+      const releaseLimits = (
+        call: Call<I>,
+        outcome: CallOutcome,
+        reach: BreakerOutcome,
+        serverLimit: number | undefined,
+      ): boolean => {
+        if (call.generation !== NO_SLOT) {
+          adaptive!.release(outcome, call.generation, serverLimit);
+          call.generation = NO_SLOT;
+        }
+        if (call.pass === undefined) return false;
+        const pass = call.pass;
+        call.pass = undefined;
+        return breaker!.release(reach, pass, call.item.seq);
+      };
+
+      const settledHook = (call: Call<I>, ok: boolean, error: unknown): boolean => {
+        if (onSettled === undefined) return true;
+        try {
+          onSettled(
+            ok
+              ? { item: call.item, attempt: call.attempt, ok }
+              : { item: call.item, attempt: call.attempt, ok, error },
+          );
+          return true;
+        } catch (hookError) {
+          fatal(hookError);
+          return false;
+        }
+      };
+
+      // The first attempt's outcome: a success is the result at once; only a failure worth another
+      // attempt enters the retry loop (p-retry, in retryResolved), which makes the later attempts.
+      const firstAttemptDone = (call: Call<I>, ok: boolean, value: unknown): void => {
+        if (ok) {
+          finish(success(call, value as DifyResult, 1, scheduler.now() - call.startedAt));
+          return;
+        }
+        if (subscriber.closed) return;
+        if (!policy.shouldRetry(value)) {
+          finishFailed(call, { ok: false, error: value, attempts: 1 });
+          return;
+        }
+        retryResolved(
+          ({ attempt: n }) =>
+            new Promise<DifyResult>((resolve, reject) => {
+              call.attempt = n;
+              call.onDone = (_call, attemptOk, attemptValue) => {
+                if (attemptOk) resolve(attemptValue as DifyResult);
+                else reject(attemptValue);
+              };
+              attempt(call);
+            }),
+          policy,
+          runSignal,
+          (event) => {
+            if ((event.error as { ambiguous?: unknown } | null)?.ambiguous === true) call.ambiguousRetries++;
+            onRetry?.({ ...event, item: call.item });
+          },
+          { error: value, startedAt: call.startedAt },
+        ).then((outcome) => {
+          if (outcome.ok) {
+            finish(success(call, outcome.value, outcome.attempts, scheduler.now() - call.startedAt));
+          } else finishFailed(call, outcome);
+        }, fatal);
+      };
+
+      const finishFailed = (call: Call<I>, outcome: RetryOutcome<DifyResult> & { ok: false }): void => {
+        if (FATAL_CODES.has((outcome.error as { code?: unknown } | null)?.code)) {
+          active--;
+          fatal(outcome.error);
+          return;
+        }
+        const { item } = call;
+        const error = outcome.deadlineExceeded
+          ? deadlineError(item, outcome.error, outcome.attempts, policy.maxRetryTimeMs)
+          : toErrorRecord(outcome.error);
+        const result = failure(item, error, outcome.attempts, scheduler.now() - call.startedAt);
+        finish(call.ambiguousRetries > 0 ? { ...result, ambiguousRetries: call.ambiguousRetries } : result);
+      };
+
+      const finish = (result: ItemResult): void => {
+        active--;
+        if (subscriber.closed) return;
+        subscriber.next(result);
+        drain();
+      };
+
       subscriber.add(() => {
         signal?.removeEventListener('abort', onAbort);
         unlink();
         // The caller's reason when its signal is why we are torn down, so the transport sees it.
-        run.abort(
-          signal?.aborted ? signal.reason : new DifyBatchError('ERR_ABORTED', 'callDify: unsubscribed'),
-        );
+        const reason = signal?.aborted
+          ? signal.reason
+          : new DifyBatchError('ERR_ABORTED', 'callDify: unsubscribed');
+        run.abort(reason);
+        for (const call of live) {
+          call.live = false;
+          call.subscription?.unsubscribe();
+          call.subscription = undefined;
+          releaseLimits(call, 'other', 'cancelled', undefined);
+          try {
+            onSettled?.({ item: call.item, attempt: call.attempt, ok: false, error: reason });
+          } catch {
+            // The output is already closed: there is nobody left to report a hook's error to.
+          }
+        }
+        live.clear();
+        waiting = [];
+        head = 0;
       });
-      source
-        .pipe(mergeMap((item: Item<I>) => project(item, run.signal), o.concurrency))
-        .subscribe(subscriber);
+
+      subscribeUpstream(source, subscriber, {
+        next: (item) => {
+          if (head === waiting.length && active < concurrency && !draining) startItem(item);
+          else {
+            waiting.push(item);
+            drain();
+          }
+        },
+        error: fatal,
+        complete: () => {
+          sourceDone = true;
+          drain();
+        },
+      });
     });
+}
+
+/** No adaptive slot held. */
+const NO_SLOT = -1;
+
+/** One item from its first attempt to its result: what its current attempt holds. */
+interface Call<I> {
+  readonly item: Item<I>;
+  readonly request: DifyRequest;
+  /** Before the first attempt's limits: `latencyMs` and the record deadline run from here. */
+  readonly startedAt: number;
+  /** 1 for the first call of this item. */
+  attempt: number;
+  /** The current attempt was sent and its answer is still wanted. */
+  live: boolean;
+  pass: BreakerPass | undefined;
+  /** The adaptive generation of the slot held, or NO_SLOT. */
+  generation: number;
+  admittedUnder: number;
+  ambiguousRetries: number;
+  /** An Observable transport's call, to cancel on teardown. */
+  subscription: Subscription | undefined;
+  /** Where the current attempt's outcome goes: the first attempt's handler, or a retry's Promise. */
+  onDone: (call: Call<I>, ok: boolean, value: unknown) => void;
 }
 
 /** Errors that end the whole run: every other record would hit them too. */
@@ -420,56 +671,10 @@ function statedLimit(error: unknown): number | undefined {
   return error instanceof DifyApiError ? concurrencyLimitOf(error) : undefined;
 }
 
-/** First value of the transport's answer; unsubscribes (cancelling a cold call) on abort. */
-function firstValue<T>(input: ObservableInput<T>, signal: AbortSignal): Promise<T> {
-  // A Promise (every real transport) needs no subscription machinery; retryBackoff already races
-  // each attempt against the signal.
-  if (typeof (input as PromiseLike<T>).then === 'function') return Promise.resolve(input as PromiseLike<T>);
-  return new Promise<T>((resolve, reject) => {
-    let done = false;
-    const onAbort = (): void => {
-      subscription.unsubscribe();
-      reject(signal.reason);
-    };
-    const finish = (): void => {
-      done = true;
-      signal.removeEventListener('abort', onAbort);
-    };
-    const subscription = from(input)
-      .pipe(take(1))
-      .subscribe({
-        next: (value) => {
-          finish();
-          resolve(value);
-        },
-        error: (error: unknown) => {
-          finish();
-          reject(error);
-        },
-        complete: () => {
-          if (done) return;
-          finish();
-          reject(
-            new DifyApiError({
-              code: 'ERR_DIFY_BAD_RESPONSE',
-              message: 'the transport completed without a result',
-              retryable: false,
-            }),
-          );
-        },
-      });
-    if (!done) signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** A run that ended without its outputs (isFailedRunStatus) is a failure, whatever transport reported it. */
-function checkRun(result: DifyResult): DifyResult {
-  if (!isFailedRunStatus(result.status)) return result;
-  const run =
-    result.workflowRunId === undefined ? 'the workflow run' : `workflow run ${result.workflowRunId}`;
-  throw new DifyApiError({
-    code: 'ERR_DIFY_RUN_FAILED',
-    message: `${run} finished with status "${result.status}"`,
+function noResult(): DifyApiError {
+  return new DifyApiError({
+    code: 'ERR_DIFY_BAD_RESPONSE',
+    message: 'the transport completed without a result',
     retryable: false,
   });
 }
@@ -491,35 +696,28 @@ function failure(item: Item<unknown>, error: ErrorRecord, attempts: number, late
   return { seq: item.seq, id: item.id, ok: false, error, attempts, latencyMs };
 }
 
-function toResult(
-  item: Item<unknown>,
-  outcome: RetryOutcome<DifyResult>,
+/** A success result; optional fields are set only when present, in the order JSON output shows them. */
+function success(
+  call: { readonly item: Item<unknown>; readonly ambiguousRetries: number },
+  value: DifyResult,
+  attempts: number,
   latencyMs: number,
-  ambiguousRetries: number,
-  deadlineMs: number,
-): ItemResult {
-  const ambiguous = ambiguousRetries > 0 ? { ambiguousRetries } : {};
-  if (!outcome.ok) {
-    const error = outcome.deadlineExceeded
-      ? deadlineError(item, outcome.error, outcome.attempts, deadlineMs)
-      : toErrorRecord(outcome.error);
-    return { ...failure(item, error, outcome.attempts, latencyMs), ...ambiguous };
-  }
-  const { outputs, workflowRunId, taskId, messageId, conversationId } = outcome.value;
-  const success: ItemSuccess = {
+): ItemSuccess {
+  const { item, ambiguousRetries } = call;
+  const result: { -readonly [K in keyof ItemSuccess]: ItemSuccess[K] } = {
     seq: item.seq,
     id: item.id,
     ok: true,
-    outputs,
-    attempts: outcome.attempts,
+    outputs: value.outputs,
+    attempts,
     latencyMs,
-    ...ambiguous,
-    ...(workflowRunId === undefined ? {} : { workflowRunId }),
-    ...(taskId === undefined ? {} : { taskId }),
-    ...(messageId === undefined ? {} : { messageId }),
-    ...(conversationId === undefined ? {} : { conversationId }),
   };
-  return success;
+  if (ambiguousRetries > 0) result.ambiguousRetries = ambiguousRetries;
+  if (value.workflowRunId !== undefined) result.workflowRunId = value.workflowRunId;
+  if (value.taskId !== undefined) result.taskId = value.taskId;
+  if (value.messageId !== undefined) result.messageId = value.messageId;
+  if (value.conversationId !== undefined) result.conversationId = value.conversationId;
+  return result;
 }
 
 /** The record deadline ran out: the failure names it, and the last error says why it was not met. */

@@ -14,10 +14,14 @@ export {
   type CallDifyTransport,
   callDify,
 } from './callDify.js';
+export {
+  PROCESS_RECORDS_DEFAULTS,
+  type ProcessRecordsOptions,
+  processRecords,
+} from './processRecords.js';
 export { rateLimit } from './rateLimit.js';
 export { REORDER_DEFAULTS, type ReorderOptions, reorder } from './reorder.js';
 export {
-  isRetryable,
   RETRY_BACKOFF_DEFAULTS,
   type RetryAttemptContext,
   type RetryBackoffOptions,

@@ -1,6 +1,7 @@
-import { defer, type MonoTypeOperatorFunction, mergeMap, tap } from 'rxjs';
+import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { checkInteger } from '../internal/checkOption.js';
+import { subscribeUpstream } from '../internal/subscribeUpstream.js';
 
 /** Options of {@link reorder}. */
 export interface ReorderOptions {
@@ -30,6 +31,9 @@ export const REORDER_DEFAULTS = Object.freeze({ firstSeq: 0, maxBuffered: 10_000
  *   lower `seq` have been.
  * - **Backpressure:** bounded: holding more than `maxBuffered` values errors (overflow policy
  *   `"error"`; nothing is dropped silently).
+ * - **Cost:** one subscriber; values that arrive in order pass straight through, early ones wait in a
+ *   ring indexed by `seq − next expected` (no allocation per value). A value more than 2^24 ahead of the
+ *   next expected `seq` is an error (`ERR_INTERNAL`) instead of an allocation.
  * - **Errors:** `ERR_INTERNAL` for a duplicate or already-emitted `seq`, for an overflow, and on
  *   completion with a gap (the message names the first missing `seq`). Source errors are forwarded
  *   at once; held values are dropped.
@@ -62,50 +66,91 @@ export function reorder<T extends { readonly seq: number }>(
   checkInteger('maxBuffered', maxBuffered, 0, true);
 
   return (source) =>
-    defer(() => {
-      const held = new Map<number, T>();
+    new Observable<T>((subscriber) => {
+      // Held values in a ring indexed by distance from `nextSeq` (slot `(head + seq − nextSeq) & mask`):
+      // no Map entry, no array per value. It grows (doubling) only when a value lands beyond it.
+      let ring: (T | undefined)[] = new Array<T | undefined>(INITIAL_CAPACITY).fill(undefined);
+      let mask = INITIAL_CAPACITY - 1;
+      let head = 0;
+      let held = 0;
       let nextSeq = typeof firstSeq === 'function' ? -1 : firstSeq;
-      return source.pipe(
-        // Throwing inside mergeMap's project errors the output; returning an array emits it in order.
-        mergeMap((value) => {
-          if (nextSeq === -1) nextSeq = checkInteger('firstSeq', (firstSeq as () => number)(), 0);
-          const { seq } = value;
-          if (!Number.isInteger(seq) || seq < nextSeq || held.has(seq)) {
-            throw new DifyBatchError(
-              'ERR_INTERNAL',
-              `reorder: seq ${String(seq)} is a duplicate or out of range (next expected: ${nextSeq})`,
-            );
-          }
-          // In order with nothing held (the common case): no map traffic.
-          if (seq === nextSeq && held.size === 0) {
-            nextSeq++;
-            return [value];
-          }
-          held.set(seq, value);
-          const ready: T[] = [];
-          for (let head = held.get(nextSeq); head !== undefined; head = held.get(nextSeq)) {
-            held.delete(nextSeq);
-            ready.push(head);
-            nextSeq++;
-          }
-          if (held.size > maxBuffered) {
-            throw new DifyBatchError(
-              'ERR_INTERNAL',
-              `reorder: ${held.size} values held waiting for seq ${nextSeq}, more than maxBuffered (${maxBuffered})`,
-            );
-          }
-          return ready;
-        }),
-        tap({
-          complete: () => {
-            if (held.size > 0) {
-              throw new DifyBatchError(
-                'ERR_INTERNAL',
-                `reorder: the source completed without seq ${nextSeq} (${held.size} later values held)`,
-              );
+      const fail = (message: string): void => subscriber.error(new DifyBatchError('ERR_INTERNAL', message));
+      const grow = (distance: number): void => {
+        let capacity = ring.length * 2;
+        while (capacity <= distance) capacity *= 2;
+        const grown = new Array<T | undefined>(capacity).fill(undefined);
+        for (let i = 0; i < ring.length; i++) grown[i] = ring[(head + i) & mask];
+        ring = grown;
+        mask = capacity - 1;
+        head = 0;
+      };
+      subscriber.add(() => {
+        ring = [];
+        held = 0;
+      });
+      subscribeUpstream(source, subscriber, {
+        next: (value) => {
+          if (nextSeq === -1) {
+            try {
+              nextSeq = checkInteger('firstSeq', (firstSeq as () => number)(), 0);
+            } catch (error) {
+              subscriber.error(error);
+              return;
             }
-          },
-        }),
-      );
+          }
+          const { seq } = value;
+          // In order with nothing held (the common case): straight through, no ring traffic.
+          if (seq === nextSeq && held === 0) {
+            nextSeq++;
+            subscriber.next(value);
+            return;
+          }
+          const distance = seq - nextSeq;
+          if (!Number.isInteger(seq) || distance < 0) {
+            fail(`reorder: seq ${String(seq)} is a duplicate or out of range (next expected: ${nextSeq})`);
+            return;
+          }
+          // A seq this far ahead is a bug upstream (a credit window bounds the real distance): refuse it
+          // rather than allocate for it.
+          if (distance > MAX_DISTANCE) {
+            fail(`reorder: seq ${seq} is ${distance} ahead of the next expected seq ${nextSeq}`);
+            return;
+          }
+          if (distance >= ring.length) grow(distance);
+          const slot = (head + distance) & mask;
+          if (ring[slot] !== undefined) {
+            fail(`reorder: seq ${seq} is a duplicate or out of range (next expected: ${nextSeq})`);
+            return;
+          }
+          ring[slot] = value;
+          held++;
+          // State is updated before each emission, so a value arriving re-entrantly finds it consistent.
+          for (let ready = ring[head]; ready !== undefined && !subscriber.closed; ready = ring[head]) {
+            ring[head] = undefined;
+            head = (head + 1) & mask;
+            held--;
+            nextSeq++;
+            subscriber.next(ready);
+          }
+          if (held > maxBuffered) {
+            fail(
+              `reorder: ${held} values held waiting for seq ${nextSeq}, more than maxBuffered (${maxBuffered})`,
+            );
+          }
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => {
+          if (held > 0) {
+            fail(`reorder: the source completed without seq ${nextSeq} (${held} later values held)`);
+            return;
+          }
+          subscriber.complete();
+        },
+      });
     });
 }
+
+/** Ring slots allocated up front (a power of two; the ring doubles from there when needed). */
+const INITIAL_CAPACITY = 64;
+/** Farthest a held value may be from the next expected seq (2^24: 16M slots, 128 MB of pointers). */
+const MAX_DISTANCE = 2 ** 24;

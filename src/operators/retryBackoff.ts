@@ -1,5 +1,6 @@
 import pRetry from 'p-retry';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { isRetryable } from '../dify/isRetryable.js';
 import { delay } from '../internal/abortable.js';
 import {
   checkFunction,
@@ -109,11 +110,6 @@ export type RetryOutcome<T> =
       /** Retrying stopped because `maxRetryTimeMs` ran out, not because of the error or `maxAttempts`. */
       readonly deadlineExceeded?: true;
     };
-
-/** `error.retryable === true`: the default retry predicate (DifyApiError sets it per dify-api.md §5). */
-export function isRetryable(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === true;
-}
 
 /** Defaults of {@link RetryBackoffOptions}. */
 export const RETRY_BACKOFF_DEFAULTS: Readonly<
@@ -229,11 +225,14 @@ export async function retryResolved<T>(
   // Per call, so callDify can share one resolved policy across items without copying it.
   signal: AbortSignal | undefined,
   onRetry: ((event: RetryEvent) => void) | undefined,
+  // callDify makes the first attempt itself (no Promise on the path of the calls that succeed) and
+  // hands only a failure over: the loop then starts at the retry decision after attempt 1.
+  firstFailure?: { readonly error: unknown; readonly startedAt: number },
 ): Promise<RetryOutcome<T>> {
   const { scheduler } = o;
   signal?.throwIfAborted();
-  const startedAt = scheduler.now();
-  let attempts = 0;
+  const startedAt = firstFailure?.startedAt ?? scheduler.now();
+  let attempts = firstFailure === undefined ? 0 : 1;
   // Failures that used up an attempt; uncounted ones (rate limits, outages waited out) do not.
   let counted = 0;
   let deadlineExceeded = false;
@@ -279,12 +278,16 @@ export async function retryResolved<T>(
 
   // Fast path: most calls succeed at once, and p-retry's per-call setup (option copies, validation,
   // closures) was a sixth of the pipeline's CPU per item. p-retry takes over from the first failure.
-  try {
-    return { ok: true, value: await runAttempt(1), attempts: 1 };
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    if (!(error instanceof AttemptFailed)) throw error;
-    if (!(await retryAfterWait(error, 1))) return failed(error.original);
+  if (firstFailure === undefined) {
+    try {
+      return { ok: true, value: await runAttempt(1), attempts: 1 };
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (!(error instanceof AttemptFailed)) throw error;
+      if (!(await retryAfterWait(error, 1))) return failed(error.original);
+    }
+  } else if (!(await retryAfterWait(firstFailure.error, 1))) {
+    return failed(firstFailure.error);
   }
   try {
     // p-retry runs the loop and its abort handling; the budget is ours (counted failures, deadline),

@@ -1,4 +1,4 @@
-import { concatMap, filter, type Observable, type OperatorFunction, pipe, tap } from 'rxjs';
+import { type Observable, of } from 'rxjs';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
@@ -15,16 +15,13 @@ import { LatencyHistogram } from '../internal/LatencyHistogram.js';
 import { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from '../limits/AdaptiveConcurrency.js';
 import { CircuitBreaker } from '../limits/CircuitBreaker.js';
 import { TokenBucket } from '../limits/TokenBucket.js';
-import { batch } from '../operators/batch.js';
-import { callDify } from '../operators/callDify.js';
-import { reorder } from '../operators/reorder.js';
+import { PROCESS_RECORDS_DEFAULTS, processRecords } from '../operators/processRecords.js';
 import type { RetryPolicy } from '../operators/retryBackoff.js';
 import type { ResultSink } from '../sinks/ResultSink.js';
 import type { DeadLetterEntry } from '../sinks/toDeadLetter.js';
 import { isCommittable } from '../sources/CommittableSource.js';
 import { AckWatermark } from './AckWatermark.js';
 import { buildRequest, type RequestMapping } from './buildRequest.js';
-import { creditGate } from './creditGate.js';
 import { preflight, type RecordCheck } from './preflight.js';
 import type { RunCheckpoint } from './RunCheckpoint.js';
 import type { RunProgress, RunSummary } from './RunSummary.js';
@@ -128,13 +125,13 @@ export interface RunBatchOptions extends RequestMapping {
   readonly onWarning?: (message: string) => void;
 }
 
-/** Documented defaults of {@link RunBatchOptions} that do not depend on other options. */
+/**
+ * Defaults of {@link RunBatchOptions}, keyed by option name. `window` and `batch.size` are derived
+ * (functions of the option they depend on): `window(concurrency)` = 16 × concurrency,
+ * `batch.size(window)` = min(100, window); see {@link PROCESS_RECORDS_DEFAULTS}.
+ */
 export const RUN_BATCH_DEFAULTS = Object.freeze({
-  concurrency: 16,
-  windowPerConcurrency: 16,
-  ordered: true,
-  batchSize: 100,
-  batchMaxWaitMs: 50,
+  ...PROCESS_RECORDS_DEFAULTS,
   progressIntervalMs: 250,
   closeSinks: true,
   adaptiveConcurrency: true,
@@ -254,17 +251,14 @@ function lastGoodRecord(last: Item | undefined): string {
 
 function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun {
   const concurrency = positiveInt('concurrency', options.concurrency ?? RUN_BATCH_DEFAULTS.concurrency);
-  const window = positiveInt(
-    'window',
-    options.window ?? concurrency * RUN_BATCH_DEFAULTS.windowPerConcurrency,
-  );
+  const window = positiveInt('window', options.window ?? RUN_BATCH_DEFAULTS.window(concurrency));
   if (window < concurrency)
     throw new InvalidOptionError('window', `an integer ≥ concurrency (${concurrency})`, window);
   const batchSize = Math.min(
-    positiveInt('batch.size', options.batch?.size ?? RUN_BATCH_DEFAULTS.batchSize),
+    positiveInt('batch.size', options.batch?.size ?? RUN_BATCH_DEFAULTS.batch.size(window)),
     window,
   );
-  const maxWaitMs = options.batch?.maxWaitMs ?? RUN_BATCH_DEFAULTS.batchMaxWaitMs;
+  const maxWaitMs = options.batch?.maxWaitMs ?? RUN_BATCH_DEFAULTS.batch.maxWaitMs;
   if (typeof maxWaitMs !== 'number' || !(maxWaitMs >= 0)) {
     throw new InvalidOptionError('batch.maxWaitMs', 'a number ≥ 0', maxWaitMs);
   }
@@ -355,15 +349,21 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     );
     return fileInputs;
   };
+  // With `files`, calls first go through `withFiles`, which awaits the app's file variables. Once they
+  // are known to be none (the common case: the CLI always passes `files`), `current` is swapped for the
+  // plain transport, so later calls await nothing but the call itself.
+  const withFiles: DifyTransport = async (request, callOptions) => {
+    const known = await filesOfApp();
+    if (known === undefined) {
+      current = baseTransport;
+      return baseTransport(request, callOptions);
+    }
+    const inputs = await resolveFileInputs(request.inputs, known, callOptions.signal);
+    return baseTransport({ ...request, inputs }, callOptions);
+  };
+  let current: DifyTransport = files === undefined ? baseTransport : withFiles;
   const transport: DifyTransport =
-    files === undefined
-      ? baseTransport
-      : async (request, callOptions) => {
-          const known = await filesOfApp();
-          if (known === undefined) return baseTransport(request, callOptions);
-          const inputs = await resolveFileInputs(request.inputs, known, callOptions.signal);
-          return baseTransport({ ...request, inputs }, callOptions);
-        };
+    files === undefined ? baseTransport : (request, callOptions) => current(request, callOptions);
 
   // Aborted with the caller's reason before we unsubscribe, so in-flight calls see that reason.
   const calls = new AbortController();
@@ -380,24 +380,18 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
   let lastProgressAt = -Infinity;
   let lastRead: Item | undefined;
 
-  // The gate's signal means "stop reading, let the rest drain"; a hard abort unsubscribes below.
-  // A source that fails also only stops reading: what was read was paid for, so it is finished
-  // and written before runBatch rejects.
-  const gate = creditGate(options.source, {
-    window,
-    completeOnError: true,
-    ...(options.drainSignal === undefined ? {} : { signal: options.drainSignal }),
-  });
+  // Records read so far, and the error that stopped reading, if one did (processRecords reports it
+  // once everything read was written: what was read was paid for).
+  let read = 0;
+  let sourceError: Error | undefined;
   // Inputs of items not yet written, for the dead-letter sink; bounded by `window` through the gate.
   const pendingInputs = options.deadLetter === undefined ? undefined : new Map<number, Item>();
   // Sink acknowledgement → contiguous watermark → source commit; only tracked when someone listens.
   const committable = isCommittable(options.source) ? options.source : undefined;
   const watermark = committable === undefined && checkpoint === undefined ? undefined : new AckWatermark();
-  // The ordered output starts where the source does: known once the first item is read.
-  let firstRead: number | undefined;
 
   const progress = (): RunProgress => ({
-    read: gate.pulled,
+    read,
     written,
     succeeded,
     failed,
@@ -484,7 +478,6 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     }
     written += results.length;
     if (checkpoint !== undefined) await saveCheckpoint(false);
-    gate.release(results.length);
     report(false);
   };
 
@@ -512,34 +505,43 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     }
   };
 
-  const order: OperatorFunction<ItemResult, ItemResult> = ordered
-    ? reorder<ItemResult>({ maxBuffered: window, firstSeq: options.firstSeq ?? (() => firstRead ?? 0) })
-    : pipe();
   const recovered = checkpoint?.recovered;
   const alreadyWritten = checkpoint?.alreadyWritten;
-  // An unordered run wrote past its watermark before it crashed: those items only need their ack.
-  const notYetWritten: OperatorFunction<Item, Item> =
-    alreadyWritten === undefined
-      ? pipe()
-      : filter((item: Item) => {
-          if (!alreadyWritten.has(item.seq)) return true;
-          pendingInputs?.delete(item.seq);
-          watermark!.ack(item.seq);
-          gate.release(1);
-          return false;
-        });
 
-  const results$: Observable<void> = gate.items.pipe(
-    tap((item) => {
-      firstRead ??= item.seq;
-      lastRead = item;
-      pendingInputs?.set(item.seq, item);
-      watermark?.track(item);
-      if (gate.outstanding > peakOutstanding) peakOutstanding = gate.outstanding;
-    }),
-    notYetWritten,
-    callDify(transport, {
+  // The credit loop: the gate's drain signal means "stop reading, let the rest drain" (a hard abort
+  // unsubscribes below); a failing source also only stops reading, and is reported after the drain.
+  const results$: Observable<unknown> = of(options.source).pipe(
+    processRecords(transport, {
       concurrency,
+      window,
+      ordered,
+      batch: { size: batchSize, maxWaitMs },
+      ...(options.firstSeq === undefined ? {} : { firstSeq: options.firstSeq }),
+      ...(options.drainSignal === undefined ? {} : { drainSignal: options.drainSignal }),
+      write: writeBatch,
+      onRead: (item, outstanding) => {
+        read++;
+        lastRead = item;
+        pendingInputs?.set(item.seq, item);
+        watermark?.track(item);
+        if (outstanding > peakOutstanding) peakOutstanding = outstanding;
+      },
+      onSourceError: (error) => {
+        sourceError = error;
+      },
+      // An unordered run wrote past its watermark before it crashed: those items only need their ack.
+      ...(alreadyWritten === undefined
+        ? {}
+        : {
+            skip: (item: Item) => {
+              if (!alreadyWritten.has(item.seq)) return false;
+              pendingInputs?.delete(item.seq);
+              watermark!.ack(item.seq);
+              return true;
+            },
+          }),
+      // Journaled before reordering: a result held for its turn survives a crash and is not paid twice.
+      ...(checkpoint === undefined ? {} : { onResult: (result: ItemResult) => checkpoint.journal(result) }),
       toRequest,
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(rateLimiter === undefined ? {} : { rateLimiter }),
@@ -557,11 +559,6 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
         ? {}
         : { onWorkflowStarted: (item: Item, id: string) => checkpoint.journalRunId!(item.seq, item.id, id) }),
     }),
-    // Journaled before reordering: a result held for its turn survives a crash and is not paid twice.
-    checkpoint === undefined ? pipe() : tap((result: ItemResult) => checkpoint.journal(result)),
-    order,
-    batch<ItemResult>({ size: batchSize, maxWaitMs }),
-    concatMap(writeBatch),
   );
 
   const closeAll = async (failedRun: boolean): Promise<void> => {
@@ -625,7 +622,6 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
       await closeAll(true).catch(() => {});
       throw withSummary(error, summarize());
     }
-    const sourceError = gate.error;
     if (sourceError !== undefined) {
       // Everything read was written; the sinks still finish their documents (a JSON array's `]`).
       await closeAll(true).catch(() => {});

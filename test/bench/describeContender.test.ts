@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeContender } from '../../bench/describeContender.js';
+import { benthosQuota } from '../../bench/runBenthos.js';
 
 describe('describeContender', () => {
   it('shows the read-ahead each windowed contender was given, so equal footing can be checked', () => {
@@ -16,11 +17,14 @@ describe('describeContender', () => {
   it('shows the quota wherever a contender was told it, and who was not', () => {
     const told = { concurrency: 16, count: 300, rateLimitPerSecond: 100 };
     expect(describeContender('rate-limit', 'dify-batch-unordered', told).rateLimit).toBe(
-      '100/s token bucket',
+      '100/s token bucket (burst 1, the default)',
     );
     expect(describeContender('rate-limit', 'benthos-unordered', told).rateLimit).toBe(
-      'rate_limit resource 100/s',
+      'rate_limit resource 100/s (1 per 10000 µs, burst 1)',
     );
+    // What bench/benthos/*.yaml is given: one request per 1/R, not R at the start of each second.
+    expect(benthosQuota(100)).toEqual({ RATE_COUNT: '1', RATE_INTERVAL: '10000us' });
+    expect(benthosQuota(50)).toEqual({ RATE_COUNT: '1', RATE_INTERVAL: '20000us' });
     expect(
       describeContender('rate-limit', 'python-unordered', { concurrency: 16, count: 300 }).rateLimit,
     ).toBe('none');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,49 @@ describe('summarizeProfile', () => {
         share: 0.75,
       });
       expect(summary.top[1]?.fn).toBe('(anonymous)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('summarizeProfile on the bundled bench', () => {
+  it('maps a bench/out/dist chunk back to its .ts source through the source map', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prof-'));
+    try {
+      const dist = join(dir, 'bench', 'out', 'dist');
+      mkdirSync(dist, { recursive: true });
+      const chunk = join(dist, 'chunk-TEST.js');
+      writeFileSync(chunk, '\n\nfunction runAttempt() {}\n');
+      // Generated line 3, column 0 → source 0, original line 11 (VLQ "AAUA": +10 lines).
+      writeFileSync(
+        `${chunk}.map`,
+        JSON.stringify({
+          version: 3,
+          sources: ['../../../src/pipeline/runBatch.ts'],
+          names: [],
+          mappings: ';;AAUA',
+        }),
+      );
+      const profile = {
+        nodes: [
+          {
+            id: 1,
+            callFrame: { functionName: 'runAttempt', url: `file://${chunk}`, lineNumber: 2, columnNumber: 0 },
+          },
+          {
+            id: 2,
+            callFrame: { functionName: 'other', url: `file://${join(dist, 'no-map.js')}`, lineNumber: 4 },
+          },
+        ],
+        samples: [1, 1, 2],
+        timeDeltas: [1000, 1000, 1000],
+      };
+      const path = join(dir, 'p.cpuprofile');
+      writeFileSync(path, JSON.stringify(profile));
+      const [first, second] = summarizeProfile(path, 'label').top;
+      expect(first).toMatchObject({ fn: 'runAttempt', where: 'src/pipeline/runBatch.ts:11' });
+      expect(second).toMatchObject({ fn: 'other', where: 'bench/out/dist/no-map.js:5' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

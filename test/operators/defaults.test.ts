@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { asyncScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { isRetryable } from '../../src/dify/isRetryable.js';
 import { CIRCUIT_BREAKER_DEFAULTS } from '../../src/limits/CircuitBreaker.js';
 import { TOKEN_BUCKET_DEFAULTS } from '../../src/limits/TokenBucket.js';
 import { BATCH_DEFAULTS } from '../../src/operators/batch.js';
 import { CALL_DIFY_DEFAULTS } from '../../src/operators/callDify.js';
 import { REORDER_DEFAULTS } from '../../src/operators/reorder.js';
-import { isRetryable, RETRY_BACKOFF_DEFAULTS } from '../../src/operators/retryBackoff.js';
+import { RETRY_BACKOFF_DEFAULTS } from '../../src/operators/retryBackoff.js';
 import { CREDIT_GATE_DEFAULTS } from '../../src/pipeline/creditGate.js';
 
 // Names a @defaultValue may cite, and what they stand for.

@@ -4,4 +4,12 @@ export { DifyApiError } from '../../src/core/DifyApiError.js';
 export type { Item } from '../../src/core/Item.js';
 export type { DifyTransport } from '../../src/dify/DifyRequest.js';
 export { AdaptiveConcurrency, CircuitBreaker, TokenBucket } from '../../src/limits/index.js';
-export { batch, callDify, creditGate, rateLimit, reorder, retryBackoff } from '../../src/operators/index.js';
+export {
+  batch,
+  callDify,
+  creditGate,
+  processRecords,
+  rateLimit,
+  reorder,
+  retryBackoff,
+} from '../../src/operators/index.js';

@@ -1,4 +1,4 @@
-import { EMPTY, map, merge, NEVER, of, take, VirtualTimeScheduler } from 'rxjs';
+import { EMPTY, map, merge, NEVER, of, Subject, take, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { TokenBucket } from '../../src/limits/TokenBucket.js';
 import { rateLimit } from '../../src/operators/rateLimit.js';
@@ -93,5 +93,25 @@ describe('rateLimit', () => {
     expect(() => rateLimit({ take: async () => {} } as unknown as TokenBucket)).toThrow(
       /`bucket`.*a TokenBucket/,
     );
+  });
+});
+
+describe('rateLimit (one subscriber)', () => {
+  it('passes a value synchronously when a token is free, and keeps order behind a waiting one', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const bucket = new TokenBucket({ perSecond: 1000, burst: 2, scheduler });
+    const seen: string[] = [];
+    const source = new Subject<string>();
+    source.pipe(rateLimit(bucket)).subscribe((v) => seen.push(`${v}@${scheduler.now()}`));
+    source.next('a');
+    source.next('b');
+    // Two tokens of burst: both passed in the same turn, without a Promise in between.
+    expect(seen).toEqual(['a@0', 'b@0']);
+    source.next('c');
+    expect(seen).toEqual(['a@0', 'b@0']);
+    expect(bucket.waiting).toBe(1);
+    source.next('d');
+    await advance(scheduler);
+    expect(seen).toEqual(['a@0', 'b@0', 'c@1', 'd@2']);
   });
 });

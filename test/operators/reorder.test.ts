@@ -1,4 +1,5 @@
-import { EMPTY, NEVER, Observable, of, take } from 'rxjs';
+import fc from 'fast-check';
+import { EMPTY, from, NEVER, Observable, of, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { DifyBatchError } from '../../src/core/DifyBatchError.js';
@@ -144,5 +145,43 @@ describe('reorder', () => {
   it('rejects bad options with ERR_INVALID_OPTION', () => {
     expect(() => reorder({ firstSeq: -1 })).toThrow(/`firstSeq`/);
     expect(() => reorder({ maxBuffered: 1.5 })).toThrow(/`maxBuffered`/);
+  });
+});
+
+describe('reorder (ring)', () => {
+  it('errors on a seq implausibly far ahead instead of allocating for it', () => {
+    const error = errorOf((onError) =>
+      of(s(1), s(2 ** 25))
+        .pipe(reorder())
+        .subscribe({ error: onError }),
+    );
+    expect(error.code).toBe('ERR_INTERNAL');
+    expect(error.message).toMatch(/ahead of the next expected seq 0/);
+  });
+
+  it('restores any bounded shuffle to dense seq order, growing and wrapping its ring as needed', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1000 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 1, maxLength: 1200 }),
+        (firstSeq, count, spread, noise) => {
+          // Each value is displaced by up to `spread` places: the ring must hold up to `spread` of them.
+          const keys = Array.from({ length: count }, (_, i) => i + (noise[i % noise.length]! % spread));
+          const order = Array.from({ length: count }, (_, i) => i).sort(
+            (a, b) => keys[a]! - keys[b]! || a - b,
+          );
+          const seen: number[] = [];
+          let completed = false;
+          from(order.map((i) => ({ seq: firstSeq + i })))
+            .pipe(reorder({ firstSeq }))
+            .subscribe({ next: (v) => seen.push(v.seq), complete: () => (completed = true) });
+          expect(seen).toEqual(Array.from({ length: count }, (_, i) => firstSeq + i));
+          expect(completed).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

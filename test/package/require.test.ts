@@ -19,7 +19,7 @@ describe('package entry points (built dist)', () => {
 
   it('ESM import exposes the documented API and hides internals', async () => {
     const script =
-      "const m = await import('dify-batch'); console.log(['runBatch','difyResults','createDifyTransform','DifyClient','fromFile','fromReadable','fromAsyncIterable','fromHttp','toFile','toWritable','toDeadLetter','toHttp','FileCheckpoint','startGateway','DifyApiError'].filter(k => typeof m[k] !== 'function').join(','));" +
+      "const m = await import('dify-batch'); console.log(['runBatch','difyResults','createDifyTransform','DifyClient','fromFile','fromReadable','fromAsyncIterable','fromHttp','toFile','toWritable','toDeadLetter','toHttp','FileCheckpoint','startGateway','DifyApiError','isRetryable'].filter(k => typeof m[k] !== 'function').join(','));" +
       "try { await import('dify-batch/internal/LatencyHistogram.js'); console.log('open') } catch { console.log('closed') }";
     const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', script], { cwd: root });
     expect(stdout).toBe('\nclosed\n');

@@ -18,7 +18,7 @@ describe('package subpaths (built dist)', () => {
       [
         "const o = await import('dify-batch/operators');",
         "const l = await import('dify-batch/limits');",
-        "const missing = ['batch','callDify','rateLimit','reorder','retryBackoff','creditGate'].filter((k) => typeof o[k] !== 'function');",
+        "const missing = ['batch','callDify','rateLimit','reorder','retryBackoff','creditGate','processRecords'].filter((k) => typeof o[k] !== 'function');",
         "missing.push(...['TokenBucket','CircuitBreaker','AdaptiveConcurrency'].filter((k) => typeof l[k] !== 'function'));",
         "missing.push(...['TOKEN_BUCKET_DEFAULTS','CIRCUIT_BREAKER_DEFAULTS','ADAPTIVE_CONCURRENCY_DEFAULTS'].filter((k) => !Object.isFrozen(l[k])));",
         'console.log(JSON.stringify(missing));',

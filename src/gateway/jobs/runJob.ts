@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { checkpointPaths, FileCheckpoint } from '../../checkpoint/FileCheckpoint.js';
 import { fingerprintInput } from '../../checkpoint/fingerprintInput.js';
+import { recoverWorkflowRuns } from '../../checkpoint/recoverWorkflowRuns.js';
 import type { ItemResult } from '../../core/ItemResult.js';
 import { DifyClient } from '../../dify/DifyClient.js';
 import type { DifyTransport } from '../../dify/DifyRequest.js';
@@ -75,7 +76,20 @@ export async function runJob(ctx: RunJobContext): Promise<RunSummary | 'already-
     });
   } else {
     const journal = await FileCheckpoint.readJournal(journalPaths.journal, previous.nextSeq);
-    // Jobs do not poll streaming workflow runs back: a call in flight at the crash is made again.
+    // Streaming workflow runs seen started before the crash are polled back, not paid for twice; a run
+    // that cannot be recovered (unknown, still running after the wait) is called again.
+    if (
+      journal.runIds.size > 0 &&
+      record.options.app === 'workflow' &&
+      record.options.response_mode === 'streaming'
+    ) {
+      const runs = await recoverWorkflowRuns(journal.runIds, {
+        baseUrl: ctx.upstream,
+        apiKey: ctx.apiKey,
+        signal: ctx.signal,
+      });
+      for (const [seq, result] of runs) journal.results.set(seq, result);
+    }
     journal.runIds.clear();
     const { version: _v, updatedAt: _u, complete: _c, ...header } = previous;
     checkpoint = await FileCheckpoint.open({ header: { ...header, input }, recovered: journal });

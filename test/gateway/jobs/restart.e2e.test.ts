@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../../src/emulator/startEmulator.js';
 import { WORKFLOW_KEY } from '../helpers.js';
@@ -22,10 +23,10 @@ afterAll(async () => {
 });
 
 /** `dify-batch serve` as a real process, keys sealed with a secret from the environment. */
-async function serve(): Promise<{ child: ChildProcess; url: string }> {
+async function serve(upstream = emulator.url): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    [main, 'serve', '--port', '0', '--upstream', emulator.url, '--concurrency', '4', '--data-dir', dataDir],
+    [main, 'serve', '--port', '0', '--upstream', upstream, '--concurrency', '4', '--data-dir', dataDir],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, DIFY_BATCH_JOBS_SECRET: 'kill-test-secret' },
@@ -74,6 +75,39 @@ describe('a job survives SIGKILL of the gateway', () => {
     } finally {
       second.child.kill('SIGINT');
       await once(second.child, 'exit');
+    }
+  });
+
+  it('polls back the streaming workflow runs in flight at the kill instead of paying for them twice', async () => {
+    // Slow runs: at the kill every one of the 4 slots holds a run that has sent `workflow_started`.
+    const slow = await startEmulator({ latency: { kind: 'fixed', ms: 400 } });
+    const first = await serve(slow.url);
+    const total = 60;
+    try {
+      const { status, body } = await submitJob(first.url, WORKFLOW_KEY, ndjson(total), {
+        query: '?id_field=id&response_mode=streaming',
+      });
+      expect(status).toBe(202);
+      await waitForJob(first.url, WORKFLOW_KEY, body.id, (j) => j.counts.written >= 8);
+      // Mid-run: past the next run's `workflow_started`, before its end.
+      await sleep(200);
+      first.child.kill('SIGKILL');
+      await once(first.child, 'exit');
+      const second = await serve(slow.url);
+      try {
+        const done = await waitForJob(second.url, WORKFLOW_KEY, body.id, isOver, 60_000);
+        expect(done.counts).toMatchObject({ written: total, succeeded: total, failed: 0 });
+        const results = lines((await call(second.url, WORKFLOW_KEY, `/v1/jobs/${body.id}/results`)).text);
+        expect(results.map((r) => r.id)).toEqual([...Array(total).keys()].map((i) => `r${i}`));
+        // Without the poll-back every run in flight at the kill (4) is made again.
+        const stats = slow.stats();
+        expect(stats.duplicates).toBeLessThan(4);
+      } finally {
+        second.child.kill('SIGINT');
+        await once(second.child, 'exit');
+      }
+    } finally {
+      await slow.close();
     }
   });
 
