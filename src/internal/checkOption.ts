@@ -71,9 +71,9 @@ export function checkFunction<F>(name: string, value: F, optional = false): F {
 }
 
 /** An AbortSignal or undefined. */
-export function checkSignal(value: unknown): AbortSignal | undefined {
+export function checkSignal(value: unknown, name = 'signal'): AbortSignal | undefined {
   if (value === undefined || value instanceof AbortSignal) return value;
-  throw new InvalidOptionError('signal', 'an AbortSignal or undefined', value);
+  throw new InvalidOptionError(name, 'an AbortSignal or undefined', value);
 }
 
 /** A SchedulerLike (`now()` and `schedule()`). */
