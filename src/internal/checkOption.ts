@@ -1,11 +1,11 @@
 import { InvalidOptionError } from '../core/InvalidOptionError.js';
 
 /**
- * THE option checks: every factory, constructor and `start*` function validates its options with
+ * The option checks: every factory, constructor and `start*` function validates its options with
  * these, before it opens a file, a socket or a pool, so a bad option fails before anything is read
  * or sent. Each throws {@link InvalidOptionError}, whose one wording quotes the value and its type
- * (p-map style): ``Expected `name` to be <expected>, got `value` (type)``. Each returns the value,
- * narrowed, so a check can sit where the value is used.
+ * (p-map style): ``Expected `name` to be <expected>, got `value` (type)``. The typed checks return
+ * the value, narrowed, so a check can sit where the value is used.
  */
 
 /** The general form, for a rule the typed checks below do not cover: throws unless `isValid`. */
