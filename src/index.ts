@@ -145,6 +145,7 @@ export {
   isCommittable,
   KAFKA_CONNECTION_DEFAULTS,
   type KafkaConnection,
+  type KafkaGroupShare,
   type KafkaRecordOrigin,
   type KafkaSource,
   MAX_RECORD_BYTES,

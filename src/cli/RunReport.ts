@@ -1,4 +1,5 @@
 import type { RunProgress, RunSummary } from '../pipeline/RunSummary.js';
+import type { KafkaGroupShare } from '../sources/fromKafka.js';
 import type { InterruptSignal } from './Interruption.js';
 
 /**
@@ -28,6 +29,12 @@ export interface RunReport {
     /** Retries after a failure once the request was sent: Dify may have run (and billed) those twice. */
     readonly ambiguousRetries: number;
   };
+  /**
+   * A `kafka://` input: the records whose offsets this instance committed, and those a rebalance handed
+   * to another group member before their commit (that member writes them again; they are in `written`
+   * here too). Summed over a group's instances, `committed` is the records consumed; `written` may exceed it.
+   */
+  readonly kafka?: KafkaGroupShare;
   /** Per-record latency; absent when the run ended before any summary existed. */
   readonly latencyMs?: RunSummary['latencyMs'];
   readonly elapsedMs: number;
@@ -74,6 +81,12 @@ export function formatRunReport(report: RunReport): string {
     case 'fatal':
       lines.push(`stopped by a fatal error: ${howFar}`);
       break;
+  }
+  if (report.kafka !== undefined) {
+    const { committed, handedOver } = report.kafka;
+    lines.push(
+      `kafka: committed the offsets of ${committed} records${handedOver > 0 ? `; ${handedOver} written here were handed to another group member by a rebalance before their commit (it writes them again)` : ''}`,
+    );
   }
   if (report.resumeCommand !== undefined) {
     lines.push(

@@ -8,7 +8,7 @@ import { toKafka } from '../sinks/toKafka.js';
 import { toKafkaDeadLetter } from '../sinks/toKafkaDeadLetter.js';
 import { fromFile } from '../sources/fromFile.js';
 import { fromHttp } from '../sources/fromHttp.js';
-import { fromKafka, type KafkaSource } from '../sources/fromKafka.js';
+import { fromKafka, type KafkaGroupShare, type KafkaSource } from '../sources/fromKafka.js';
 import type { SourceFormat } from '../sources/SourceFormat.js';
 import { CliError } from './CliError.js';
 
@@ -19,6 +19,8 @@ export interface Endpoints {
   readonly deadLetter: ResultSink<DeadLetterEntry> | undefined;
   /** True when `--input` is a file (or stdin): only then can records be counted ahead or checked. */
   readonly inputIsFile: boolean;
+  /** A `kafka://` input's share of its consumer group's work so far; `undefined` for other inputs. */
+  kafkaShare(): KafkaGroupShare | undefined;
   /** Closes what the sinks do not: the Kafka consumer (after its last commit). */
   close(): Promise<void>;
 }
@@ -158,6 +160,7 @@ export function openEndpoints(flags: EndpointFlags, signal: AbortSignal): Endpoi
     sink,
     deadLetter,
     inputIsFile: kind(flags.input) === 'file',
+    kafkaShare: () => kafkaSource?.share,
     close: async () => {
       await kafkaSource?.close();
     },

@@ -34,6 +34,7 @@ export interface ResumableRunOptions {
   readonly resume?: boolean | undefined;
   readonly filesRoot?: string | undefined;
   readonly uploadRemote?: boolean | undefined;
+  readonly filesAllowHost?: readonly string[] | undefined;
 }
 
 /** Where a resumed run's file endpoints continue (openEndpoints' resume flags). */
@@ -82,6 +83,7 @@ const FLAGS: Readonly<Record<string, string>> = Object.freeze({
   errors: '--errors',
   filesRoot: '--files-root',
   uploadRemote: '--upload-remote',
+  filesAllowHost: '--files-allow-host',
 });
 
 /**
@@ -255,6 +257,11 @@ function shapingOptions(opts: ResumableRunOptions): Record<string, string | bool
     // Which files records name (and how they reach Dify) shapes results; unset is null, as in older checkpoints.
     filesRoot: opts.filesRoot === undefined ? null : resolve(opts.filesRoot),
     uploadRemote: opts.uploadRemote === true ? true : null,
+    // Which URLs may be downloaded decides which records fail; unset is null, as in older checkpoints.
+    filesAllowHost:
+      opts.filesAllowHost === undefined
+        ? null
+        : [...new Set(opts.filesAllowHost.map((h) => h.toLowerCase()))].sort().join(','),
   };
 }
 

@@ -4,9 +4,11 @@ import { type Command, Option } from 'commander';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { redactSecrets } from '../core/redactSecrets.js';
 import { FileUploadLog } from '../files/FileUploadLog.js';
+import { RemoteHostAllowList } from '../files/RemoteHostAllowList.js';
 import { startRunMetrics } from '../metrics/startRunMetrics.js';
 import type { RunProgress, RunSummary } from '../pipeline/RunSummary.js';
 import { runBatch } from '../pipeline/runBatch.js';
+import type { KafkaGroupShare } from '../sources/fromKafka.js';
 import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
 import { checkOutputPaths } from './checkOutputPaths.js';
@@ -59,6 +61,7 @@ export interface RunCommandOptions {
   webhookFallback?: string;
   filesRoot?: string;
   uploadRemote?: boolean;
+  filesAllowHost?: string[];
 }
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
@@ -82,7 +85,7 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
     )
     .option(
       '--stop-at-end',
-      'kafka input: stop once every assigned partition is processed and committed up to its end offset at assignment',
+      'kafka input: stop once the group has committed every partition up to its end offset at start (waits for the other instances)',
     )
     .option('--webhook-fallback <file>', 'http(s) output: results the webhook keeps refusing go to this file')
     .addOption(
@@ -158,6 +161,11 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
       '--upload-remote',
       'file inputs: download http(s) URLs and upload them instead of passing the URL',
     )
+    .option(
+      '--files-allow-host <host>',
+      'with --upload-remote: download from this host (name, .suffix or IP) even when it resolves to a loopback/private address; repeatable (default: public addresses only)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--no-progress', 'no progress bar or progress lines')
     .option('--overwrite', 'replace an existing non-empty --output / --errors file')
     .option('--resume', 'continue an interrupted run from its checkpoint')
@@ -192,6 +200,13 @@ async function checkConfig(
       () => false,
     );
     if (!isDir) throw new CliError(`--files-root "${opts.filesRoot}" is not a folder`);
+  }
+  for (const host of opts.filesAllowHost ?? []) {
+    try {
+      new RemoteHostAllowList([host]);
+    } catch {
+      throw new CliError(`--files-allow-host takes a host name, a .suffix or an IP address, got "${host}"`);
+    }
   }
   if (opts.overwrite === true && opts.resume === true) {
     throw new CliError('give --overwrite (start over) or --resume (continue), not both');
@@ -288,6 +303,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
       files: {
         root: resolve(opts.filesRoot ?? (endpoints.inputIsFile ? dirname(opts.input) : '.')),
         uploadRemote: opts.uploadRemote === true,
+        ...(opts.filesAllowHost === undefined ? {} : { allowHosts: opts.filesAllowHost }),
         store: uploadLog,
       },
       signal: ctx.abortSignal,
@@ -321,7 +337,7 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
     // Only a run that did every record completes its checkpoint; any other end keeps it for --resume.
     await resume.finish(completed, runError);
   }
-  const report = toReport(opts, ctx, outcome.summary, outcome.error);
+  const report = toReport(opts, ctx, outcome.summary, outcome.error, endpoints.kafkaShare());
   if (report.reason === 'fatal') ctx.stderr.write(`dify-batch: ${report.message}\n`);
   ctx.stderr.write(formatRunReport(report));
   if (opts.summary !== undefined) {
@@ -338,6 +354,7 @@ function toReport(
   ctx: CliContext,
   summary: RunProgress & Partial<RunSummary>,
   error: unknown,
+  kafka: KafkaGroupShare | undefined,
 ): RunReport {
   const interruption = ctx.drainSignal.aborted ? ctx.drainSignal.reason : ctx.abortSignal.reason;
   const signal = interruption instanceof Interruption ? interruption.signal : undefined;
@@ -381,6 +398,7 @@ function toReport(
     output: opts.output,
     ...(opts.errors === undefined ? {} : { errors: opts.errors }),
     counts: countsOf(summary),
+    ...(kafka === undefined ? {} : { kafka }),
     ...(summary.latencyMs === undefined ? {} : { latencyMs: summary.latencyMs }),
     elapsedMs: summary.elapsedMs,
     throughputPerSec: summary.throughputPerSec ?? 0,

@@ -14,6 +14,17 @@ export interface RunBatchFiles {
    * @defaultValue false
    */
   readonly uploadRemote?: boolean | undefined;
+  /**
+   * With `uploadRemote`: hosts dify-batch may download from whatever they resolve to — host names
+   * (`files.example.com`), suffixes (`.example.com`: the domain and its subdomains) or IP addresses. Any
+   * other host must resolve to public addresses only: a URL whose host resolves to a loopback,
+   * link-local, private or unique-local address fails its record (ERR_INPUT_INVALID naming the field),
+   * never the run. The connection is pinned to the addresses checked (no DNS rebinding); redirects are
+   * not followed. Without `uploadRemote` nothing is fetched here (Dify fetches `remote_url` itself, through
+   * its own SSRF proxy).
+   * @defaultValue `[]` (public addresses only)
+   */
+  readonly allowHosts?: readonly string[] | undefined;
   /** Uploads in flight at most; never more than the run's `concurrency`. @defaultValue the run's concurrency */
   readonly concurrency?: number | undefined;
   /**

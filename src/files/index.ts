@@ -6,6 +6,13 @@ export {
   type UploadFileFn,
   type UploadStore,
 } from './FileUploads.js';
+export { nonPublicRange } from './nonPublicRange.js';
+export {
+  RemoteHostAllowList,
+  type RemoteHostAllowListOptions,
+  type RemoteHostDecision,
+  type ResolveHost,
+} from './RemoteHostAllowList.js';
 export type { RunBatchFiles } from './RunBatchFiles.js';
 export {
   type FileSizeLimits,

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
+import { type Agent, request } from 'undici';
 import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { type DifyFileType, fileTypeOf } from '../dify/fileTypeOf.js';
 import type { FileUploads } from './FileUploads.js';
+import { RemoteHostAllowList } from './RemoteHostAllowList.js';
 import type { FileSizeLimits, FileVariable, FileVariables } from './readFileVariables.js';
 
 /** Options of {@link resolveFileInputs}. */
@@ -19,6 +20,12 @@ export interface ResolveFileInputsOptions {
   readonly root: string;
   /** Download `http(s)://` files and upload them, instead of passing them as `remote_url`. @defaultValue false */
   readonly uploadRemote?: boolean | undefined;
+  /**
+   * With `uploadRemote`, the hosts that may be fetched from whatever they resolve to; any other host must
+   * resolve to public addresses only (see {@link RemoteHostAllowList}).
+   * @defaultValue `new RemoteHostAllowList()` (public addresses only)
+   */
+  readonly allowHosts?: RemoteHostAllowList | undefined;
   readonly uploads: FileUploads;
 }
 
@@ -38,8 +45,17 @@ type Checked =
       readonly size: number;
       readonly mtimeMs: number;
     }
-  | { readonly kind: 'remote'; readonly url: string; readonly type: DifyFileType; readonly upload: boolean }
+  | {
+      readonly kind: 'remote';
+      readonly url: string;
+      readonly type: DifyFileType;
+      /** Set when dify-batch downloads it (uploadRemote): connects only to the addresses checked. */
+      readonly dispatcher: Agent | undefined;
+    }
   | { readonly kind: 'object'; readonly value: Record<string, unknown> };
+
+/** Public addresses only: the allow-list when the caller gives none. */
+const PUBLIC_ONLY = new RemoteHostAllowList();
 
 const LIMIT_NAMES: Readonly<Record<keyof FileSizeLimits, string>> = {
   document: 'file_size_limit',
@@ -134,7 +150,12 @@ function sizeLimitOf(limits: FileSizeLimits, type: DifyFileType): [number, strin
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, '')} MB`;
 
-async function check(variable: FileVariable, ref: FileRef, o: ResolveFileInputsOptions): Promise<Checked> {
+async function check(
+  variable: FileVariable,
+  ref: FileRef,
+  o: ResolveFileInputsOptions,
+  signal: AbortSignal | undefined,
+): Promise<Checked> {
   if (ref.kind === 'object') return ref;
   if (ref.kind === 'remote') {
     const extension = extname(new URL(ref.url).pathname);
@@ -148,7 +169,9 @@ async function check(variable: FileVariable, ref: FileRef, o: ResolveFileInputsO
     }
     const refused = refusal(variable, type, extension, upload ? 'local_file' : 'remote_url');
     if (refused !== undefined) throw invalid(variable, `${ref.url} ${refused}`);
-    return { kind: 'remote', url: ref.url, type: declaredType(variable, type, extension), upload };
+    // Without uploadRemote nothing is fetched here: Dify fetches remote_url itself (through its SSRF proxy).
+    const dispatcher = upload ? await allowedDispatcher(variable, ref.url, o, signal) : undefined;
+    return { kind: 'remote', url: ref.url, type: declaredType(variable, type, extension), dispatcher };
   }
   let info: Awaited<ReturnType<typeof stat>>;
   try {
@@ -180,6 +203,29 @@ async function check(variable: FileVariable, ref: FileRef, o: ResolveFileInputsO
   };
 }
 
+/** The allow-list's decision for a URL dify-batch would download: refused, it fails the record (final). */
+async function allowedDispatcher(
+  variable: FileVariable,
+  url: string,
+  o: ResolveFileInputsOptions,
+  signal: AbortSignal | undefined,
+): Promise<Agent> {
+  let decision: Awaited<ReturnType<RemoteHostAllowList['decide']>>;
+  try {
+    decision = await (o.allowHosts ?? PUBLIC_ONLY).decide(new URL(url), signal);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    // A name that does not resolve may resolve later: retryable, like a download's network error.
+    throw new DifyBatchError(
+      'ERR_INPUT_INVALID',
+      `field "${variable.name}": downloading ${url} failed: ${error instanceof Error ? error.message : String(error)}`,
+      { retryable: true, cause: error },
+    );
+  }
+  if (!decision.allowed) throw invalid(variable, `downloading ${url} refused: ${decision.reason}`);
+  return decision.dispatcher;
+}
+
 /**
  * Downloads `url` into a fresh temporary folder (streamed to disk), keeping its base name. Its
  * failures are the record's, never Dify's (the circuit breaker must not take a third-party host being
@@ -188,6 +234,7 @@ async function check(variable: FileVariable, ref: FileRef, o: ResolveFileInputsO
 async function download(
   variable: FileVariable,
   url: string,
+  dispatcher: Agent,
   signal: AbortSignal | undefined,
 ): Promise<string> {
   const failed = (reason: string, retryable: boolean, cause?: unknown) =>
@@ -202,7 +249,7 @@ async function download(
   let dir: string | undefined;
   try {
     // No redirects followed: a 3xx fails the download, naming the status.
-    const response = await request(url, { method: 'GET', ...(signal ? { signal } : {}) });
+    const response = await request(url, { method: 'GET', dispatcher, ...(signal ? { signal } : {}) });
     const status = response.statusCode;
     if (status < 200 || status >= 300) {
       await response.body.dump();
@@ -230,7 +277,9 @@ async function download(
  * extension) and transfer method are allowed by the variable, it is within `system_parameters`'
  * size limit — and only then is anything uploaded: a bad file fails the record with
  * `ERR_INPUT_INVALID` naming the field, the file and the rule, before any upload or call.
- * Upload failures reject with the upload's DifyApiError (retryable or not, as for calls).
+ * Upload failures reject with the upload's DifyApiError (retryable or not, as for calls). With
+ * `uploadRemote`, a URL is downloaded only from a host on `allowHosts` or one resolving to public
+ * addresses only ({@link RemoteHostAllowList}); a refused one fails the record (final ERR_INPUT_INVALID).
  * @returns new inputs (the record's own object is not changed)
  * @category files
  */
@@ -241,24 +290,31 @@ export async function resolveFileInputs(
 ): Promise<Record<string, unknown>> {
   const plans: [FileVariable, Checked[]][] = [];
   const out: Record<string, unknown> = { ...inputs };
-  for (const variable of o.files.variables.values()) {
-    if (!(variable.name in inputs)) continue;
-    const value = inputs[variable.name];
-    if (isBlank(value) || (Array.isArray(value) && value.length === 0 && !variable.required)) {
-      if (!variable.required) delete out[variable.name];
-      continue;
+  try {
+    for (const variable of o.files.variables.values()) {
+      if (!(variable.name in inputs)) continue;
+      const value = inputs[variable.name];
+      if (isBlank(value) || (Array.isArray(value) && value.length === 0 && !variable.required)) {
+        if (!variable.required) delete out[variable.name];
+        continue;
+      }
+      const refs = refsOf(variable, value, o.root);
+      const checked: Checked[] = [];
+      plans.push([variable, checked]);
+      for (const ref of refs) checked.push(await check(variable, ref, o, signal));
     }
-    const refs = refsOf(variable, value, o.root);
-    const checked: Checked[] = [];
-    for (const ref of refs) checked.push(await check(variable, ref, o));
-    plans.push([variable, checked]);
+    for (const [variable, checked] of plans) {
+      const files: Record<string, unknown>[] = [];
+      for (const file of checked) files.push(await send(variable, file, o, signal));
+      out[variable.name] = variable.kind === 'file' ? files[0] : files;
+    }
+    return out;
+  } finally {
+    // Downloads are over (or never start): release the pinned connections.
+    for (const [, checked] of plans) {
+      for (const file of checked) if (file.kind === 'remote') await file.dispatcher?.destroy();
+    }
   }
-  for (const [variable, checked] of plans) {
-    const files: Record<string, unknown>[] = [];
-    for (const file of checked) files.push(await send(variable, file, o, signal));
-    out[variable.name] = variable.kind === 'file' ? files[0] : files;
-  }
-  return out;
 }
 
 async function send(
@@ -268,7 +324,7 @@ async function send(
   signal: AbortSignal | undefined,
 ): Promise<Record<string, unknown>> {
   if (file.kind === 'object') return file.value;
-  if (file.kind === 'remote' && !file.upload) {
+  if (file.kind === 'remote' && file.dispatcher === undefined) {
     return { type: file.type, transfer_method: 'remote_url', url: file.url };
   }
   if (file.kind === 'local') {
@@ -279,7 +335,8 @@ async function send(
       });
     return { type: file.type, transfer_method: 'local_file', upload_file_id: uploaded.id };
   }
-  const path = await download(variable, file.url, signal);
+  // Only a file to download is left: remote with a dispatcher.
+  const path = await download(variable, file.url, file.dispatcher!, signal);
   try {
     const s = await stat(path);
     const [limit, limitName] = sizeLimitOf(o.files.sizeLimits, file.type);

@@ -8,6 +8,7 @@ import { DIFY_CLIENT_DEFAULTS, DifyClient, type DifyClientOptions } from '../dif
 import type { DifyTransport } from '../dify/DifyRequest.js';
 import { resolveDifyClientOptions } from '../dify/resolveDifyClientOptions.js';
 import { FileUploads } from '../files/FileUploads.js';
+import { RemoteHostAllowList } from '../files/RemoteHostAllowList.js';
 import type { RunBatchFiles } from '../files/RunBatchFiles.js';
 import { readFileVariables } from '../files/readFileVariables.js';
 import { type ResolveFileInputsOptions, resolveFileInputs } from '../files/resolveFileInputs.js';
@@ -641,6 +642,8 @@ function checkFiles(files: RunBatchFiles, hasClient: boolean): void {
   if (files.root !== undefined) checkString('files.root', files.root);
   if (files.uploadRemote !== undefined) checkBoolean('files.uploadRemote', files.uploadRemote);
   if (files.concurrency !== undefined) checkInteger('files.concurrency', files.concurrency, 1);
+  // Its constructor checks every entry: a bad one stops the run before it starts.
+  new RemoteHostAllowList(files.allowHosts ?? []);
   checkOption(
     hasClient || (files.variables !== undefined && files.upload !== undefined),
     'files',
@@ -691,6 +694,7 @@ async function prepareFiles(
     files: variables,
     root: files.root ?? process.cwd(),
     uploadRemote: files.uploadRemote ?? false,
+    allowHosts: new RemoteHostAllowList(files.allowHosts ?? []),
     uploads: new FileUploads({
       upload,
       concurrency: Math.min(concurrency, files.concurrency ?? concurrency),

@@ -34,11 +34,20 @@ export interface FromKafkaOptions extends KafkaConnection {
    */
   readonly idField?: string | undefined;
   /**
-   * End the iteration once every partition assigned to this consumer has been read up to the end
-   * offset it had when it was assigned (the run then writes and commits the rest, and ends).
+   * End the iteration once the group is done: every partition assigned to this consumer has been read
+   * up to the end offset it had when assigned, and the group's committed offset of every partition of
+   * the topics has reached the end offset it had when this consumer started (the run then writes and
+   * commits the rest, and ends). Until then the consumer stays in the group and reads whatever a
+   * rebalance assigns to it, so a partition handed over late is never left without a reader.
    * @defaultValue `false` (run until aborted)
    */
   readonly stopAtEnd?: boolean | undefined;
+  /**
+   * With `stopAtEnd`, how often the group's committed offsets are read while this consumer waits for
+   * other members to finish their partitions.
+   * @defaultValue `250`
+   */
+  readonly groupPollMs?: number | undefined;
   /**
    * Messages fetched and not yet pulled, at most: when full, fetching is paused until half of it
    * has been pulled. With the credit gate in front, memory stays O(bufferSize + window).
@@ -65,6 +74,7 @@ export const FROM_KAFKA_DEFAULTS = Object.freeze({
   bufferSize: 500,
   sessionTimeoutMs: 10_000,
   maxWaitMs: 200,
+  groupPollMs: 250,
 });
 
 /**
@@ -77,6 +87,23 @@ export interface KafkaSource extends CommittableSource<Item>, KafkaRecordOrigin 
   close(): Promise<void>;
   /** Read-ahead so far: messages buffered now, the most ever buffered, and how often fetching paused. */
   readonly readAhead: { readonly buffered: number; readonly peakBuffered: number; readonly pauses: number };
+  /** What this group member did with the records it yielded; see {@link KafkaGroupShare}. */
+  readonly share: KafkaGroupShare;
+}
+
+/**
+ * One group member's share of the work. Its records written (`runBatch`'s `written`) also count results
+ * of partitions that a rebalance moved away before their offsets were committed: the new owner reads and
+ * writes those again, so summing `written` over members double-counts them. `committed` does not: every
+ * input offset is committed by exactly one member, so the members' `committed` sum to the records
+ * consumed by the group.
+ * @category sources
+ */
+export interface KafkaGroupShare {
+  /** Records whose offsets this member committed (their results were acknowledged by the sinks first). */
+  readonly committed: number;
+  /** Records yielded, then handed to another member by a rebalance before their offsets were committed. */
+  readonly handedOver: number;
 }
 
 interface Owned {
@@ -197,6 +224,9 @@ export function fromKafka(options: Readonly<FromKafkaOptions>): KafkaSource {
   if (!Number.isInteger(maxWaitMs) || maxWaitMs < 1)
     throw new InvalidOptionError('maxWaitMs', 'an integer ≥ 1', maxWaitMs);
   const stopAtEnd = options.stopAtEnd ?? FROM_KAFKA_DEFAULTS.stopAtEnd;
+  const groupPollMs = options.groupPollMs ?? FROM_KAFKA_DEFAULTS.groupPollMs;
+  if (!Number.isInteger(groupPollMs) || groupPollMs < 1)
+    throw new InvalidOptionError('groupPollMs', 'an integer ≥ 1', groupPollMs);
   const { signal, idField, keyField } = options;
   const label = `kafka topic${topics.length > 1 ? 's' : ''} ${topics.join(',')} (group ${groupId})`;
 
@@ -212,6 +242,12 @@ export function fromKafka(options: Readonly<FromKafkaOptions>): KafkaSource {
   let peakBuffered = 0;
   let epochs = 0;
   let seq = 0;
+  let committedCount = 0;
+  let handedOver = 0;
+  // stopAtEnd: each partition's end offset when this consumer started: the group is done once its
+  // committed offsets reach these.
+  const targets = new Map<string, number>();
+  let groupDoneAt = 0;
   const owned = new Map<string, Owned>();
   const buffer: Buffered[] = [];
   // seq → the message it came from, until its partition's watermark passes it (bounded by the window).
@@ -271,7 +307,12 @@ export function fromKafka(options: Readonly<FromKafkaOptions>): KafkaSource {
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) assigned.add(`${topic}:${partition}`);
     }
-    for (const tp of owned.keys()) if (!assigned.has(tp)) owned.delete(tp);
+    for (const [tp, { epoch }] of owned) {
+      if (assigned.has(tp)) continue;
+      owned.delete(tp);
+      // Yielded, not committed: the new owner reads these again from the committed offset.
+      for (const n of seqsByPartition.get(tp) ?? []) if (refs.get(n)?.epoch === epoch) handedOver++;
+    }
     const fresh: string[] = [];
     for (const tp of assigned) {
       if (owned.has(tp)) continue;
@@ -341,6 +382,10 @@ export function fromKafka(options: Readonly<FromKafkaOptions>): KafkaSource {
     if (stopAtEnd) {
       admin = kafka.admin();
       await admin.connect();
+      for (const topic of topics) {
+        for (const { partition, high } of await admin.fetchTopicOffsets(topic))
+          targets.set(`${topic}:${partition}`, Number(high));
+      }
     }
     await consumer.connect();
     for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
@@ -351,6 +396,29 @@ export function fromKafka(options: Readonly<FromKafkaOptions>): KafkaSource {
     if (!joined || buffer.length > 0) return false;
     for (const state of owned.values()) {
       if (state.end === undefined || state.next < state.end) return false;
+    }
+    return true;
+  };
+
+  /**
+   * stopAtEnd: true once the group's committed offset of every partition reached its target. Members
+   * stop only then, so whichever member a rebalance hands an unfinished partition to — even one that
+   * had finished its own — is still there to read it.
+   */
+  const groupDone = async (): Promise<boolean> => {
+    for (const topic of new Set([...targets.keys()].map((tp) => splitTp(tp)[0]))) {
+      const [ranges, commits] = await Promise.all([
+        admin!.fetchTopicOffsets(topic),
+        admin!.fetchOffsets({ groupId, topics: [topic] }),
+      ]);
+      const committed = commits[0]?.partitions ?? [];
+      for (const { partition, low } of ranges) {
+        const target = targets.get(`${topic}:${partition}`);
+        if (target === undefined) continue;
+        // Below the log start there is nothing left to read (retention deleted it).
+        const commit = Number(committed.find((c) => c.partition === partition)?.offset ?? -1);
+        if (Math.max(commit, Number(low)) < target) return false;
+      }
     }
     return true;
   };
@@ -425,13 +493,36 @@ export function fromKafka(options: Readonly<FromKafkaOptions>): KafkaSource {
           yield toItem(entry);
           continue;
         }
+        let poll: ReturnType<typeof setTimeout> | undefined;
         if (stopAtEnd && atEnd()) {
-          pauseFetching();
-          return;
+          if (
+            Date.now() >= groupDoneAt &&
+            (await groupDone().catch((error: unknown) => {
+              throw new DifyBatchError(
+                'ERR_SOURCE_READ',
+                `${label}: cannot read the group's committed offsets: ${error instanceof Error ? error.message : String(error)}`,
+                { cause: error },
+              );
+            })) &&
+            // A rebalance during the look may have assigned partitions not read yet.
+            atEnd()
+          ) {
+            pauseFetching();
+            return;
+          }
+          groupDoneAt = Date.now() + groupPollMs;
+          // Other members are still at work: stay in the group (a rebalance may hand us their
+          // partitions) and look again after groupPollMs.
+          poll = setTimeout(notify, groupPollMs);
+          if (buffer.length > 0 || failure !== undefined) {
+            clearTimeout(poll);
+            continue;
+          }
         }
         await new Promise<void>((resolve) => {
           wake = resolve;
         });
+        clearTimeout(poll);
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -439,28 +530,37 @@ export function fromKafka(options: Readonly<FromKafkaOptions>): KafkaSource {
   }
 
   const commitOffsets = async (watermarks: readonly Watermark[]): Promise<void> => {
-    const offsets = new Map<string, { topic: string; partition: number; offset: string; epoch: number }>();
+    const offsets = new Map<
+      string,
+      { topic: string; partition: number; offset: string; epoch: number; records: number }
+    >();
     for (const mark of watermarks) {
       const ref = refs.get(mark.seq);
       // Forget every record of the partition up to the watermark: their keys are no longer needed.
       const seqs = seqsByPartition.get(mark.partition);
+      let n = 0;
+      // Records of the watermark's assignment (epoch) this commit covers; earlier ones were handed over.
+      let records = offsets.get(mark.partition)?.records ?? 0;
       if (seqs !== undefined) {
-        let n = 0;
-        while (n < seqs.length && seqs[n]! <= mark.seq) refs.delete(seqs[n++]!);
+        while (n < seqs.length && seqs[n]! <= mark.seq) {
+          if (refs.get(seqs[n]!)?.epoch === ref?.epoch) records++;
+          refs.delete(seqs[n++]!);
+        }
         seqs.splice(0, n);
       }
       if (ref === undefined) continue;
       const [topic, partition] = splitTp(ref.tp);
-      offsets.set(ref.tp, { topic, partition, offset: String(ref.offset + 1), epoch: ref.epoch });
+      offsets.set(ref.tp, { topic, partition, offset: String(ref.offset + 1), epoch: ref.epoch, records });
     }
     for (let attempt = 1; ; attempt++) {
       // Only partitions still ours under the assignment that read them: the new owner commits the rest.
-      const mine = [...offsets.entries()]
-        .filter(([tp, o]) => owned.get(tp)?.epoch === o.epoch)
-        .map(([, { topic, partition, offset }]) => ({ topic, partition, offset }));
+      const mine = [...offsets.entries()].filter(([tp, o]) => owned.get(tp)?.epoch === o.epoch);
       if (mine.length === 0 || consumer === undefined) return;
       try {
-        await consumer.commitOffsets(mine);
+        await consumer.commitOffsets(
+          mine.map(([, { topic, partition, offset }]) => ({ topic, partition, offset })),
+        );
+        for (const [, o] of mine) committedCount += o.records;
         return;
       } catch (error) {
         if (attempt >= 30 || !isRejoinError(error)) throw error;
@@ -480,6 +580,9 @@ export function fromKafka(options: Readonly<FromKafkaOptions>): KafkaSource {
     },
     get readAhead() {
       return { buffered: buffer.length, peakBuffered, pauses };
+    },
+    get share() {
+      return { committed: committedCount, handedOver };
     },
     recordOf: (n) => {
       const ref = refs.get(n);

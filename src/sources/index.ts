@@ -2,7 +2,13 @@ export { type CommittableSource, isCommittable } from './CommittableSource.js';
 export { type FromAsyncIterableOptions, fromAsyncIterable } from './fromAsyncIterable.js';
 export { type FromFileOptions, fromFile } from './fromFile.js';
 export { type FromHttpOptions, fromHttp } from './fromHttp.js';
-export { FROM_KAFKA_DEFAULTS, type FromKafkaOptions, fromKafka, type KafkaSource } from './fromKafka.js';
+export {
+  FROM_KAFKA_DEFAULTS,
+  type FromKafkaOptions,
+  fromKafka,
+  type KafkaGroupShare,
+  type KafkaSource,
+} from './fromKafka.js';
 export { type FromReadableOptions, fromReadable } from './fromReadable.js';
 export { KAFKA_CONNECTION_DEFAULTS, type KafkaConnection } from './kafka/KafkaConnection.js';
 export type { KafkaRecordOrigin } from './kafka/KafkaRecordOrigin.js';

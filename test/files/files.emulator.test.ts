@@ -387,7 +387,8 @@ describe('files: remote files and the library options', () => {
           sink,
           dify: { baseUrl: emulator.url, apiKey: KEY },
           app: 'workflow',
-          files: { root: dir, uploadRemote: true },
+          // The test server is on loopback, which is refused unless allowed.
+          files: { root: dir, uploadRemote: true, allowHosts: ['127.0.0.1'] },
         });
         expect(results[0], JSON.stringify(results[0])).toMatchObject({
           ok: true,
@@ -402,6 +403,60 @@ describe('files: remote files and the library options', () => {
         expect(results[1]!.ok ? '' : results[1]!.error.message).toBe(
           `field "doc": downloading http://127.0.0.1:${port}/files/gone.md failed: HTTP 404`,
         );
+        expect(emulator.stats().uploads).toBe(1);
+      });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('uploadRemote refuses loopback/private URLs by default: each such record fails alone, the run goes on', async () => {
+    const { createServer } = await import('node:http');
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.end('secret from an internal service');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    try {
+      await withEmulator(appWithFiles(), async (emulator) => {
+        const { sink, results } = memorySink<ItemResult>();
+        const summary = await runBatch({
+          source: fromAsyncIterable(
+            [
+              { id: 'internal', doc: `http://127.0.0.1:${port}/admin/keys.md` },
+              { id: 'by-name', doc: `http://localhost:${port}/admin/keys.md` },
+              { id: 'metadata', doc: 'http://169.254.169.254/latest/meta-data.txt' },
+              { id: 'fine', doc: 'notes.txt' },
+            ],
+            { idField: 'id' },
+          ),
+          sink,
+          dify: { baseUrl: emulator.url, apiKey: KEY },
+          app: 'workflow',
+          retry: fastRetry,
+          files: { root: dir, uploadRemote: true },
+        });
+        expect(summary).toMatchObject({ written: 4, failed: 3, succeeded: 1 });
+        const byId = new Map(results.map((r) => [r.id, r]));
+        for (const [id, range] of [
+          ['internal', 'loopback'],
+          ['by-name', 'loopback'],
+          ['metadata', 'link-local'],
+        ] as const) {
+          const result = byId.get(id)!;
+          expect(result, id).toMatchObject({
+            ok: false,
+            attempts: 1,
+            error: { code: 'ERR_INPUT_INVALID', retryable: false },
+          });
+          expect(result.ok ? '' : result.error.message, id).toMatch(
+            new RegExp(`^field "doc": downloading http://\\S+ refused: .*${range} address`),
+          );
+        }
+        expect(byId.get('fine')).toMatchObject({ ok: true });
+        expect(requests).toBe(0);
         expect(emulator.stats().uploads).toBe(1);
       });
     } finally {

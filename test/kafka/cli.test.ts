@@ -89,6 +89,32 @@ function checkResults(
   return duplicates;
 }
 
+/** What one instance's report says: results written, input offsets committed by it. */
+function shareOf(stderr: string): { written: number; committed: number } {
+  const written = /done: (\d+) records|, (\d+) written \(/.exec(stderr);
+  const committed = /kafka: committed the offsets of (\d+) records/.exec(stderr);
+  expect(written, stderr).not.toBeNull();
+  expect(committed, stderr).not.toBeNull();
+  return { written: Number(written![1] ?? written![2]), committed: Number(committed![1]) };
+}
+
+/** The seed of a randomised schedule: DIFY_BATCH_KAFKA_SEED, or a fresh one (printed on failure). */
+function seedOf(): number {
+  const fixed = process.env.DIFY_BATCH_KAFKA_SEED;
+  return fixed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(fixed);
+}
+
+/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
+function seeded(seed: number): () => number {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
 describe('dify-batch run with kafka:// input and output (real processes, real broker)', () => {
   it('a consumer killed with SIGKILL mid-run and restarted: no input without a result, duplicates only in flight and identical', async () => {
     const n = 2000;
@@ -124,8 +150,12 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
     expect(await kit.committedOffsets(group, topic)).toEqual(await kit.endOffsets(topic));
   });
 
-  it('two consumers in one group and a third joining mid-run share the partitions; nothing is lost', async () => {
-    const n = 3000;
+  it('instances join and leave (SIGTERM) at random points: nothing lost, and each input offset is committed by exactly one instance', async () => {
+    const seed = seedOf();
+    const random = seeded(seed);
+    const why = `seed ${seed} (DIFY_BATCH_KAFKA_SEED reruns it)`;
+    const n = 2400;
+    const window = 32;
     const { topic, records } = await inputs(6, n);
     const output = await kit.createTopic(3, 'out');
     const errors = await kit.createTopic(1, 'err');
@@ -141,22 +171,101 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
       'id',
       '-c',
       '4',
+      '--window',
+      String(window),
       '--stop-at-end',
     ];
     const a = runCli(args);
     const b = runCli(args);
-    await waitFor(async () => (await totalMessages(output)) >= 600);
+    // A third instance joins, then one of the first two leaves (SIGTERM: finishes what it read, commits,
+    // exits 143), each at a random point of the run: every one of them moves partitions mid-flight.
+    const joinAt = Math.floor(n * (0.1 + 0.3 * random()));
+    const leaveAt = Math.floor(joinAt + n * (0.05 + 0.3 * random()));
+    const [leaver, stayer] = random() < 0.5 ? [a, b] : [b, a];
+    await waitFor(async () => (await totalMessages(output)) >= joinAt);
     const c = runCli(args);
-    const codes = await Promise.all([a.exit, b.exit, c.exit]);
-    expect(codes, `${a.stderr()}\n${b.stderr()}\n${c.stderr()}`).toEqual([0, 0, 0]);
+    await waitFor(async () => (await totalMessages(output)) >= leaveAt || stayer.child.exitCode !== null);
+    leaver.child.kill('SIGTERM');
+    const [leaverCode, ...codes] = await Promise.all([leaver.exit, stayer.exit, c.exit]);
+    const stderrs = `${why}\n${a.stderr()}\n${b.stderr()}\n${c.stderr()}`;
+    expect(codes, stderrs).toEqual([0, 0]);
+    // The leaver may have finished before the signal arrived (then 0), or stopped on it (143).
+    expect([0, 143], stderrs).toContain(leaverCode);
     // Nothing lost: one result (or identical duplicates) per input, offsets committed to the end.
     const results = await kit.readTopic(output, n);
-    checkResults(results, records);
+    const duplicates = checkResults(results, records);
+    // Only results written and not yet committed when a rebalance moved their partition are written
+    // twice: at most a window per instance per rebalance (the join, the leave, the two leaves at the end).
+    expect(duplicates, stderrs).toBeLessThanOrEqual(window * 3 * 4);
     expect(await kit.committedOffsets(group, topic)).toEqual(await kit.endOffsets(topic));
     expect(await totalMessages(errors)).toBe(0);
-    // Every instance got a share of the partitions (the third only after a rebalance).
-    const done = [a, b, c].map((p) => Number(/done: (\d+) records/.exec(p.stderr())?.[1] ?? Number.NaN));
-    for (const count of done) expect(count).toBeGreaterThan(0);
+    // Each instance's report is unambiguous: `written` counts results written here, including those a
+    // rebalance handed over before their commit (written again by their new owner), so the sum is at
+    // least the inputs; every input offset is committed by exactly one instance, so those sum to n.
+    const shares = [a, b, c].map((p) => shareOf(p.stderr()));
+    expect(
+      shares.reduce((sum, s) => sum + s.committed, 0),
+      stderrs,
+    ).toBe(n);
+    expect(
+      shares.reduce((sum, s) => sum + s.written, 0),
+      stderrs,
+    ).toBeGreaterThanOrEqual(n);
+    // The instance that joined got a share of the partitions.
+    expect(shares[2]!.committed, stderrs).toBeGreaterThan(0);
+    console.info(
+      `${why}: join at ${joinAt}, leave at ${leaveAt} (exit ${leaverCode}); duplicates ${duplicates}; written/committed per instance ${shares.map((x) => `${x.written}/${x.committed}`).join(', ')}`,
+    );
+  });
+
+  it('one of two instances killed with SIGKILL at a random point: the survivor waits for its partitions, reads them, and exits 0 with nothing lost', async () => {
+    const seed = seedOf();
+    const random = seeded(seed);
+    const why = `seed ${seed} (DIFY_BATCH_KAFKA_SEED reruns it)`;
+    const n = 1800;
+    const window = 32;
+    const { topic, records } = await inputs(6, n);
+    const output = await kit.createTopic(3, 'out');
+    const group = kit.unique('group');
+    const args = [
+      '--input',
+      `kafka://${kit.bootstrap}/${topic}?group=${group}`,
+      '--output',
+      `kafka://${kit.bootstrap}/${output}`,
+      '--id-field',
+      'id',
+      '-c',
+      '4',
+      '--window',
+      String(window),
+      '--stop-at-end',
+    ];
+    // Two members: once one is killed, no rebalance happens until its session expires (10 s), and the
+    // survivor reaches the end of its own partitions long before that. The old per-member rule exited 0
+    // right there, leaving the victim's partitions to nobody.
+    const members = [runCli(args), runCli(args)];
+    const killAt = Math.floor(n * (0.15 + 0.3 * random()));
+    const victim = members.splice(Math.floor(random() * members.length), 1)[0]!;
+    await waitFor(async () => (await totalMessages(output)) >= killAt);
+    victim.child.kill('SIGKILL');
+    await victim.exit;
+    const killedOutput = await totalMessages(output);
+    // The survivor must stay until the victim's partitions are handed to it and done.
+    const codes = await Promise.all(members.map((m) => m.exit));
+    const stderrs = `${why}\n${members.map((m) => m.stderr()).join('\n')}`;
+    expect(codes, stderrs).toEqual([0]);
+    const results = await kit.readTopic(output, n);
+    const duplicates = checkResults(results, records);
+    // Only the victim's written-but-uncommitted results: at most its window.
+    expect(duplicates, stderrs).toBeLessThanOrEqual(window);
+    expect(await kit.committedOffsets(group, topic)).toEqual(await kit.endOffsets(topic));
+    // The survivor committed everything the victim had not: the victim's results written before the kill
+    // number at least what it committed, so the survivor's committed + the victim's output ≥ n.
+    const survivor = shareOf(members[0]!.stderr());
+    console.info(
+      `${why}: killed at ${killAt} (${killedOutput} results out); duplicates ${duplicates}; survivor wrote ${survivor.written}, committed ${survivor.committed}`,
+    );
+    expect(survivor.committed + Math.min(killedOutput, n), stderrs).toBeGreaterThanOrEqual(n);
   });
 
   it('without --stop-at-end it runs until SIGTERM, then finishes what was read, commits and exits 143', async () => {

@@ -153,7 +153,11 @@ describe('fromKafka → runBatch → toKafka against a real broker', () => {
       stopAtEnd: true,
     });
     const items = [];
-    for await (const item of text) items.push(item);
+    // With stopAtEnd the iteration ends once the group committed up to the end: commit as we go.
+    for await (const item of text) {
+      items.push(item);
+      await text.commit([{ partition: `${input}:0`, seq: item.seq, position: item.position, count: 1 }]);
+    }
     await text.close();
     expect(items.map((i) => [i.seq, i.id, i.inputs, i.position])).toEqual([
       [0, 'a', { query: 'first line', key: 'a' }, { partition: `${input}:0`, offset: 0 }],
@@ -168,7 +172,10 @@ describe('fromKafka → runBatch → toKafka against a real broker', () => {
       stopAtEnd: true,
     });
     const parsed = [];
-    for await (const item of json) parsed.push(item);
+    for await (const item of json) {
+      parsed.push(item);
+      await json.commit([{ partition: `${input}:0`, seq: item.seq, position: item.position, count: 1 }]);
+    }
     await json.close();
     expect(parsed.map((i) => i.error?.message)).toEqual([
       expect.stringMatching(new RegExp(`^${input}:0@0: .*JSON`)),
@@ -176,5 +183,54 @@ describe('fromKafka → runBatch → toKafka against a real broker', () => {
       expect.stringMatching(new RegExp(`^${input}:0@2: `)),
     ]);
     expect(parsed[0]!.inputs).toEqual({ _raw: 'first line' });
+  });
+
+  it('stopAtEnd: a member done with its own partitions stays in the group until every partition is committed, and reads one handed to it late', async () => {
+    const input = await kit.createTopic(2, 'late');
+    const output = await kit.createTopic(1, 'out');
+    const perPartition = 150;
+    const records = Array.from({ length: 2 * perPartition }, (_, i) => ({
+      key: `k${i}`,
+      partition: i % 2,
+      value: JSON.stringify({ id: `r${i}`, text: `late ${i}` }),
+    }));
+    await kit.produce(input, records);
+    const groupId = kit.unique('group');
+    const options = { brokers: [kit.bootstrap], groupId, topics: [input], idField: 'id', stopAtEnd: true };
+    // B joins first and takes both partitions; it reads a few records and never commits (a stuck member).
+    const stuck = fromKafka({ ...options, bufferSize: 10 });
+    const stuckItems = stuck[Symbol.asyncIterator]();
+    const firstOfStuck = await stuckItems.next();
+    expect(firstOfStuck.done).toBe(false);
+    // A joins: the rebalance splits the partitions; A finishes its own quickly.
+    const member = fromKafka(options);
+    let settled = false;
+    const run = runBatch({
+      source: member,
+      sink: toKafka({ brokers: [kit.bootstrap], topic: output, origin: member }),
+      dify: { baseUrl: emulator.url, apiKey: WORKFLOW_KEY },
+      app: 'workflow',
+      concurrency: 8,
+    }).finally(() => {
+      settled = true;
+    });
+    const until = Date.now() + 30_000;
+    while (member.share.committed < perPartition && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(member.share.committed).toBe(perPartition);
+    // A's own partition is done, the other one is not: A must not stop (the old per-member rule did,
+    // leaving B's partition to nobody once B left too).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(settled).toBe(false);
+    // B leaves without committing: the rebalance hands its partition to A, which reads it all.
+    await stuck.close();
+    const summary = await run;
+    await member.close();
+    expect(summary.failed).toBe(0);
+    expect(member.share).toEqual({ committed: 2 * perPartition, handedOver: 0 });
+    const results = await kit.readTopic(output, records.length);
+    expect(new Set(results.map((m) => m.key))).toEqual(new Set(records.map((r) => r.key)));
+    expect(results).toHaveLength(records.length);
+    expect(await kit.committedOffsets(groupId, input)).toEqual(await kit.endOffsets(input));
   });
 });

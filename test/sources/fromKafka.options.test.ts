@@ -17,6 +17,7 @@ describe('fromKafka / toKafka options', () => {
       bufferSize: 500,
       sessionTimeoutMs: 10_000,
       maxWaitMs: 200,
+      groupPollMs: 250,
     });
     expect(KAFKA_SINK_DEFAULTS).toEqual({ retry: { maxAttempts: 5, minDelayMs: 200, maxDelayMs: 5_000 } });
     expect(KAFKA_CONNECTION_DEFAULTS).toEqual({ clientId: 'dify-batch' });
@@ -31,6 +32,7 @@ describe('fromKafka / toKafka options', () => {
     [{ bufferSize: 0 }, 'bufferSize'],
     [{ idField: '' }, 'idField'],
     [{ maxWaitMs: 0 }, 'maxWaitMs'],
+    [{ groupPollMs: 0.5 }, 'groupPollMs'],
   ])('rejects %j synchronously, naming the option', (patch, option) => {
     const call = () => fromKafka({ ...valid, ...patch } as never);
     expect(call).toThrow(InvalidOptionError);
@@ -41,6 +43,7 @@ describe('fromKafka / toKafka options', () => {
     const source = fromKafka(valid);
     expect(source.readAhead).toEqual({ buffered: 0, peakBuffered: 0, pauses: 0 });
     expect(source.recordOf(0)).toBeUndefined();
+    expect(source.share).toEqual({ committed: 0, handedOver: 0 });
     await source.close();
     const sink = toKafka({ brokers: ['127.0.0.1:9092'], topic: 'out' });
     await sink.write([]);
