@@ -15,6 +15,7 @@ import { canonicalInputs, FAULT_HOOK_KEY, hashUuid } from './canonicalJson.js';
 import {
   concurrencyLimitMessage,
   difyHeaders,
+  X_VERSION,
   META_BODY,
   MSG,
   NGINX_502_HTML,
@@ -129,6 +130,11 @@ export class EmulatorServer implements ExchangeHost {
   readonly runs: RecentMap<string, RunRecord>;
   readonly conversations: RecentMap<string, { appKey: string; user: string }>;
   options: ResolvedEmulatorOptions;
+
+  get xVersion(): string {
+    return X_VERSION[this.options.difyVersion];
+  }
+
   #apps = new Map<string, AppRuntime>();
   #random: SeededRandom;
   #sampleLatency: (() => number) | undefined;
