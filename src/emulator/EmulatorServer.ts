@@ -15,7 +15,6 @@ import { canonicalInputs, FAULT_HOOK_KEY, hashUuid } from './canonicalJson.js';
 import {
   concurrencyLimitMessage,
   difyHeaders,
-  X_VERSION,
   META_BODY,
   MSG,
   NGINX_502_HTML,
@@ -24,6 +23,7 @@ import {
   sendError,
   UNKNOWN_ERROR_BODY,
   WELCOME_BODY,
+  X_VERSION,
 } from './difyResponses.js';
 import { EmulatedUploads } from './EmulatedUploads.js';
 import { EmulatorCounters } from './EmulatorCounters.js';

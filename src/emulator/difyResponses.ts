@@ -15,7 +15,10 @@ export const DIFY_VERSION = '1.15.0';
  * The `X-Version` header real Dify adds to every answer (`ext_app_metrics.py`: `dify_config.project.version`,
  * on errors, HTML 404s and streams alike), per emulated version.
  */
-export const X_VERSION: Readonly<Record<EmulatedDifyVersion, string>> = { '1.13': '1.13.2', '1.15': '1.15.0' };
+export const X_VERSION: Readonly<Record<EmulatedDifyVersion, string>> = {
+  '1.13': '1.13.2',
+  '1.15': '1.15.0',
+};
 
 /**
  * An error body as flask-restx renders it on the real 1.13.2 server: `{"code","message","status"}`,
