@@ -12,8 +12,9 @@ export interface AdaptiveConcurrencyOptions {
   /**
    * The limit to start from. Until the first rate-limit signal the limit grows by one per success
    * (doubling every round of calls, TCP's slow start), so a server with a low limit sees a handful of
-   * refused calls at start-up instead of a burst of `max`.
-   * @defaultValue min
+   * refused calls at start-up instead of a burst of `max`. Not 1: a single slow first call would then
+   * hold the whole run.
+   * @defaultValue min(max, max(min, 4))
    */
   readonly initial?: number;
   /** On a rate-limit signal the limit is multiplied by this. @defaultValue 0.5 */
@@ -45,6 +46,9 @@ export const ADAPTIVE_CONCURRENCY_DEFAULTS = Object.freeze({
   scheduler: asyncScheduler as SchedulerLike,
 });
 
+/** The default first round: small enough that a low limit refuses few calls, 4 calls for one slow one. */
+const INITIAL_LIMIT = 4;
+
 /** How a call ended, as far as the limit is concerned. */
 export type CallOutcome = 'ok' | 'rate-limited' | 'other';
 
@@ -53,7 +57,7 @@ export type CallOutcome = 'ok' | 'rate-limited' | 'other';
  * instead of hammering it (fixed high concurrency) or idling (fixed low concurrency).
  *
  * @remarks
- * - **Slow start:** from `initial` (default `min`), each successful call adds one, doubling the limit
+ * - **Slow start:** from `initial` (default 4), each successful call adds one, doubling the limit
  *   every round of calls, until the first rate-limit signal: starting at `max` would send a burst of
  *   `max` calls into a server that may admit 2 (measured: 28 of the first 32 refused under a limit of 4).
  * - **Additive increase:** after that, each successful call adds `1 / limit`, so the limit grows by
@@ -108,7 +112,7 @@ export class AdaptiveConcurrency {
     this.#max = checkInteger('max', o.max, 1);
     this.#min = checkInteger('min', o.min, 1);
     if (this.#min > this.#max) throw new InvalidOptionError('min', `an integer ≤ max (${this.#max})`, o.min);
-    const initial = o.initial ?? this.#min;
+    const initial = o.initial ?? Math.min(this.#max, Math.max(this.#min, INITIAL_LIMIT));
     checkInteger('initial', initial, this.#min);
     if (initial > this.#max)
       throw new InvalidOptionError('initial', `an integer ≤ max (${this.#max})`, initial);
