@@ -23,6 +23,7 @@ import {
   sendError,
   UNKNOWN_ERROR_BODY,
   WELCOME_BODY,
+  X_VERSION,
 } from './difyResponses.js';
 import { EmulatedUploads } from './EmulatedUploads.js';
 import { EmulatorCounters } from './EmulatorCounters.js';
@@ -129,6 +130,11 @@ export class EmulatorServer implements ExchangeHost {
   readonly runs: RecentMap<string, RunRecord>;
   readonly conversations: RecentMap<string, { appKey: string; user: string }>;
   options: ResolvedEmulatorOptions;
+
+  get xVersion(): string {
+    return X_VERSION[this.options.difyVersion];
+  }
+
   #apps = new Map<string, AppRuntime>();
   #random: SeededRandom;
   #sampleLatency: (() => number) | undefined;
