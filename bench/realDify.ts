@@ -1,16 +1,15 @@
 /**
  * `npm run bench:real-dify`: dify-batch against a real Dify 1.13.2 (../shared/dify/start.sh, into the
- * git-ignored .real-dify/), written to its own section of bench/RESULTS.md ("## Real Dify 1.13.2",
- * kept by `npm run bench` through bench/keepSections.ts).
+ * git-ignored .real-dify/), a side run (bench/sideRuns.ts): bench/out/real-dify.json and the
+ * "## Real Dify 1.13.2" section of bench/RESULTS.md rendered from it.
  *
  * 1. No limit, blocking: dify-batch (runBatch, fixed concurrency) vs a bare undici loop at c=1, 8, 32.
  * 2. `APP_MAX_ACTIVE_REQUESTS=2`, both modes: adaptive concurrency from c=16 vs every fixed concurrency.
  * Every output is compared to its input (the app echoes `query`); a lost or wrong record is reported.
- * Comparisons are interleaved pairs (the machine is shared); every run is written to
- * bench/real-dify-results.json, a labeled side run beside RESULTS.md.
+ * Comparisons are interleaved pairs (the machine is shared); every run is in bench/out/real-dify.json.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
@@ -20,10 +19,10 @@ import { runBatch } from '../src/pipeline/runBatch.js';
 import type { ResultSink } from '../src/sinks/ResultSink.js';
 import { fromAsyncIterable } from '../src/sources/fromAsyncIterable.js';
 import { runScript } from '../test/real-dify/runScript.js';
-import { replaceSection } from './keepSections.js';
+import { machineInfo } from './BenchResults.js';
+import { writeSideRun } from './sideRuns.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const HEADING = '## Real Dify 1.13.2';
 
 function sharedDir(): string {
   const candidates = [process.env.DIFY_SHARED_DIR, join(REPO, '../shared/dify'), '/work/shared/dify'];
@@ -146,7 +145,7 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** One measured run, as bench/real-dify-results.json records it. */
+/** One measured run, as bench/out/real-dify.json records it (`data.rows`). */
 interface Row {
   readonly table: string;
   readonly run: string;
@@ -169,6 +168,7 @@ async function main(): Promise<void> {
   const nLimited = { blocking: quick ? 40 : 300, streaming: quick ? 40 : 150 } as const;
   const server = await startServer();
   const started = new Date();
+  const loadStart = loadavg()[0]!;
   const lines: string[] = [];
   const rows: Row[] = [];
   const loadNow = (): number => Number(loadavg()[0]!.toFixed(1));
@@ -282,35 +282,27 @@ async function main(): Promise<void> {
   }
   await server.restart(0);
 
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const section = [
-    HEADING,
-    '',
-    `**Side run** (not the published bench/out/results.json run): written by \`npm run bench:real-dify\` on ${started.toISOString()}${quick ? ' (--quick)' : ''},`,
-    'every figure below is in bench/real-dify-results.json. A real Dify 1.13.2 API',
-    '(../shared/dify/start.sh: 1 gunicorn gevent worker, Celery `-c 4`, Postgres 15, Redis) on the same machine as',
-    `the client, ${cpus().length} × ${cpu}, Node ${process.version}. The machine is shared with other engineers'`,
-    'jobs: the 1-minute load average is given per row. The app is Start→End (its output is its input, compared',
-    `for every record); ${n} records per run in the first table, ${nLimited.blocking} (blocking) and ${nLimited.streaming}`,
-    '(streaming) in the others. The server is the ceiling',
+  const body = [
+    'A real Dify 1.13.2 API (../shared/dify/start.sh: 1 gunicorn gevent worker, Celery `-c 4`, Postgres 15,',
+    'Redis) on the same machine as the client. The 1-minute load average is given per row. The app is Start→End',
+    `(its output is its input, compared for every record); ${n} records per run in the first table,`,
+    `${nLimited.blocking} (blocking) and ${nLimited.streaming} (streaming) in the others. The server is the ceiling`,
     '(~29 ms of CPU per run: ~46 runs/s blocking; streaming is bounded by the Celery pool).',
     '',
     ...lines,
   ].join('\n');
-  const path = join(REPO, 'bench/RESULTS.md');
-  const previous = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmark results\n';
-  writeFileSync(path, replaceSection(previous, HEADING, section));
-  const json = join(REPO, 'bench/real-dify-results.json');
-  const meta = {
-    label: 'side run',
-    startedAt: started.toISOString(),
-    quick,
+  writeSideRun(REPO, {
+    name: 'real-dify',
+    command: `npm run bench:real-dify${quick ? ' -- --quick' : ''}`,
+    date: started.toISOString(),
+    machine: machineInfo(loadStart),
     node: process.version,
-    cpus: cpus().length,
-    cpu,
-  };
-  writeFileSync(json, `${JSON.stringify({ ...meta, rows }, null, 2)}\n`);
-  process.stderr.write(`wrote the "${HEADING}" section of ${path} and ${json}\n`);
+    body,
+    data: { quick, rows },
+  });
+  process.stderr.write(
+    'wrote bench/out/real-dify.json and the "Real Dify 1.13.2" section of bench/RESULTS.md\n',
+  );
 }
 
 main().catch((error: unknown) => {
