@@ -1,6 +1,12 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
-import { checkInteger, checkNumber, checkScheduler, checkSignal } from '../internal/checkOption.js';
+import {
+  checkInteger,
+  checkIntegerIn,
+  checkNumber,
+  checkOption,
+  checkScheduler,
+  checkSignal,
+} from '../internal/checkOption.js';
 import { WaitQueue } from '../internal/WaitQueue.js';
 
 /** Options of {@link AdaptiveConcurrency}. */
@@ -110,17 +116,23 @@ export class AdaptiveConcurrency {
   constructor(options: Readonly<AdaptiveConcurrencyOptions>) {
     const o = { ...ADAPTIVE_CONCURRENCY_DEFAULTS, ...options };
     this.#max = checkInteger('max', o.max, 1);
-    this.#min = checkInteger('min', o.min, 1);
-    if (this.#min > this.#max) throw new InvalidOptionError('min', `an integer ≤ max (${this.#max})`, o.min);
-    const initial = o.initial ?? Math.min(this.#max, Math.max(this.#min, INITIAL_LIMIT));
-    checkInteger('initial', initial, this.#min);
-    if (initial > this.#max)
-      throw new InvalidOptionError('initial', `an integer ≤ max (${this.#max})`, initial);
+    this.#min = checkIntegerIn('min', o.min, 1, this.#max);
+    const initial = checkIntegerIn(
+      'initial',
+      o.initial ?? Math.min(this.#max, Math.max(this.#min, INITIAL_LIMIT)),
+      this.#min,
+      this.#max,
+    );
     this.#limit = initial;
     this.#ceiling = this.#max;
-    this.#factor = checkNumber('decreaseFactor', o.decreaseFactor, 0, { exclusive: true });
-    if (this.#factor >= 1)
-      throw new InvalidOptionError('decreaseFactor', 'a number in (0, 1)', o.decreaseFactor);
+    const factor = o.decreaseFactor;
+    checkOption(
+      typeof factor === 'number' && factor > 0 && factor < 1,
+      'decreaseFactor',
+      'a number between 0 and 1, both excluded',
+      factor,
+    );
+    this.#factor = factor;
     this.#cooldownMs = checkNumber('cooldownMs', o.cooldownMs, 0);
     this.#statedLimitMs = checkNumber('statedLimitMs', o.statedLimitMs, 0);
     this.#scheduler = checkScheduler(o.scheduler);
