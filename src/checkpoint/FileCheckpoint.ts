@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import type { ItemResult } from '../core/ItemResult.js';
+import { checkNumber } from '../internal/checkOption.js';
 import type { CheckpointPoint, RunCheckpoint } from '../pipeline/RunCheckpoint.js';
 import type { InputFingerprint } from './fingerprintInput.js';
 import { writeFileAtomic } from './internal/writeFileAtomic.js';
@@ -124,9 +125,11 @@ export class FileCheckpoint implements RunCheckpoint {
   /**
    * Starts a checkpoint: writes the sidecar (so even a crash before the first result leaves one) and
    * a fresh journal holding the recovered entries.
-   * @throws DifyBatchError (ERR_CHECKPOINT) when a file cannot be written.
+   * @throws DifyBatchError (ERR_CHECKPOINT) when a file cannot be written; InvalidOptionError
+   *   (ERR_INVALID_OPTION) for a bad `minIntervalMs`, before any file is touched.
    */
   static async open(options: FileCheckpointOptions): Promise<FileCheckpoint> {
+    checkNumber('minIntervalMs', options.minIntervalMs ?? FILE_CHECKPOINT_DEFAULTS.minIntervalMs, 0);
     const paths = checkpointPaths(options.header.output.path);
     const checkpoint = new FileCheckpoint(
       options,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { checkInteger, checkSignal, checkString } from '../internal/checkOption.js';
 
 /**
  * What identifies an input file for `run --resume`: its path, size, modification time, and a hash
@@ -35,6 +36,7 @@ export const FINGERPRINT_DEFAULTS = Object.freeze({ headBytes: 64 * 1024 });
  * @param path - The input file (not stdin: a stream cannot be resumed).
  * @param headBytes - How many leading bytes to hash. @defaultValue 65536
  * @param signal - Stops reading.
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) for a bad argument, before the file is read.
  * @category checkpoint
  */
 export async function fingerprintInput(
@@ -42,6 +44,9 @@ export async function fingerprintInput(
   headBytes: number = FINGERPRINT_DEFAULTS.headBytes,
   signal?: AbortSignal,
 ): Promise<InputFingerprint> {
+  checkString('path', path);
+  checkInteger('headBytes', headBytes, 0);
+  checkSignal(signal);
   const absolute = resolve(path);
   const info = await stat(absolute);
   return {

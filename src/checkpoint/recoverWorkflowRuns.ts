@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
 import type { ItemResult } from '../core/ItemResult.js';
 import { isFailedRunStatus } from '../dify/isFailedRunStatus.js';
+import { checkHttpUrl, checkNumber, checkOption, checkSignal } from '../internal/checkOption.js';
 
 /**
  * Options of {@link recoverWorkflowRuns}.
@@ -37,7 +38,8 @@ const UNFINISHED = new Set(['running', 'pending']);
  * `ERR_DIFY_RUN_FAILED` failure, as a live call would; any other finished status is a success with
  * its `outputs`. A run that is unknown (404), cannot
  * be fetched, or is still running after `maxWaitMs` is left out: the caller runs that item again.
- * Never throws for a run; rejects only with `signal.reason`.
+ * Never throws for a run; rejects only with `signal.reason`, or with `ERR_INVALID_OPTION` for a bad
+ * option (before any request).
  *
  * @param runs - By `seq`: the item's id and its `workflow_run_id` (a journal's `runIds`).
  * @returns The recovered results by `seq`.
@@ -47,9 +49,20 @@ export async function recoverWorkflowRuns(
   runs: ReadonlyMap<number, { readonly id: string; readonly workflowRunId: string }>,
   options: Readonly<RecoverWorkflowRunsOptions>,
 ): Promise<Map<number, ItemResult>> {
+  const { pollIntervalMs, maxWaitMs } = { ...RECOVER_WORKFLOW_RUNS_DEFAULTS, ...stripUndefined(options) };
+  checkHttpUrl('baseUrl', options.baseUrl);
+  // Never the key itself, even a bad one.
+  checkOption(
+    typeof options.apiKey === 'string' && options.apiKey !== '',
+    'apiKey',
+    'a non-empty string',
+    '[REDACTED]',
+  );
+  checkNumber('pollIntervalMs', pollIntervalMs, 0, { exclusive: true });
+  checkNumber('maxWaitMs', maxWaitMs, 0);
+  checkSignal(options.signal);
   const recovered = new Map<number, ItemResult>();
   if (runs.size === 0) return recovered;
-  const { pollIntervalMs, maxWaitMs } = { ...RECOVER_WORKFLOW_RUNS_DEFAULTS, ...stripUndefined(options) };
   const base = options.baseUrl.replace(/\/+$/, '');
   const agent = new Agent({ connections: 8 });
   const fetchRun = async (workflowRunId: string): Promise<Record<string, unknown> | undefined> => {

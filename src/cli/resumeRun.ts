@@ -12,6 +12,7 @@ import {
   inputDifferences,
 } from '../checkpoint/fingerprintInput.js';
 import { recoverWorkflowRuns } from '../checkpoint/recoverWorkflowRuns.js';
+import { formatOfName } from '../sources/internal/formatOf.js';
 import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
 import { isUrlEndpoint } from './openEndpoints.js';
@@ -280,10 +281,7 @@ function show(value: string | number | boolean | null): string {
 }
 
 function formatOf<T extends string | null>(path: string, fallback: T): string | T {
-  const ext = /\.([^./\\]+)$/.exec(path)?.[1]?.toLowerCase();
-  if (ext === 'ndjson' || ext === 'jsonl') return 'ndjson';
-  if (ext === 'json' || ext === 'csv') return ext;
-  return fallback;
+  return formatOfName(path) ?? fallback;
 }
 
 /** A run that stopped on an unreadable record recorded its prefix hash: is that prefix still the same? */

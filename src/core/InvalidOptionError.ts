@@ -5,7 +5,7 @@ const kInvalidOptionError = Symbol.for('dify-batch.InvalidOptionError');
 
 /**
  * A configuration mistake, found before anything runs. The message quotes the value and its type
- * (the p-map style) so the fix is obvious: ``Expected `concurrency` to be an integer ≥ 1, got `0` (number)``.
+ * (the p-map style) so the fix is obvious: ``Expected `concurrency` to be an integer from 1 and up, got `0` (number)``.
  * @category errors
  */
 export class InvalidOptionError extends DifyBatchError {

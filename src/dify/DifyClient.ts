@@ -5,7 +5,7 @@ import { createParser } from 'eventsource-parser';
 import { type Dispatcher, FormData, Pool } from 'undici';
 import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
+import { checkOption } from '../internal/checkOption.js';
 import type { CallAbort } from './CallAbort.js';
 import { CallDeadlines } from './CallDeadlines.js';
 import { classifyResponse } from './classifyResponse.js';
@@ -172,10 +172,7 @@ export class DifyClient {
         headersTimeout: resolved.timeouts.firstByteMs,
         bodyTimeout: resolved.timeouts.idleMs,
       });
-    if (options.headers !== undefined && typeof options.headers !== 'function') {
-      throw new InvalidOptionError('headers', 'a function or undefined', typeof options.headers);
-    }
-    this.#headers = options.headers;
+    this.#headers = resolved.headers;
     const run = (accept: string) =>
       Object.freeze({
         authorization: `Bearer ${this.#apiKey}`,
@@ -245,9 +242,12 @@ export class DifyClient {
     if (this.#closed)
       throw new DifyBatchError('ERR_INTERNAL', 'DifyClient.uploadFile() called after close()');
     const filename = options.filename ?? (typeof file === 'string' ? basename(file) : undefined);
-    if (filename === undefined || filename === '') {
-      throw new InvalidOptionError('filename', 'a file name (required when uploading a stream)', filename);
-    }
+    checkOption(
+      filename !== undefined && filename !== '',
+      'filename',
+      'a file name (required when uploading a stream)',
+      filename,
+    );
     const mimeType = options.mimeType ?? mimeTypeOfName(filename);
     const body =
       typeof file === 'string'

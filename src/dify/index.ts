@@ -26,6 +26,7 @@ export type {
 export { type DifyFileType, fileTypeOf, mimeTypeOf } from './fileTypeOf.js';
 export { type DifyErrorFields, isConcurrencyLimitError } from './isConcurrencyLimitError.js';
 export { FAILED_RUN_STATUSES, isFailedRunStatus } from './isFailedRunStatus.js';
+export { isRetryable } from './isRetryable.js';
 export { parseRetryAfter } from './parseRetryAfter.js';
 export {
   type AppParameters,

@@ -1,7 +1,6 @@
 import type { Dispatcher } from 'undici';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
+import { checkHttpUrl, checkInteger, checkObject, checkOption } from '../internal/checkOption.js';
 import type { DifyClientOptions, DifyClientTimeouts } from './DifyClient.js';
-import { isObject } from './toDifyResult.js';
 
 /** {@link DifyClientOptions} checked, with every default applied. */
 export interface ResolvedDifyClientOptions {
@@ -11,6 +10,7 @@ export interface ResolvedDifyClientOptions {
   readonly timeouts: Required<DifyClientTimeouts>;
   readonly maxResponseBytes: number;
   readonly dispatcher: Dispatcher | undefined;
+  readonly headers: DifyClientOptions['headers'];
 }
 
 interface Defaults {
@@ -29,15 +29,16 @@ export function resolveDifyClientOptions(
   options: DifyClientOptions,
   defaults: Defaults,
 ): ResolvedDifyClientOptions {
-  if (!isObject(options)) throw new InvalidOptionError('options', 'an object', options);
+  checkObject('options', options);
   const url = parseBaseUrl(options.baseUrl);
-  const apiKey: unknown = options.apiKey;
-  if (typeof apiKey !== 'string' || !/^[\x21-\x7e]+$/.test(apiKey)) {
-    throw new InvalidOptionError('apiKey', 'a non-empty string of visible ASCII characters', hidden(apiKey));
-  }
-  if (options.timeouts !== undefined && !isObject(options.timeouts)) {
-    throw new InvalidOptionError('timeouts', 'an object', options.timeouts);
-  }
+  const { apiKey } = options;
+  checkOption(
+    typeof apiKey === 'string' && /^[\x21-\x7e]+$/.test(apiKey),
+    'apiKey',
+    'a non-empty string of visible ASCII characters',
+    hidden(apiKey),
+  );
+  if (options.timeouts !== undefined) checkObject('timeouts', options.timeouts);
   const merged = { ...defaults, ...definedOnly(options) };
   const given = definedOnly(options.timeouts ?? {});
   const timeouts = { ...defaults.timeouts, ...given };
@@ -47,18 +48,25 @@ export function resolveDifyClientOptions(
       timeouts.firstByteMs = Math.min(defaults.timeouts.firstByteMs, timeouts.totalMs);
     if (given.idleMs === undefined) timeouts.idleMs = Math.min(defaults.timeouts.idleMs, timeouts.totalMs);
   }
-  positiveInteger('connections', merged.connections);
-  positiveInteger('maxResponseBytes', merged.maxResponseBytes);
-  for (const name of TIMEOUT_NAMES) {
-    const value = timeouts[name];
-    if (!Number.isInteger(value) || value < 0) {
-      throw new InvalidOptionError(`timeouts.${name}`, 'an integer ≥ 0 (0 disables it)', value);
-    }
-  }
+  checkInteger('connections', merged.connections, 1);
+  checkInteger('maxResponseBytes', merged.maxResponseBytes, 1);
+  // 0 disables a deadline.
+  for (const name of TIMEOUT_NAMES) checkInteger(`timeouts.${name}`, timeouts[name], 0);
   const { dispatcher } = options;
-  if (dispatcher !== undefined && typeof (dispatcher as Partial<Dispatcher>)?.request !== 'function') {
-    throw new InvalidOptionError('dispatcher', 'an undici Dispatcher (Pool, Agent, …)', typeof dispatcher);
-  }
+  checkOption(
+    dispatcher === undefined || typeof (dispatcher as Partial<Dispatcher>)?.request === 'function',
+    'dispatcher',
+    'an undici Dispatcher (Pool, Agent, …)',
+    typeof dispatcher,
+  );
+  // Quotes only the type: a headers object may hold a key.
+  const { headers } = options;
+  checkOption(
+    headers === undefined || typeof headers === 'function',
+    'headers',
+    'a function or undefined',
+    typeof headers,
+  );
   return {
     url,
     apiKey,
@@ -66,34 +74,15 @@ export function resolveDifyClientOptions(
     timeouts,
     maxResponseBytes: merged.maxResponseBytes,
     dispatcher,
+    headers,
   };
 }
 
 function parseBaseUrl(value: unknown): URL {
-  const expected = 'an http(s) URL ending in the API prefix, such as `https://api.dify.ai/v1`';
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (url?.username || url?.password) {
-    throw new InvalidOptionError(
-      'baseUrl',
-      'a URL without credentials (the key goes in `apiKey`)',
-      '[hidden]',
-    );
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
-    throw new InvalidOptionError('baseUrl', expected, value);
-  }
+  const example = 'ending in the API prefix, such as `https://api.dify.ai/v1`';
+  const url = checkHttpUrl('baseUrl', value, { example });
+  checkOption(url.search === '' && url.hash === '', 'baseUrl', `an http(s) URL ${example}`, value);
   return url;
-}
-
-function positiveInteger(option: string, value: unknown): void {
-  if (!Number.isInteger(value) || (value as number) < 1) {
-    throw new InvalidOptionError(option, 'an integer ≥ 1', value);
-  }
 }
 
 /** A stand-in for a secret in an error message: its type and length, never its text. */

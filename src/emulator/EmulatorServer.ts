@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import { checkInputsAgainstForm, type InputFormField } from '../dify/checkInputsAgainstForm.js';
 import type { DifyAppKind } from '../dify/DifyRequest.js';
+import { checkOption } from '../internal/checkOption.js';
 import { answerControl } from './answerControl.js';
 import {
   appInfoBody,
@@ -23,11 +23,13 @@ import {
   sendError,
   UNKNOWN_ERROR_BODY,
   WELCOME_BODY,
+  X_VERSION,
 } from './difyResponses.js';
 import { EmulatedUploads } from './EmulatedUploads.js';
 import { EmulatorCounters } from './EmulatorCounters.js';
 import { type EmulatedApp, type EmulatorOptions, type FaultRates, inputFormOf } from './EmulatorOptions.js';
 import { EmulatorRequest, EmulatorResponse, Exchange, type ExchangeHost } from './Exchange.js';
+import { KeyRateLimit } from './KeyRateLimit.js';
 import { latencySampler } from './latencySampler.js';
 import { allowHeader, matchRoutes, type RouteMatch } from './matchRoute.js';
 import { type FaultKind, parseFaultHook } from './parseFaultHook.js';
@@ -38,7 +40,6 @@ import { type ResolvedEmulatorOptions, resolveEmulatorOptions } from './resolveE
 import { type RunContext, runMessage, runWorkflow } from './runApp.js';
 import { SeededRandom } from './SeededRandom.js';
 import type { EmulatorStats } from './startEmulator.js';
-import { TokenBucket } from './TokenBucket.js';
 import { UuidSource } from './UuidSource.js';
 import { conversationIdOf, type PayloadModel, validatePayload } from './validatePayload.js';
 
@@ -50,7 +51,7 @@ export interface AppRuntime {
   workflowId: string;
   /** Concurrency slots in use. */
   held: number;
-  bucket: TokenBucket | undefined;
+  bucket: KeyRateLimit | undefined;
   parametersBody: string;
   /** The Start node's variables, checked on every run. */
   form: readonly InputFormField[];
@@ -129,6 +130,11 @@ export class EmulatorServer implements ExchangeHost {
   readonly runs: RecentMap<string, RunRecord>;
   readonly conversations: RecentMap<string, { appKey: string; user: string }>;
   options: ResolvedEmulatorOptions;
+
+  get xVersion(): string {
+    return X_VERSION[this.options.difyVersion];
+  }
+
   #apps = new Map<string, AppRuntime>();
   #random: SeededRandom;
   #sampleLatency: (() => number) | undefined;
@@ -188,7 +194,7 @@ export class EmulatorServer implements ExchangeHost {
             options.rateLimitStartsFull === this.options.rateLimitStartsFull &&
             runtime.bucket
             ? runtime.bucket
-            : new TokenBucket(options.rateLimitRps, now, options.rateLimitStartsFull)
+            : new KeyRateLimit(options.rateLimitRps, now, options.rateLimitStartsFull)
           : undefined;
       runtime.parametersBody = appParametersBody(app);
       runtime.form = inputFormOf(app);
@@ -214,9 +220,12 @@ export class EmulatorServer implements ExchangeHost {
   configure(patch: Partial<EmulatorOptions>): void {
     for (const key of ['port', 'host'] as const) {
       const value = patch[key];
-      if (value !== undefined && value !== this.options[key]) {
-        throw new InvalidOptionError(key, `unchanged while the emulator runs (${this.options[key]})`, value);
-      }
+      checkOption(
+        value === undefined || value === this.options[key],
+        key,
+        `unchanged while the emulator runs (${this.options[key]})`,
+        value,
+      );
     }
     const next = resolveEmulatorOptions(patch, this.options);
     if (next.seed !== this.options.seed) this.#random = new SeededRandom(next.seed);
@@ -235,7 +244,7 @@ export class EmulatorServer implements ExchangeHost {
     if (!this.options.rateLimitStartsFull) {
       const now = performance.now();
       for (const app of this.#apps.values())
-        if (app.bucket !== undefined) app.bucket = new TokenBucket(this.options.rateLimitRps, now, false);
+        if (app.bucket !== undefined) app.bucket = new KeyRateLimit(this.options.rateLimitRps, now, false);
     }
   }
 

@@ -26,6 +26,8 @@ export interface ExchangeHost {
   readonly live: Set<Exchange>;
   /** Running tasks by `task_id`, for the stop endpoints. */
   readonly tasks: Map<string, Exchange>;
+  /** The `X-Version` header, sent on every answer as real Dify does. */
+  readonly xVersion: string;
 }
 
 /** `http.createServer`'s request class, carrying its exchange so listeners need no closures. */
@@ -131,6 +133,7 @@ export class Exchange {
   writeHead(status: number, headers: OutgoingHttpHeaders): void {
     // Only Service API calls count; the `/_emulator/*` control endpoints never begin().
     if (this.#began) this.host.counters.status(status);
+    headers['X-Version'] = this.host.xVersion;
     this.res.writeHead(status, headers);
   }
 

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { EmulatedDifyVersion } from './EmulatorOptions.js';
 import type { Exchange } from './Exchange.js';
 import { restxJson } from './pyJson.js';
 
@@ -7,8 +8,17 @@ import { restxJson } from './pyJson.js';
  * Used by `EmulatorServer` and the response builders.
  */
 
-/** The Dify version the emulator claims (`GET /v1/`, `X-Version`). */
+/** The Dify version the emulator's welcome route claims (`GET /v1/`, a 1.15 route). */
 export const DIFY_VERSION = '1.15.0';
+
+/**
+ * The `X-Version` header real Dify adds to every answer (`ext_app_metrics.py`: `dify_config.project.version`,
+ * on errors, HTML 404s and streams alike), per emulated version.
+ */
+export const X_VERSION: Readonly<Record<EmulatedDifyVersion, string>> = {
+  '1.13': '1.13.2',
+  '1.15': '1.15.0',
+};
 
 /**
  * An error body as flask-restx renders it on the real 1.13.2 server: `{"code","message","status"}`,
@@ -68,9 +78,9 @@ export const WELCOME_BODY = `{"welcome":"Dify OpenAPI","api_version":"v1","serve
 export const STOP_BODY = '{"result":"success"}\n';
 export const META_BODY = '{"tool_icons":{}}\n';
 
-/** Headers of a Flask answer (restx JSON unless told otherwise). */
+/** Headers of a Flask answer (restx JSON unless told otherwise); `Exchange` adds `X-Version`. */
 export function difyHeaders(contentType = 'application/json'): OutgoingHttpHeaders {
-  return { 'Content-Type': contentType, 'X-Version': DIFY_VERSION, 'X-Env': 'PRODUCTION' };
+  return { 'Content-Type': contentType, 'X-Env': 'PRODUCTION' };
 }
 
 /** Answers a Dify error body now. */

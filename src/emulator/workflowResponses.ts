@@ -60,11 +60,17 @@ export function workflowBlockingBody(v: WorkflowView, o: WorkflowOutcome): strin
   );
 }
 
-/** The run's inputs plus Dify's `sys.*` variables, as compact JSON. */
-function inputsWithSystem(v: WorkflowView): string {
+/**
+ * The run's inputs plus Dify's `sys.*` variables, as compact JSON. The Start node's own inputs and
+ * outputs (and the stored run) also carry `sys.timestamp`, the run's start in Unix seconds; the
+ * `workflow_started` event does not (seen on real 1.13.2; `SystemVariable.to_dict` in
+ * `dify_graph/system_variable.py`).
+ */
+function inputsWithSystem(v: WorkflowView, timestamp = false): string {
   const system =
     `"sys.files":[],"sys.user_id":${JSON.stringify(v.user)},"sys.app_id":"${v.appId}",` +
-    `"sys.workflow_id":"${v.workflowId}","sys.workflow_run_id":"${v.runId}"`;
+    `"sys.workflow_id":"${v.workflowId}","sys.workflow_run_id":"${v.runId}"` +
+    (timestamp ? `,"sys.timestamp":${v.createdAt}` : '');
   const own = JSON.stringify(v.inputs);
   return own.length === 2 ? `{${system}}` : `${own.slice(0, -1)},${system}}`;
 }
@@ -78,6 +84,7 @@ export function storedRunInputs(v: WorkflowView): string {
     'sys.app_id': v.appId,
     'sys.workflow_id': v.workflowId,
     'sys.workflow_run_id': v.runId,
+    'sys.timestamp': v.createdAt,
   });
 }
 
@@ -161,14 +168,15 @@ export function workflowStreamEvents(
   textPieces: readonly string[],
 ): { at: number[]; parts: string[] } {
   const inputs = inputsWithSystem(v);
+  const startNode = inputsWithSystem(v, true);
   const at = [0, 0, 0, 0, 0];
   const parts = [
     PING,
     workflowStarted(v, inputs),
     nodeStarted(v, 0, executionIds[0]),
     nodeFinished(v, 0, executionIds[0], {
-      inputs,
-      outputs: inputs,
+      inputs: startNode,
+      outputs: startNode,
       error: null,
       elapsedSeconds: 0.001,
       finishedAt: v.createdAt,

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { DifyUploadedFile } from '../dify/DifyClient.js';
+import { checkFunction, checkInteger } from '../internal/checkOption.js';
+import { WaitQueue } from '../internal/WaitQueue.js';
 
 /** Uploads one file from disk; `DifyClient#uploadFile` bound to the run's user is the real one. */
 export type UploadFileFn = (
@@ -51,7 +52,7 @@ export class FileUploads {
   readonly #limit: number;
   readonly #hashes = new Map<string, Promise<string>>();
   readonly #uploads = new Map<string, Promise<DifyUploadedFile>>();
-  readonly #waiting: (() => void)[] = [];
+  readonly #slots = new WaitQueue<void>();
   #active = 0;
   /** Uploads this run made (successful ones). */
   uploaded = 0;
@@ -59,11 +60,12 @@ export class FileUploads {
   reused = 0;
 
   constructor(options: FileUploadsOptions) {
-    if (typeof options.upload !== 'function')
-      throw new InvalidOptionError('upload', 'a function', options.upload);
-    const limit = options.concurrency ?? FILE_UPLOADS_DEFAULTS.concurrency;
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new InvalidOptionError('files.concurrency', 'an integer ≥ 1', limit);
+    checkFunction('upload', options.upload);
+    const limit = checkInteger(
+      'files.concurrency',
+      options.concurrency ?? FILE_UPLOADS_DEFAULTS.concurrency,
+      1,
+    );
     this.#upload = options.upload;
     this.#store = options.store;
     this.#limit = limit;
@@ -113,16 +115,15 @@ export class FileUploads {
   }
 
   async #limited<T>(task: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    while (this.#active >= this.#limit) {
-      signal?.throwIfAborted();
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    }
-    this.#active++;
+    signal?.throwIfAborted();
+    // A caller aborted while it waits leaves the queue at once (WaitQueue), not when a slot frees.
+    if (this.#active < this.#limit) this.#active++;
+    else await this.#slots.wait(signal);
     try {
       return await task();
     } finally {
-      this.#active--;
-      this.#waiting.shift()?.();
+      // The slot passes straight to the longest waiter, so no newcomer can overtake it.
+      if (!this.#slots.resolveNext()) this.#active--;
     }
   }
 }

@@ -2,7 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent } from 'undici';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
+import { checkFunction, checkOption } from '../internal/checkOption.js';
 import { raceAbort } from '../internal/raceAbort.js';
 import { nonPublicRange } from './nonPublicRange.js';
 
@@ -53,20 +53,16 @@ export class RemoteHostAllowList {
    * @throws InvalidOptionError (ERR_INVALID_OPTION) for an entry that is not a host name, suffix or IP.
    */
   constructor(hosts: readonly string[] = [], options: RemoteHostAllowListOptions = {}) {
-    this.#resolve = options.resolve ?? systemResolve;
-    if (typeof this.#resolve !== 'function')
-      throw new InvalidOptionError('resolve', 'a function', options.resolve);
-    if (!Array.isArray(hosts))
-      throw new InvalidOptionError('files.allowHosts', 'an array of host names', hosts);
+    this.#resolve = checkFunction('resolve', options.resolve ?? systemResolve);
+    checkOption(Array.isArray(hosts), 'files.allowHosts', 'an array of host names', hosts);
     for (const entry of hosts) {
       const host = typeof entry === 'string' ? normalizeHost(entry) : '';
-      if (host === '' || host === '.' || /[\s/@?#]/.test(host) || /^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) {
-        throw new InvalidOptionError(
-          'files.allowHosts',
-          'host names (files.example.com), suffixes (.example.com) or IP addresses',
-          entry,
-        );
-      }
+      checkOption(
+        host !== '' && host !== '.' && !/[\s/@?#]/.test(host) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(entry),
+        'files.allowHosts',
+        'host names (files.example.com), suffixes (.example.com) or IP addresses',
+        entry,
+      );
       if (host.startsWith('.')) this.#suffixes.push(host);
       else this.#hosts.add(host);
     }

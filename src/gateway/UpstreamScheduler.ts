@@ -49,7 +49,8 @@ export class UpstreamScheduler {
   #latencyMs = 0;
 
   constructor(options: UpstreamSchedulerOptions) {
-    this.#adaptive = new AdaptiveConcurrency({ max: options.concurrency });
+    // Callers arrive over time rather than as one burst: the gateway starts at its full ceiling.
+    this.#adaptive = new AdaptiveConcurrency({ max: options.concurrency, initial: options.concurrency });
     this.#policy = resolveRetryOptions(options.retry ?? {});
     this.#queue = options.queue;
     this.#metrics = options.metrics;

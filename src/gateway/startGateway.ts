@@ -2,7 +2,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Tracer, trace } from '@opentelemetry/api';
 import { type Logger, pino } from 'pino';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
+import {
+  checkHttpUrl,
+  checkInteger,
+  checkIntegerIn,
+  checkOption,
+  checkString,
+} from '../internal/checkOption.js';
 import { BatchMetrics } from '../metrics/BatchMetrics.js';
 import type { RetryPolicy } from '../operators/retryBackoff.js';
 import { createGatewayHandler } from './GatewayHandler.js';
@@ -142,21 +148,20 @@ export interface Gateway {
  */
 export async function startGateway(options: Readonly<GatewayOptions>): Promise<Gateway> {
   const o = { ...GATEWAY_DEFAULTS, ...options };
-  const upstreamUrl = checkUpstream(o.upstream);
-  if (
-    o.apiKey !== undefined &&
-    (typeof o.apiKey !== 'string' || o.apiKey.trim() === '' || /\s/.test(o.apiKey))
-  ) {
-    // Never quote the key, even a bad one.
-    throw new InvalidOptionError('apiKey', 'a non-empty key without spaces', '[REDACTED]');
-  }
-  integer('port', o.port, 0, 65_535);
-  integer('maxItems', o.maxItems, 1);
-  integer('maxBodyBytes', o.maxBodyBytes, 1);
-  integer('concurrency', o.concurrency, 1);
-  integer('queue', o.queue, o.maxItems);
-  if (typeof o.host !== 'string' || o.host === '')
-    throw new InvalidOptionError('host', 'a host name', o.host);
+  const upstreamUrl = checkHttpUrl('upstream', o.upstream, { example: 'such as http://127.0.0.1:5001/v1' });
+  checkOption(
+    o.apiKey === undefined || (typeof o.apiKey === 'string' && /^\S+$/.test(o.apiKey)),
+    'apiKey',
+    'a non-empty key without spaces',
+    '[REDACTED]', // never the key, even a bad one
+  );
+  checkIntegerIn('port', o.port, 0, 65_535);
+  checkInteger('maxItems', o.maxItems, 1);
+  checkInteger('maxBodyBytes', o.maxBodyBytes, 1);
+  checkInteger('concurrency', o.concurrency, 1);
+  checkInteger('queue', o.queue, o.maxItems);
+  checkString('host', o.host);
+  if (o.jobs !== undefined) checkString('jobs.dataDir', o.jobs.dataDir);
   o.signal?.throwIfAborted();
 
   const metrics = o.metrics ?? new BatchMetrics();
@@ -176,8 +181,6 @@ export async function startGateway(options: Readonly<GatewayOptions>): Promise<G
   const jobsShutdown = new AbortController();
   let jobs: JobManager | undefined;
   if (o.jobs !== undefined) {
-    if (typeof o.jobs.dataDir !== 'string' || o.jobs.dataDir === '')
-      throw new InvalidOptionError('jobs.dataDir', 'a directory path', o.jobs.dataDir);
     jobs = new JobManager({
       dataDir: o.jobs.dataDir,
       upstream: upstreamUrl.href,
@@ -259,21 +262,4 @@ export async function startGateway(options: Readonly<GatewayOptions>): Promise<G
   o.signal?.addEventListener('abort', onAbort, { once: true });
   logger.info({ url: `http://${host}:${port}`, upstream: upstreamUrl.origin }, 'gateway listening');
   return { url: `http://${host}:${port}`, port, metrics, close };
-}
-
-function checkUpstream(value: unknown): URL {
-  if (typeof value !== 'string' || !URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
-    throw new InvalidOptionError('upstream', 'an http(s) URL such as http://127.0.0.1:5001/v1', value);
-  }
-  const url = new URL(value);
-  if (url.username !== '' || url.password !== '') {
-    throw new InvalidOptionError('upstream', 'a URL without credentials', '[REDACTED]');
-  }
-  return url;
-}
-
-function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, `an integer from ${min} to ${max}`, value);
-  }
 }

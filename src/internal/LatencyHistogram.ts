@@ -1,59 +1,38 @@
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+
 /**
- * Fixed-memory latency histogram (used by runBatch's summary): log-spaced buckets with ~2% relative
- * error from 0.01 ms to ~1 day, so a run of 5M items costs the same few KB as a run of 5.
+ * Latencies in milliseconds over Node's HDR histogram (`perf_hooks.createHistogram`), used by runBatch's
+ * summary and the gateway's JobStats: fixed memory whatever the run's length, 3 significant digits.
+ * The HDR histogram takes integers ≥ 1, so values are kept in whole microseconds (a 0 ms latency counts
+ * as 1 µs).
  */
 export class LatencyHistogram {
-  // 2% steps: bucket i covers [MIN·G^i, MIN·G^(i+1)).
-  static readonly #growth = 1.02;
-  static readonly #minMs = 0.01;
-  static readonly #buckets = Math.ceil(
-    Math.log(8.64e7 / LatencyHistogram.#minMs) / Math.log(LatencyHistogram.#growth),
-  );
-  readonly #counts = new Uint32Array(LatencyHistogram.#buckets + 1);
-  #count = 0;
-  #sum = 0;
-  #max = 0;
+  readonly #micros: RecordableHistogram = createHistogram();
 
   record(ms: number): void {
-    const v = Math.max(ms, 0);
-    const i =
-      v < LatencyHistogram.#minMs
-        ? 0
-        : Math.min(
-            LatencyHistogram.#buckets,
-            1 + Math.floor(Math.log(v / LatencyHistogram.#minMs) / Math.log(LatencyHistogram.#growth)),
-          );
-    this.#counts[i]! += 1;
-    this.#count += 1;
-    this.#sum += v;
-    if (v > this.#max) this.#max = v;
+    this.#micros.record(Math.max(1, Math.round(ms * 1000)));
   }
 
   get count(): number {
-    return this.#count;
+    return this.#micros.count;
   }
 
+  /** 0 when nothing was recorded (the HDR histogram says NaN). */
   get mean(): number {
-    return this.#count === 0 ? 0 : this.#sum / this.#count;
+    return this.#micros.count === 0 ? 0 : this.#micros.mean / 1000;
   }
 
   get max(): number {
-    return this.#max;
+    return this.#micros.count === 0 ? 0 : this.#micros.max / 1000;
   }
 
-  /** The value at quantile q in [0, 1] (upper edge of its bucket, capped by the max seen). */
+  /** The nearest-rank value at quantile q in [0, 1] (the ⌈q·n⌉-th smallest); 0 when nothing was recorded. */
   quantile(q: number): number {
-    if (this.#count === 0) return 0;
-    const rank = Math.max(1, Math.ceil(q * this.#count));
-    let seen = 0;
-    for (let i = 0; i < this.#counts.length; i++) {
-      seen += this.#counts[i]!;
-      if (seen >= rank) {
-        const upper =
-          i === 0 ? LatencyHistogram.#minMs : LatencyHistogram.#minMs * LatencyHistogram.#growth ** i;
-        return Math.min(upper, this.#max);
-      }
-    }
-    return this.#max;
+    const n = this.#micros.count;
+    if (n === 0) return 0;
+    // HDR rounds q·n to the nearest rank; asking for exactly k/n picks rank k, so small runs keep the
+    // nearest-rank answer (p90 of 7 values is the 7th, not the 6th).
+    const rank = Math.max(1, Math.ceil(Math.min(q, 1) * n));
+    return this.#micros.percentile((rank / n) * 100) / 1000;
   }
 }

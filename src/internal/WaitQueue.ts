@@ -7,8 +7,8 @@ interface Waiter<T> {
 
 /**
  * A FIFO of callers waiting for something (a token, a slot, a pass), each abortable. Shared by
- * TokenBucket, AdaptiveConcurrency and CircuitBreaker. An aborted waiter leaves the queue, rejects with
- * `signal.reason`, and no listener stays on its signal, whichever way it ends.
+ * TokenBucket, AdaptiveConcurrency, CircuitBreaker and FileUploads. An aborted waiter leaves the
+ * queue, rejects with `signal.reason`, and no listener stays on its signal, whichever way it ends.
  */
 export class WaitQueue<T> {
   readonly #queue: Waiter<T>[] = [];

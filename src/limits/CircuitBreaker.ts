@@ -72,7 +72,7 @@ const PROBE: BreakerPass = Object.freeze({ probe: true });
  *
  * @example
  * ```ts
- * import { CircuitBreaker } from 'dify-batch';
+ * import { CircuitBreaker } from 'dify-batch/limits';
  *
  * const breaker = new CircuitBreaker({ failureThreshold: 2 });
  * for (let i = 0; i < 2; i++) breaker.release('unreachable', await breaker.acquire());

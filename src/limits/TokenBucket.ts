@@ -1,6 +1,11 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
-import { checkInteger, checkNumber, checkScheduler, checkSignal } from '../internal/checkOption.js';
+import {
+  checkInteger,
+  checkNumber,
+  checkOption,
+  checkScheduler,
+  checkSignal,
+} from '../internal/checkOption.js';
 import { WaitQueue } from '../internal/WaitQueue.js';
 
 /** Options of {@link TokenBucket}. Set `perSecond`, `perMinute` or both (then both hold). */
@@ -62,7 +67,7 @@ const EPSILON_MS = 1e-6;
  *
  * @example
  * ```ts
- * import { TokenBucket } from 'dify-batch';
+ * import { TokenBucket } from 'dify-batch/limits';
  *
  * const bucket = new TokenBucket({ perSecond: 100 }); // one token every 10 ms
  * const started = Date.now();
@@ -97,9 +102,12 @@ export class TokenBucket {
       const intervalMs = periodMs / count;
       this.#cells.push({ intervalMs, toleranceMs: (burst - 1) * intervalMs, tat: Number.NEGATIVE_INFINITY });
     }
-    if (this.#cells.length === 0) {
-      throw new InvalidOptionError('perSecond', 'a number greater than 0 (or set `perMinute`)', o.perSecond);
-    }
+    checkOption(
+      this.#cells.length > 0,
+      'perSecond',
+      'a number greater than 0 (or set `perMinute`)',
+      o.perSecond,
+    );
   }
 
   /** How many callers wait for a token right now. */

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
+import { checkIntegerIn } from '../internal/checkOption.js';
 import type { BatchMetrics } from './BatchMetrics.js';
 
 /** Options of {@link startMetricsServer}. */
@@ -30,9 +30,7 @@ export interface MetricsServer {
  */
 export async function startMetricsServer(options: Readonly<MetricsServerOptions>): Promise<MetricsServer> {
   const o = { ...METRICS_SERVER_DEFAULTS, ...options };
-  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65_535) {
-    throw new InvalidOptionError('port', 'an integer from 0 to 65535', o.port);
-  }
+  checkIntegerIn('port', o.port, 0, 65_535);
   const server = createServer((req, res) => {
     req.resume();
     const path = (req.url ?? '/').split('?')[0];

@@ -49,7 +49,7 @@ export const BATCH_DEFAULTS = Object.freeze({
  * @example
  * ```ts
  * import { of } from 'rxjs';
- * import { batch } from 'dify-batch';
+ * import { batch } from 'dify-batch/operators';
  *
  * of(1, 2, 3, 4, 5)
  *   .pipe(batch({ size: 2, maxWaitMs: 100 }))

@@ -10,7 +10,6 @@ import {
 } from 'rxjs';
 import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { ErrorRecord, Item } from '../core/Item.js';
 import type { ItemFailure, ItemResult, ItemSuccess } from '../core/ItemResult.js';
 import { toErrorRecord } from '../core/toErrorRecord.js';
@@ -20,7 +19,13 @@ import { concurrencyLimitOf } from '../dify/concurrencyLimitOf.js';
 import type { DifyCallOptions, DifyRequest, DifyResult } from '../dify/DifyRequest.js';
 import { isRetryable } from '../dify/isRetryable.js';
 import { linkAbort } from '../internal/abortable.js';
-import { checkFunction, checkInteger, checkScheduler, checkSignal } from '../internal/checkOption.js';
+import {
+  checkFunction,
+  checkInteger,
+  checkOption,
+  checkScheduler,
+  checkSignal,
+} from '../internal/checkOption.js';
 import { subscribeUpstream } from '../internal/subscribeUpstream.js';
 import { AdaptiveConcurrency, type CallOutcome } from '../limits/AdaptiveConcurrency.js';
 import { adaptiveOutcomeOf } from '../limits/adaptiveOutcomeOf.js';
@@ -193,7 +198,8 @@ export const CALL_DIFY_DEFAULTS = Object.freeze({
  * @example
  * ```ts
  * import { from } from 'rxjs';
- * import { callDify, type DifyTransport, type Item, reorder } from 'dify-batch';
+ * import type { DifyTransport, Item } from 'dify-batch';
+ * import { callDify, reorder } from 'dify-batch/operators';
  *
  * // Any (request, { signal }) => Promise<DifyResult> works: DifyClient, or this in-process stand-in.
  * const transport: DifyTransport = async (request) => ({
@@ -242,15 +248,21 @@ export function callDify<I = Record<string, unknown>>(
   checkFunction('onAttempt', o.onAttempt, true);
   checkFunction('onRetry', o.onRetry, true);
   checkFunction('onSettled', o.onSettled, true);
-  if (o.rateLimiter !== undefined && !(o.rateLimiter instanceof TokenBucket)) {
-    throw new InvalidOptionError('rateLimiter', 'a TokenBucket or undefined', o.rateLimiter);
-  }
+  checkOption(
+    o.rateLimiter === undefined || o.rateLimiter instanceof TokenBucket,
+    'rateLimiter',
+    'a TokenBucket or undefined',
+    o.rateLimiter,
+  );
   const shouldRetry = o.retryFailedRuns
     ? (error: unknown) => isRetryable(error) || (error as { code?: unknown }).code === 'ERR_DIFY_RUN_FAILED'
     : isRetryable;
-  if (o.breaker !== undefined && !(o.breaker instanceof CircuitBreaker)) {
-    throw new InvalidOptionError('breaker', 'a CircuitBreaker or undefined', o.breaker);
-  }
+  checkOption(
+    o.breaker === undefined || o.breaker instanceof CircuitBreaker,
+    'breaker',
+    'a CircuitBreaker or undefined',
+    o.breaker,
+  );
   // Failed attempts the circuit breaker waited out: they do not use up the record's attempts, and the
   // breaker itself does the waiting. A WeakSet: nothing to clean up, whatever happens to the error.
   const waitedOut = new WeakSet<object>();
@@ -260,9 +272,12 @@ export function callDify<I = Record<string, unknown>>(
     return (error as { code?: unknown } | null)?.code === 'ERR_DIFY_RATE_LIMITED' ? 'backoff' : false;
   };
   const policy = resolveRetryOptions({ ...o.retry, scheduler: o.scheduler, shouldRetry, uncounted });
-  if (o.adaptive !== undefined && !(o.adaptive instanceof AdaptiveConcurrency)) {
-    throw new InvalidOptionError('adaptive', 'an AdaptiveConcurrency or undefined', o.adaptive);
-  }
+  checkOption(
+    o.adaptive === undefined || o.adaptive instanceof AdaptiveConcurrency,
+    'adaptive',
+    'an AdaptiveConcurrency or undefined',
+    o.adaptive,
+  );
   checkFunction('knownResult', o.knownResult, true);
   checkFunction('onWorkflowStarted', o.onWorkflowStarted, true);
   const { toRequest, scheduler, rateLimiter, adaptive, breaker, onAttempt, onRetry, onSettled } = o;

@@ -1,18 +1,3 @@
-export { isRetryable } from '../dify/isRetryable.js';
-export {
-  ADAPTIVE_CONCURRENCY_DEFAULTS,
-  AdaptiveConcurrency,
-  type AdaptiveConcurrencyOptions,
-  type CallOutcome,
-} from '../limits/AdaptiveConcurrency.js';
-export {
-  type BreakerOutcome,
-  type BreakerPass,
-  CIRCUIT_BREAKER_DEFAULTS,
-  CircuitBreaker,
-  type CircuitBreakerOptions,
-} from '../limits/CircuitBreaker.js';
-export { TOKEN_BUCKET_DEFAULTS, TokenBucket, type TokenBucketOptions } from '../limits/TokenBucket.js';
 export {
   CREDIT_GATE_DEFAULTS,
   type CreditGate,

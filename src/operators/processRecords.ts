@@ -1,8 +1,14 @@
 import { concatMap, defer, filter, identity, type Observable, type OperatorFunction, pipe, tap } from 'rxjs';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
 import type { ItemResult } from '../core/ItemResult.js';
-import { checkFunction, checkInteger, checkNumber, checkSignal } from '../internal/checkOption.js';
+import {
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkNumber,
+  checkOption,
+  checkSignal,
+} from '../internal/checkOption.js';
 import { creditGate } from '../pipeline/creditGate.js';
 import { batch } from './batch.js';
 import { type CallDifyOptions, type CallDifyTransport, callDify } from './callDify.js';
@@ -107,7 +113,8 @@ export const PROCESS_RECORDS_DEFAULTS = Object.freeze({
  * @example
  * ```ts
  * import { of } from 'rxjs';
- * import { type DifyTransport, type Item, processRecords } from 'dify-batch';
+ * import type { DifyTransport, Item } from 'dify-batch';
+ * import { processRecords } from 'dify-batch/operators';
  *
  * const transport: DifyTransport = async (request) => ({ outputs: { twice: Number(request.inputs.n) * 2 } });
  * async function* records(): AsyncGenerator<Item> {
@@ -161,8 +168,7 @@ export function processRecords<I = Record<string, unknown>>(
     1,
   );
   const window = checkInteger('window', windowOption ?? PROCESS_RECORDS_DEFAULTS.window(concurrency), 1);
-  if (window < concurrency)
-    throw new InvalidOptionError('window', `an integer ≥ concurrency (${concurrency})`, window);
+  checkOption(window >= concurrency, 'window', `at least \`concurrency\` (${concurrency})`, window);
   const size = Math.min(
     checkInteger('batch.size', batchOptions?.size ?? PROCESS_RECORDS_DEFAULTS.batch.size(window), 1),
     window,
@@ -175,10 +181,10 @@ export function processRecords<I = Record<string, unknown>>(
       allowInfinity: true,
     },
   );
-  if (typeof ordered !== 'boolean') throw new InvalidOptionError('ordered', 'a boolean', ordered);
+  checkBoolean('ordered', ordered);
   if (firstSeq !== undefined) checkInteger('firstSeq', firstSeq, 0);
   checkFunction('write', write);
-  checkSignal(drainSignal);
+  checkSignal(drainSignal, 'drainSignal');
   checkFunction('onRead', onRead, true);
   checkFunction('skip', skip, true);
   checkFunction('onResult', onResult, true);

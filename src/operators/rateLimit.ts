@@ -1,5 +1,5 @@
 import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
+import { checkOption } from '../internal/checkOption.js';
 import { subscribeUpstream } from '../internal/subscribeUpstream.js';
 import { TokenBucket } from '../limits/TokenBucket.js';
 
@@ -21,7 +21,8 @@ import { TokenBucket } from '../limits/TokenBucket.js';
  * @example
  * ```ts
  * import { from } from 'rxjs';
- * import { TokenBucket, rateLimit } from 'dify-batch';
+ * import { TokenBucket } from 'dify-batch/limits';
+ * import { rateLimit } from 'dify-batch/operators';
  *
  * const bucket = new TokenBucket({ perSecond: 200 }); // one value every 5 ms
  * from(['a', 'b', 'c'])
@@ -39,7 +40,7 @@ import { TokenBucket } from '../limits/TokenBucket.js';
  * @category operators
  */
 export function rateLimit<T>(bucket: TokenBucket): MonoTypeOperatorFunction<T> {
-  if (!(bucket instanceof TokenBucket)) throw new InvalidOptionError('bucket', 'a TokenBucket', bucket);
+  checkOption(bucket instanceof TokenBucket, 'bucket', 'a TokenBucket', bucket);
   return (source) =>
     new Observable<T>((subscriber) => {
       // One subscriber with a FIFO of waiting values and at most one pending take() in the bucket: a

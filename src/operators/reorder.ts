@@ -42,7 +42,7 @@ export const REORDER_DEFAULTS = Object.freeze({ firstSeq: 0, maxBuffered: 10_000
  * @example
  * ```ts
  * import { of } from 'rxjs';
- * import { reorder } from 'dify-batch';
+ * import { reorder } from 'dify-batch/operators';
  *
  * of({ seq: 2 }, { seq: 0 }, { seq: 1 })
  *   .pipe(reorder())

@@ -180,7 +180,8 @@ class AttemptFailed extends Error {
  *
  * @example
  * ```ts
- * import { DifyApiError, retryBackoff } from 'dify-batch';
+ * import { DifyApiError } from 'dify-batch';
+ * import { retryBackoff } from 'dify-batch/operators';
  *
  * const outcome = await retryBackoff(
  *   async ({ attempt }) => {

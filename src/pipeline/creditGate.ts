@@ -1,7 +1,6 @@
 import { Observable } from 'rxjs';
 import { DifyBatchError } from '../core/DifyBatchError.js';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
-import { checkInteger, checkSignal } from '../internal/checkOption.js';
+import { checkBoolean, checkInteger, checkOption, checkSignal } from '../internal/checkOption.js';
 
 /** Options of {@link creditGate}. */
 export interface CreditGateOptions {
@@ -68,7 +67,7 @@ export interface CreditGate<T> {
  *
  * @example
  * ```ts
- * import { creditGate } from 'dify-batch';
+ * import { creditGate } from 'dify-batch/operators';
  *
  * async function* letters() {
  *   yield* ['a', 'b', 'c', 'd'];
@@ -102,12 +101,13 @@ export function creditGate<T>(
   const { window, signal, completeOnError } = { ...CREDIT_GATE_DEFAULTS, ...options };
   checkInteger('window', window, 1);
   checkSignal(signal);
-  if (typeof completeOnError !== 'boolean') {
-    throw new InvalidOptionError('completeOnError', 'a boolean', completeOnError);
-  }
-  if (typeof (source as Partial<AsyncIterable<T>> | null)?.[Symbol.asyncIterator] !== 'function') {
-    throw new InvalidOptionError('source', 'an AsyncIterable', source);
-  }
+  checkBoolean('completeOnError', completeOnError);
+  checkOption(
+    typeof (source as Partial<AsyncIterable<T>> | null)?.[Symbol.asyncIterator] === 'function',
+    'source',
+    'an AsyncIterable',
+    source,
+  );
   let pulled = 0;
   let released = 0;
   let sourceError: DifyBatchError | undefined;
@@ -202,13 +202,12 @@ export function creditGate<T>(
     items,
     release(count = 1) {
       const outstanding = pulled - released;
-      if (!Number.isInteger(count) || count < 0 || count > outstanding) {
-        throw new InvalidOptionError(
-          'count',
-          `an integer from 0 to ${outstanding} (the outstanding items)`,
-          count,
-        );
-      }
+      checkOption(
+        Number.isInteger(count) && count >= 0 && count <= outstanding,
+        'count',
+        `an integer from 0 to ${outstanding} (the outstanding items)`,
+        count,
+      );
       released += count;
       wake?.();
     },

@@ -1,9 +1,9 @@
 import { DifyBatchError } from '../core/DifyBatchError.js';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
 import { checkInputsAgainstForm, type InputFormField } from '../dify/checkInputsAgainstForm.js';
 import type { DifyAppKind, DifyRequest } from '../dify/DifyRequest.js';
 import { AppParametersUnavailable, readAppParameters } from '../dify/readAppParameters.js';
+import { checkOption } from '../internal/checkOption.js';
 
 /** The `GET /info` modes each `app` kind's route accepts (dify-api.md §2, "Wrong app mode"). */
 const MODES_OF: Record<DifyAppKind, readonly string[]> = {
@@ -66,13 +66,12 @@ export async function preflight(options: PreflightOptions): Promise<RecordCheck 
     }
     return undefined;
   }
-  if (mode !== '' && !MODES_OF[options.app].includes(mode)) {
-    throw new InvalidOptionError(
-      'app',
-      `the kind of app the API key belongs to (GET /info says "${mode}")`,
-      options.app,
-    );
-  }
+  checkOption(
+    mode === '' || MODES_OF[options.app].includes(mode),
+    'app',
+    `the kind of app the API key belongs to (GET /info says "${mode}")`,
+    options.app,
+  );
   const known = new Set(form.map((field) => field.variable));
   const reported = new Set<string>();
   return (item, request) => {

@@ -12,6 +12,17 @@ import { RemoteHostAllowList } from '../files/RemoteHostAllowList.js';
 import type { RunBatchFiles } from '../files/RunBatchFiles.js';
 import { readFileVariables } from '../files/readFileVariables.js';
 import { type ResolveFileInputsOptions, resolveFileInputs } from '../files/resolveFileInputs.js';
+import {
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkNumber,
+  checkObject,
+  checkOneOf,
+  checkOption,
+  checkSignal,
+  checkString,
+} from '../internal/checkOption.js';
 import { LatencyHistogram } from '../internal/LatencyHistogram.js';
 import { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from '../limits/AdaptiveConcurrency.js';
 import { CircuitBreaker } from '../limits/CircuitBreaker.js';
@@ -142,20 +153,6 @@ export const RUN_BATCH_DEFAULTS = Object.freeze({
 
 const APP_KINDS: readonly RunBatchOptions['app'][] = ['workflow', 'completion', 'chat'];
 
-function positiveOrZero(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidOptionError(name, 'an integer ≥ 0', value);
-  }
-  return value;
-}
-
-function positiveInt(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new InvalidOptionError(name, 'an integer ≥ 1', value);
-  }
-  return value;
-}
-
 /**
  * Runs a whole batch: source → credit gate → (rate limit) → concurrent Dify calls with retry →
  * reorder → batches → sink, and resolves with a summary once every result is written.
@@ -219,9 +216,12 @@ interface PreparedRun {
 function checkSink(name: string, sink: unknown, required: boolean): void {
   if (sink === undefined && !required) return;
   const s = sink as Partial<ResultSink> | null | undefined;
-  if (typeof s?.write !== 'function' || typeof s.close !== 'function') {
-    throw new InvalidOptionError(name, 'a ResultSink (`write` and `close` functions)', sink);
-  }
+  checkOption(
+    typeof s?.write === 'function' && typeof s.close === 'function',
+    name,
+    'a ResultSink (`write` and `close` functions)',
+    sink,
+  );
 }
 
 async function closeSinksAfterFailure(options: RunBatchOptions): Promise<void> {
@@ -251,59 +251,52 @@ function lastGoodRecord(last: Item | undefined): string {
 }
 
 function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun {
-  const concurrency = positiveInt('concurrency', options.concurrency ?? RUN_BATCH_DEFAULTS.concurrency);
-  const window = positiveInt('window', options.window ?? RUN_BATCH_DEFAULTS.window(concurrency));
-  if (window < concurrency)
-    throw new InvalidOptionError('window', `an integer ≥ concurrency (${concurrency})`, window);
+  const concurrency = checkInteger('concurrency', options.concurrency ?? RUN_BATCH_DEFAULTS.concurrency, 1);
+  const window = checkInteger('window', options.window ?? RUN_BATCH_DEFAULTS.window(concurrency), 1);
+  checkOption(window >= concurrency, 'window', `at least \`concurrency\` (${concurrency})`, window);
   const batchSize = Math.min(
-    positiveInt('batch.size', options.batch?.size ?? RUN_BATCH_DEFAULTS.batch.size(window)),
+    checkInteger('batch.size', options.batch?.size ?? RUN_BATCH_DEFAULTS.batch.size(window), 1),
     window,
   );
-  const maxWaitMs = options.batch?.maxWaitMs ?? RUN_BATCH_DEFAULTS.batch.maxWaitMs;
-  if (typeof maxWaitMs !== 'number' || !(maxWaitMs >= 0)) {
-    throw new InvalidOptionError('batch.maxWaitMs', 'a number ≥ 0', maxWaitMs);
-  }
-  const ordered = options.ordered ?? RUN_BATCH_DEFAULTS.ordered;
-  if (typeof ordered !== 'boolean') throw new InvalidOptionError('ordered', 'a boolean', ordered);
-  if (typeof closeSinks !== 'boolean') throw new InvalidOptionError('closeSinks', 'a boolean', closeSinks);
+  const maxWaitMs = checkNumber(
+    'batch.maxWaitMs',
+    options.batch?.maxWaitMs ?? RUN_BATCH_DEFAULTS.batch.maxWaitMs,
+    0,
+  );
+  const ordered = checkBoolean('ordered', options.ordered ?? RUN_BATCH_DEFAULTS.ordered);
+  checkBoolean('closeSinks', closeSinks);
   const { checkpoint } = options;
-  if (
-    checkpoint !== undefined &&
-    (typeof checkpoint?.save !== 'function' || typeof checkpoint.journal !== 'function')
-  ) {
-    throw new InvalidOptionError('checkpoint', 'a RunCheckpoint (with save and journal)', checkpoint);
-  }
-  if (options.firstSeq !== undefined) positiveOrZero('firstSeq', options.firstSeq);
-  const progressIntervalMs = options.progressIntervalMs ?? RUN_BATCH_DEFAULTS.progressIntervalMs;
-  if (typeof progressIntervalMs !== 'number' || !(progressIntervalMs >= 0)) {
-    throw new InvalidOptionError('progressIntervalMs', 'a number ≥ 0', progressIntervalMs);
-  }
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
-    throw new InvalidOptionError('onProgress', 'a function', options.onProgress);
-  }
-  if (!APP_KINDS.includes(options.app)) {
-    throw new InvalidOptionError('app', `one of ${APP_KINDS.map((a) => `'${a}'`).join(', ')}`, options.app);
-  }
-  for (const name of ['signal', 'drainSignal'] as const) {
-    const signal = options[name];
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new InvalidOptionError(name, 'an AbortSignal', signal);
-    }
-  }
+  checkOption(
+    checkpoint === undefined ||
+      (typeof checkpoint?.save === 'function' && typeof checkpoint.journal === 'function'),
+    'checkpoint',
+    'a RunCheckpoint (with save and journal)',
+    checkpoint,
+  );
+  if (options.firstSeq !== undefined) checkInteger('firstSeq', options.firstSeq, 0);
+  const progressIntervalMs = checkNumber(
+    'progressIntervalMs',
+    options.progressIntervalMs ?? RUN_BATCH_DEFAULTS.progressIntervalMs,
+    0,
+  );
+  checkFunction('onProgress', options.onProgress, true);
+  checkOneOf('app', options.app, APP_KINDS);
+  checkSignal(options.signal);
+  checkSignal(options.drainSignal, 'drainSignal');
   checkSink('sink', options.sink, true);
   checkSink('deadLetter', options.deadLetter, false);
-  if ((options.transport === undefined) === (options.dify === undefined)) {
-    throw new InvalidOptionError('transport', 'exactly one of `transport` or `dify` to be set', {
+  checkOption(
+    (options.transport === undefined) !== (options.dify === undefined),
+    'transport',
+    'exactly one of `transport` or `dify` to be set',
+    {
       transport: options.transport === undefined ? undefined : 'function',
       dify: options.dify === undefined ? undefined : 'options',
-    });
-  }
+    },
+  );
   const preflightOn = options.dify !== undefined && (options.preflight ?? RUN_BATCH_DEFAULTS.preflight);
-  if (typeof preflightOn !== 'boolean')
-    throw new InvalidOptionError('preflight', 'a boolean', options.preflight);
-  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
-    throw new InvalidOptionError('onWarning', 'a function', options.onWarning);
-  }
+  checkOption(typeof preflightOn === 'boolean', 'preflight', 'a boolean', options.preflight);
+  checkFunction('onWarning', options.onWarning, true);
   // Set by the preflight in start(), before the first record is read.
   let checkRecord: RecordCheck | undefined;
   const mapRecord = buildRequest(options);
@@ -645,25 +638,18 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
 }
 
 function checkFiles(files: RunBatchFiles, hasClient: boolean): void {
-  if (typeof files !== 'object' || files === null) throw new InvalidOptionError('files', 'an object', files);
-  if (files.root !== undefined && typeof files.root !== 'string') {
-    throw new InvalidOptionError('files.root', 'a folder path', files.root);
-  }
-  if (files.uploadRemote !== undefined && typeof files.uploadRemote !== 'boolean') {
-    throw new InvalidOptionError('files.uploadRemote', 'a boolean', files.uploadRemote);
-  }
-  if (files.concurrency !== undefined && (!Number.isInteger(files.concurrency) || files.concurrency < 1)) {
-    throw new InvalidOptionError('files.concurrency', 'an integer ≥ 1', files.concurrency);
-  }
+  checkObject('files', files);
+  if (files.root !== undefined) checkString('files.root', files.root);
+  if (files.uploadRemote !== undefined) checkBoolean('files.uploadRemote', files.uploadRemote);
+  if (files.concurrency !== undefined) checkInteger('files.concurrency', files.concurrency, 1);
   // Its constructor checks every entry: a bad one stops the run before it starts.
   new RemoteHostAllowList(files.allowHosts ?? []);
-  if (!hasClient && (files.variables === undefined || files.upload === undefined)) {
-    throw new InvalidOptionError(
-      'files',
-      '`variables` and `upload` when runBatch has a `transport` instead of `dify`',
-      Object.keys(files),
-    );
-  }
+  checkOption(
+    hasClient || (files.variables !== undefined && files.upload !== undefined),
+    'files',
+    '`variables` and `upload` when runBatch has a `transport` instead of `dify`',
+    Object.keys(files),
+  );
 }
 
 /**

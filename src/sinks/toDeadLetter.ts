@@ -1,14 +1,9 @@
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
 import type { ItemFailure } from '../core/ItemResult.js';
+import { checkOption } from '../internal/checkOption.js';
+import { formatOfName } from '../sources/internal/formatOf.js';
 import type { EncoderSpec } from './internal/createEncoder.js';
-import {
-  checkResumeAt,
-  checkSinkFormat,
-  checkSinkPath,
-  openPathSink,
-  sinkFormatOf,
-} from './internal/openPathSink.js';
+import { checkResumeAt, checkSinkFormat, checkSinkPath, openPathSink } from './internal/openPathSink.js';
 import type { ResultSink } from './ResultSink.js';
 import type { SinkFormat } from './SinkFormat.js';
 
@@ -120,11 +115,14 @@ export function toDeadLetter(
   const format =
     options?.format !== undefined
       ? checkSinkFormat(options.format)
-      : (sinkFormatOf(path) ?? TO_DEAD_LETTER_DEFAULTS.format);
+      : (formatOfName(path) ?? TO_DEAD_LETTER_DEFAULTS.format);
   const columns = options?.columns;
-  if (columns !== undefined && !(Array.isArray(columns) && columns.every((c) => typeof c === 'string'))) {
-    throw new InvalidOptionError('columns', 'an array of strings', columns);
-  }
+  checkOption(
+    columns === undefined || (Array.isArray(columns) && columns.every((c) => typeof c === 'string')),
+    'columns',
+    'an array of strings',
+    columns,
+  );
   const resumeAt = checkResumeAt(options?.resumeAt, path);
   return openPathSink(path, format, deadLetterEncoding(columns), options?.signal, resumeAt);
 }

@@ -1,12 +1,6 @@
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { ItemResult } from '../core/ItemResult.js';
-import {
-  checkResumeAt,
-  checkSinkFormat,
-  checkSinkPath,
-  openPathSink,
-  sinkFormatOf,
-} from './internal/openPathSink.js';
+import { checkFormatOfPath } from '../sources/internal/formatOf.js';
+import { checkResumeAt, checkSinkFormat, checkSinkPath, openPathSink } from './internal/openPathSink.js';
 import { RESULT_ENCODING } from './internal/resultEncoding.js';
 import type { ResultSink } from './ResultSink.js';
 import type { SinkFormat } from './SinkFormat.js';
@@ -75,15 +69,7 @@ export function toFile(path: string, options?: Readonly<ToFileOptions>): ResultS
       ? checkSinkFormat(options.format)
       : path === '-'
         ? 'ndjson'
-        : (sinkFormatOf(path) ?? unknownExtension(path));
+        : checkFormatOfPath(path);
   const resumeAt = checkResumeAt(options?.resumeAt, path);
   return openPathSink(path, format, RESULT_ENCODING, options?.signal, resumeAt);
-}
-
-function unknownExtension(path: string): never {
-  throw new InvalidOptionError(
-    'format',
-    `'ndjson', 'json' or 'csv' (the extension of ${JSON.stringify(path)} does not say)`,
-    undefined,
-  );
 }

@@ -1,9 +1,9 @@
 import { type Dispatcher, request } from 'undici';
 import { DifyBatchError } from '../core/DifyBatchError.js';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { ItemResult } from '../core/ItemResult.js';
 import { redactSecrets } from '../core/redactSecrets.js';
-import { checkHttpUrl, showUrl } from '../sources/internal/httpUrl.js';
+import { checkHttpUrl, checkInteger } from '../internal/checkOption.js';
+import { showUrl } from '../sources/internal/httpUrl.js';
 import { type DeliveryRetry, deliverWithRetry } from './internal/deliverWithRetry.js';
 import { RESULT_ENCODING } from './internal/resultEncoding.js';
 import type { ResultSink } from './ResultSink.js';
@@ -78,14 +78,11 @@ class HttpStatusError extends Error {
  * @category sinks
  */
 export function toHttp(url: string, options?: Readonly<ToHttpOptions>): ResultSink<ItemResult> {
-  const target = checkHttpUrl('url', url);
+  const target = checkHttpUrl('url', url, { allowCredentials: true });
   const shown = showUrl(target);
   const retry = { ...TO_HTTP_DEFAULTS.retry, ...options?.retry };
-  if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1)
-    throw new InvalidOptionError('retry.maxAttempts', 'an integer ≥ 1', retry.maxAttempts);
-  const timeoutMs = options?.timeoutMs ?? TO_HTTP_DEFAULTS.timeoutMs;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
-    throw new InvalidOptionError('timeoutMs', 'an integer ≥ 1', timeoutMs);
+  checkInteger('retry.maxAttempts', retry.maxAttempts, 1);
+  const timeoutMs = checkInteger('timeoutMs', options?.timeoutMs ?? TO_HTTP_DEFAULTS.timeoutMs, 1);
   const signal = options?.signal;
   const fallback = options?.fallback;
   let failure: unknown;

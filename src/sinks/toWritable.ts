@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { ItemResult } from '../core/ItemResult.js';
+import { checkBoolean, checkOption, checkSignal } from '../internal/checkOption.js';
 import { createEncoder } from './internal/createEncoder.js';
 import { createStreamSink } from './internal/createStreamSink.js';
 import { checkSinkFormat } from './internal/openPathSink.js';
@@ -69,15 +69,10 @@ export function toWritable(
   writable: Writable,
   options?: Readonly<ToWritableOptions>,
 ): ResultSink<ItemResult> {
-  if (typeof writable?.write !== 'function')
-    throw new TypeError('toWritable: expected a Node Writable stream');
+  checkOption(typeof writable?.write === 'function', 'writable', 'a Node Writable stream', writable);
   const format = checkSinkFormat(options?.format ?? TO_WRITABLE_DEFAULTS.format);
-  const end = options?.end ?? TO_WRITABLE_DEFAULTS.end;
-  if (typeof end !== 'boolean') throw new InvalidOptionError('end', 'a boolean', end);
-  const signal = options?.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new InvalidOptionError('signal', 'an AbortSignal', signal);
-  }
+  const end = checkBoolean('end', options?.end ?? TO_WRITABLE_DEFAULTS.end);
+  const signal = checkSignal(options?.signal);
   return createStreamSink(writable, createEncoder(format, RESULT_ENCODING), {
     label: 'the output stream',
     end,

@@ -1,8 +1,8 @@
 import { setMaxListeners } from 'node:events';
-import { createHistogram } from 'node:perf_hooks';
 import { DifyApiError } from '../core/DifyApiError.js';
 import type { DifyRequest, DifyTransport } from '../dify/DifyRequest.js';
 import { isConcurrencyLimitError } from '../dify/isConcurrencyLimitError.js';
+import { LatencyHistogram } from '../internal/LatencyHistogram.js';
 import type { SizingStep } from './SizingStep.js';
 
 export interface MeasureStepOptions {
@@ -25,8 +25,7 @@ export interface MeasureStepOptions {
  */
 export async function measureStep(options: MeasureStepOptions): Promise<SizingStep> {
   const { transport, requests, concurrency, maxCalls, durationMs, signal } = options;
-  // Microseconds: createHistogram records integers ≥ 1.
-  const latencyUs = createHistogram();
+  const latency = new LatencyHistogram();
   let calls = 0;
   let succeeded = 0;
   let limitRejections = 0;
@@ -47,7 +46,7 @@ export async function measureStep(options: MeasureStepOptions): Promise<SizingSt
       try {
         await transport(request, signal === undefined ? {} : { signal });
         succeeded++;
-        latencyUs.record(Math.max(1, Math.round((performance.now() - started) * 1000)));
+        latency.record(performance.now() - started);
       } catch (error) {
         signal?.throwIfAborted();
         if (error instanceof DifyApiError && isConcurrencyLimitError(error)) limitRejections++;
@@ -63,7 +62,8 @@ export async function measureStep(options: MeasureStepOptions): Promise<SizingSt
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const wallMs = performance.now() - t0;
-  const percentile = (p: number): number => (succeeded === 0 ? Number.NaN : latencyUs.percentile(p) / 1000);
+  // NaN, not 0, for a step with no success: the chart leaves it out.
+  const quantile = (q: number): number => (succeeded === 0 ? Number.NaN : latency.quantile(q));
   return {
     concurrency,
     calls,
@@ -73,8 +73,8 @@ export async function measureStep(options: MeasureStepOptions): Promise<SizingSt
     failed,
     ...(firstFailure === undefined ? {} : { firstFailure }),
     throughput: wallMs > 0 ? succeeded / (wallMs / 1000) : 0,
-    p50Ms: percentile(50),
-    p99Ms: percentile(99),
+    p50Ms: quantile(0.5),
+    p99Ms: quantile(0.99),
     wallMs,
   };
 }

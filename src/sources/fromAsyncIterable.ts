@@ -1,4 +1,5 @@
 import type { Item } from '../core/Item.js';
+import { checkOption } from '../internal/checkOption.js';
 import { raceAbort } from '../internal/raceAbort.js';
 import { createItemizer, type ItemContext } from './internal/createItemizer.js';
 import { resolveSourceOptions } from './internal/resolveSourceOptions.js';
@@ -54,8 +55,7 @@ export function fromAsyncIterable(
   const iterate =
     (iterable as AsyncIterable<unknown>)?.[Symbol.asyncIterator] ??
     (iterable as Iterable<unknown>)?.[Symbol.iterator];
-  if (typeof iterate !== 'function')
-    throw new TypeError('fromAsyncIterable: expected an iterable or async iterable');
+  checkOption(typeof iterate === 'function', 'iterable', 'an iterable or async iterable', iterable);
   return readRecords(iterable, { ...resolved, partition: options?.partition });
 }
 

@@ -2,11 +2,13 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DifyBatchError } from '../core/DifyBatchError.js';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { Item } from '../core/Item.js';
+import { checkOption, checkString } from '../internal/checkOption.js';
+import { checkFormatOfPath } from './internal/formatOf.js';
 import { readCsvHeader } from './internal/parseCsv.js';
 import { type ReadContext, readItems } from './internal/readItems.js';
 import { checkFormat, resolveSourceOptions } from './internal/resolveSourceOptions.js';
+import { countNewlines } from './internal/toBuffer.js';
 import type { SourceFormat } from './SourceFormat.js';
 import type { SourceOptions } from './SourceOptions.js';
 
@@ -40,17 +42,10 @@ function checkResumeFrom(value: unknown, isStdin: boolean): FromFileOptions['res
     typeof value === 'object' &&
     value !== null &&
     [v.seq, v.line, v.offset].every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
-  if (!ok) throw new InvalidOptionError('resumeFrom', '{ seq, line, offset } integers ≥ 0', value);
-  if (isStdin) throw new InvalidOptionError('resumeFrom', 'a file (stdin cannot be resumed)', value);
+  checkOption(ok, 'resumeFrom', '{ seq, line, offset } integers ≥ 0', value);
+  checkOption(!isStdin, 'resumeFrom', 'a file (stdin cannot be resumed)', value);
   return value as FromFileOptions['resumeFrom'];
 }
-
-const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
-  ndjson: 'ndjson',
-  jsonl: 'ndjson',
-  json: 'json',
-  csv: 'csv',
-});
 
 /**
  * Reads a file of records (NDJSON, JSON array or CSV, optionally gzipped) as items; `-` reads stdin.
@@ -104,13 +99,16 @@ const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
  * @category sources
  */
 export function fromFile(path: string, options?: Readonly<FromFileOptions>): AsyncIterable<Item> {
-  if (typeof path !== 'string' || path === '')
-    throw new InvalidOptionError('path', 'a non-empty string', path);
+  checkString('path', path);
   const resolved = resolveSourceOptions(options);
   const isStdin = path === '-';
   const gzip = !isStdin && /\.gz$/i.test(path);
   const format =
-    options?.format !== undefined ? checkFormat(options.format) : isStdin ? 'ndjson' : formatOf(path, gzip);
+    options?.format !== undefined
+      ? checkFormat(options.format)
+      : isStdin
+        ? 'ndjson'
+        : checkFormatOfPath(path);
   const resumeFrom = checkResumeFrom(options?.resumeFrom, isStdin);
   // NDJSON lines parse from any record boundary; CSV rows too, given the header read from the start.
   const seek = resumeFrom !== undefined && resumeFrom.seq > 0 && !gzip && format !== 'json';
@@ -142,7 +140,10 @@ async function* resumeCsv(path: string, offset: number, ctx: ReadContext): Async
   try {
     header = await readCsvHeader(createReadStream(path, ctx.signal ? { signal: ctx.signal } : {}));
     const prefix = createReadStream(path, { end: offset - 1, ...(ctx.signal ? { signal: ctx.signal } : {}) });
-    for await (const chunk of prefix) line += countNewlines(chunk as Buffer);
+    for await (const chunk of prefix) {
+      const buf = chunk as Buffer;
+      line += countNewlines(buf, 0, buf.length);
+    }
   } catch (error) {
     if (ctx.signal?.aborted) throw ctx.signal.reason;
     const message = error instanceof Error ? error.message : String(error);
@@ -150,26 +151,6 @@ async function* resumeCsv(path: string, offset: number, ctx: ReadContext): Async
   }
   const input = createReadStream(path, { start: offset });
   yield* readItems(input, header === undefined ? ctx : { ...ctx, csvResume: { header, line, offset } });
-}
-
-function countNewlines(buf: Buffer): number {
-  let n = 0;
-  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
-  return n;
-}
-
-function formatOf(path: string, gzip: boolean): SourceFormat {
-  const name = gzip ? path.slice(0, -3) : path;
-  const ext = /\.([^./\\]+)$/.exec(name)?.[1]?.toLowerCase();
-  const format = ext === undefined ? undefined : EXTENSIONS[ext];
-  if (format === undefined) {
-    throw new InvalidOptionError(
-      'format',
-      `'ndjson', 'json' or 'csv' (the extension of ${JSON.stringify(path)} does not say)`,
-      undefined,
-    );
-  }
-  return format;
 }
 
 /** stdin through a PassThrough we own, so that ending or aborting the source never closes stdin itself. */

@@ -3,7 +3,9 @@ import { type Dispatcher, request } from 'undici';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import type { Item } from '../core/Item.js';
 import { redactSecrets } from '../core/redactSecrets.js';
-import { checkHttpUrl, showUrl } from './internal/httpUrl.js';
+import { checkHttpUrl } from '../internal/checkOption.js';
+import { formatOfContentType, formatOfName } from './internal/formatOf.js';
+import { showUrl } from './internal/httpUrl.js';
 import { readItems } from './internal/readItems.js';
 import { checkFormat, resolveSourceOptions } from './internal/resolveSourceOptions.js';
 import type { SourceFormat } from './SourceFormat.js';
@@ -25,21 +27,6 @@ export interface FromHttpOptions extends SourceOptions {
   /** The undici dispatcher (a Pool, an Agent with a proxy). @defaultValue undici's global dispatcher */
   readonly dispatcher?: Dispatcher | undefined;
 }
-
-const CONTENT_TYPES: Readonly<Record<string, SourceFormat>> = Object.freeze({
-  'application/x-ndjson': 'ndjson',
-  'application/ndjson': 'ndjson',
-  'application/jsonl': 'ndjson',
-  'application/json': 'json',
-  'text/csv': 'csv',
-});
-
-const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
-  ndjson: 'ndjson',
-  jsonl: 'ndjson',
-  json: 'json',
-  csv: 'csv',
-});
 
 /**
  * Streams the records of an HTTP(S) GET response body (NDJSON, JSON array or CSV) as items.
@@ -70,7 +57,7 @@ const EXTENSIONS: Readonly<Record<string, SourceFormat>> = Object.freeze({
  * @category sources
  */
 export function fromHttp(url: string, options?: Readonly<FromHttpOptions>): AsyncIterable<Item> {
-  const parsed = checkHttpUrl('url', url);
+  const parsed = checkHttpUrl('url', url, { allowCredentials: true });
   const resolved = resolveSourceOptions(options);
   const explicit = options?.format === undefined ? undefined : checkFormat(options.format);
   const shown = showUrl(parsed);
@@ -132,14 +119,8 @@ async function* read(
 }
 
 function formatOf(contentType: string | string[] | undefined, url: URL): SourceFormat {
-  const type = (Array.isArray(contentType) ? contentType[0] : contentType)
-    ?.split(';')[0]
-    ?.trim()
-    .toLowerCase();
-  const byType = type === undefined ? undefined : CONTENT_TYPES[type];
-  if (byType !== undefined) return byType;
-  const ext = /\.([^./]+)$/.exec(url.pathname)?.[1]?.toLowerCase();
-  return (ext === undefined ? undefined : EXTENSIONS[ext]) ?? 'ndjson';
+  const type = Array.isArray(contentType) ? contentType[0] : contentType;
+  return formatOfContentType(type) ?? formatOfName(url.pathname) ?? 'ndjson';
 }
 
 function messageOf(error: unknown): string {

@@ -1,7 +1,7 @@
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { DifyBatchError } from '../core/DifyBatchError.js';
-import { InvalidOptionError } from '../core/InvalidOptionError.js';
 import type { ErrorRecord, Item } from '../core/Item.js';
+import { checkInteger, checkOneOf, checkOption, checkString } from '../internal/checkOption.js';
 import type { Watermark } from '../pipeline/AckWatermark.js';
 import type { CommittableSource } from './CommittableSource.js';
 import { checkKafkaConnection, type KafkaConnection } from './kafka/KafkaConnection.js';
@@ -195,38 +195,31 @@ function isRejoinError(error: unknown): boolean {
  */
 export function fromKafka(options: Readonly<FromKafkaOptions>): KafkaSource {
   const { brokers, clientId } = checkKafkaConnection(options);
-  const groupId = options.groupId;
-  if (typeof groupId !== 'string' || groupId === '')
-    throw new InvalidOptionError('groupId', 'a non-empty string', groupId);
+  const groupId = checkString('groupId', options.groupId);
   const topics = options.topics;
-  if (
-    !Array.isArray(topics) ||
-    topics.length === 0 ||
-    !topics.every((t) => typeof t === 'string' && t !== '')
-  )
-    throw new InvalidOptionError('topics', 'a non-empty array of topic names', topics);
-  const valueFormat = options.valueFormat ?? FROM_KAFKA_DEFAULTS.valueFormat;
-  if (valueFormat !== 'json' && valueFormat !== 'text')
-    throw new InvalidOptionError('valueFormat', "'json' or 'text'", valueFormat);
+  checkOption(
+    Array.isArray(topics) && topics.length > 0 && topics.every((t) => typeof t === 'string' && t !== ''),
+    'topics',
+    'a non-empty array of topic names',
+    topics,
+  );
+  const valueFormat = checkOneOf('valueFormat', options.valueFormat ?? FROM_KAFKA_DEFAULTS.valueFormat, [
+    'json',
+    'text',
+  ]);
   const textField = options.textField ?? FROM_KAFKA_DEFAULTS.textField;
-  const bufferSize = options.bufferSize ?? FROM_KAFKA_DEFAULTS.bufferSize;
-  if (!Number.isInteger(bufferSize) || bufferSize < 1)
-    throw new InvalidOptionError('bufferSize', 'an integer ≥ 1', bufferSize);
-  const sessionTimeoutMs = options.sessionTimeoutMs ?? FROM_KAFKA_DEFAULTS.sessionTimeoutMs;
-  if (!Number.isInteger(sessionTimeoutMs) || sessionTimeoutMs < 1000)
-    throw new InvalidOptionError('sessionTimeoutMs', 'an integer ≥ 1000', sessionTimeoutMs);
+  const bufferSize = checkInteger('bufferSize', options.bufferSize ?? FROM_KAFKA_DEFAULTS.bufferSize, 1);
+  const sessionTimeoutMs = checkInteger(
+    'sessionTimeoutMs',
+    options.sessionTimeoutMs ?? FROM_KAFKA_DEFAULTS.sessionTimeoutMs,
+    1000,
+  );
   for (const name of ['idField', 'keyField', 'textField'] as const) {
-    const value = options[name];
-    if (value !== undefined && (typeof value !== 'string' || value === ''))
-      throw new InvalidOptionError(name, 'a non-empty string', value);
+    if (options[name] !== undefined) checkString(name, options[name]);
   }
-  const maxWaitMs = options.maxWaitMs ?? FROM_KAFKA_DEFAULTS.maxWaitMs;
-  if (!Number.isInteger(maxWaitMs) || maxWaitMs < 1)
-    throw new InvalidOptionError('maxWaitMs', 'an integer ≥ 1', maxWaitMs);
+  const maxWaitMs = checkInteger('maxWaitMs', options.maxWaitMs ?? FROM_KAFKA_DEFAULTS.maxWaitMs, 1);
   const stopAtEnd = options.stopAtEnd ?? FROM_KAFKA_DEFAULTS.stopAtEnd;
-  const groupPollMs = options.groupPollMs ?? FROM_KAFKA_DEFAULTS.groupPollMs;
-  if (!Number.isInteger(groupPollMs) || groupPollMs < 1)
-    throw new InvalidOptionError('groupPollMs', 'an integer ≥ 1', groupPollMs);
+  const groupPollMs = checkInteger('groupPollMs', options.groupPollMs ?? FROM_KAFKA_DEFAULTS.groupPollMs, 1);
   const { signal, idField, keyField } = options;
   const label = `kafka topic${topics.length > 1 ? 's' : ''} ${topics.join(',')} (group ${groupId})`;
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Item } from '../core/Item.js';
+import { checkOption } from '../internal/checkOption.js';
 import { readItems } from './internal/readItems.js';
 import { checkFormat, resolveSourceOptions } from './internal/resolveSourceOptions.js';
 import type { SourceFormat } from './SourceFormat.js';
@@ -61,9 +62,7 @@ export function fromReadable(
   readable: Readable,
   options: Readonly<FromReadableOptions>,
 ): AsyncIterable<Item> {
-  if (typeof readable?.pipe !== 'function') {
-    throw new TypeError('fromReadable: expected a Node Readable stream');
-  }
+  checkOption(typeof readable?.pipe === 'function', 'readable', 'a Node Readable stream', readable);
   const format = checkFormat(options?.format);
   const { idField, skip, signal } = resolveSourceOptions(options);
   return readItems(readable, {

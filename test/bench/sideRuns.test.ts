@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { replaceSection as replaceSectionAtTodaysCallSite } from '../../bench/keepSections.js';
 import {
   extractSection,
   readSideRun,
@@ -65,8 +64,8 @@ describe('side runs', () => {
     const root = repo();
     writeSideRun(root, sideRun('gateway', 'gateway numbers'));
     writeSideRun(root, sideRun('kafka', 'kafka numbers'));
-    // An older RESULTS.md: stale main sections, Kafka between the old markers, Real Dify by today's call site.
-    const previous = replaceSectionAtTodaysCallSite(
+    // An older RESULTS.md: stale main sections, Kafka between the old markers, Real Dify from before it wrote JSON.
+    const previous = replaceSection(
       '# Old\n\n## memory\nold\n\n## Batch gateway\n\nold gateway\n\n<!-- kafka-bench:start -->\n## Kafka\n\nold kafka\n<!-- kafka-bench:end -->\n',
       '## Real Dify 1.13.2',
       '## Real Dify 1.13.2\n\nreal numbers\n\n### blocking\n\n| a |',

@@ -234,6 +234,24 @@ describe('FileCheckpoint with runBatch', () => {
   });
 });
 
+describe('checkpoint options', () => {
+  it('FileCheckpoint.open rejects a bad minIntervalMs before it writes anything', async () => {
+    const { header } = await setup();
+    await expect(FileCheckpoint.open({ header, minIntervalMs: -1 })).rejects.toThrow(
+      'Expected `minIntervalMs` to be a finite number 0 or more, got `-1` (number)',
+    );
+    expect(await FileCheckpoint.load(checkpointPaths(header.output.path).checkpoint)).toBeUndefined();
+  });
+
+  it('fingerprintInput rejects a bad headBytes before it reads the file', async () => {
+    const { input } = await setup();
+    await expect(fingerprintInput(input, 1.5)).rejects.toThrow(
+      'Expected `headBytes` to be an integer from 0 and up, got `1.5` (number)',
+    );
+    await expect(fingerprintInput('', 0)).rejects.toThrow('Expected `path` to be a non-empty string');
+  });
+});
+
 describe('fingerprintInput', () => {
   it('tells size, mtime and content changes apart, and nothing for the same file', async () => {
     const { input } = await setup();

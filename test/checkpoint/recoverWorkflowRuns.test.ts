@@ -91,4 +91,30 @@ describe('recoverWorkflowRuns', () => {
     expect(recovered.size).toBe(0);
     emulator.configure({ latency: { kind: 'fixed', ms: 300 } });
   });
+
+  it('rejects bad options before any request, never quoting the key', async () => {
+    const none = new Map<number, { id: string; workflowRunId: string }>();
+    const before = emulator.stats().requests;
+    await expect(
+      recoverWorkflowRuns(none, { baseUrl: 'localhost:5001', apiKey: WORKFLOW_KEY }),
+    ).rejects.toThrow('Expected `baseUrl` to be an http(s) URL, got `"localhost:5001"` (string)');
+    const badKey = await recoverWorkflowRuns(none, { baseUrl: base, apiKey: '' }).catch((e: Error) => e);
+    expect(badKey).toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: expect.stringContaining('`apiKey`'),
+    });
+    await expect(
+      recoverWorkflowRuns(none, {
+        baseUrl: `http://user:${WORKFLOW_KEY}@127.0.0.1/v1`,
+        apiKey: WORKFLOW_KEY,
+      }),
+    ).rejects.toThrow(/^(?!.*EmulatorWorkflowKey).*without credentials/);
+    await expect(
+      recoverWorkflowRuns(none, { baseUrl: base, apiKey: WORKFLOW_KEY, pollIntervalMs: 0 }),
+    ).rejects.toThrow('`pollIntervalMs`');
+    await expect(
+      recoverWorkflowRuns(none, { baseUrl: base, apiKey: WORKFLOW_KEY, maxWaitMs: -1 }),
+    ).rejects.toThrow('`maxWaitMs`');
+    expect(emulator.stats().requests).toBe(before);
+  });
 });

@@ -79,7 +79,7 @@ describe('configuration', () => {
   it('a bad value is refused with the option named, and nothing changes', async () => {
     const { status, json } = await control('/_emulator/config', { maxActiveRequests: -1, seed: 9 });
     expect(status).toBe(400);
-    expect(json.error).toBe('Expected `maxActiveRequests` to be an integer ≥ 0, got `-1` (number)');
+    expect(json.error).toBe('Expected `maxActiveRequests` to be an integer from 0 and up, got `-1` (number)');
     expect((await control('/_emulator/config')).json.seed).toBe(1);
     expect(() => emulator.configure({ faults: { rate500: 0.7, rate502Html: 0.7 } })).toThrow(
       InvalidOptionError,

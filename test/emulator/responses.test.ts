@@ -121,6 +121,12 @@ describe('streaming', () => {
       expect(Object.keys(event)).toEqual(['event', 'workflow_run_id', 'task_id', 'data']);
     const started = events[0]!.data as Record<string, unknown>;
     expect(started.inputs).toMatchObject({ ...inputs, 'sys.user_id': 'tester', 'sys.files': [] });
+    // As real 1.13.2: the Start node's inputs and outputs carry sys.timestamp (the run's start), the
+    // workflow_started event does not.
+    expect(started.inputs).not.toHaveProperty(['sys.timestamp']);
+    const startNode = events[2]!.data as Record<string, Record<string, unknown>>;
+    expect(startNode.inputs!['sys.timestamp']).toBe(started.created_at);
+    expect(startNode.outputs).toEqual(startNode.inputs);
     const finished = events.at(-1)!.data as Record<string, unknown>;
     const outputs = emulatedOutputs('workflow', inputs);
     expect(finished).toMatchObject({

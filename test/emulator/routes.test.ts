@@ -51,6 +51,24 @@ describe('routing', () => {
     expect((await call(base.replace('/v1', ''), '/console/api', { key: null })).status).toBe(404);
   });
 
+  it('sends X-Version on every answer, as the emulated Dify version names it (real 1.13.2: "1.13.2")', async () => {
+    const answers = [
+      await call(base, '/workflows/runs'), // Flask's HTML 404
+      await call(base, '/parameters', { key: 'app-wrong' }), // restx 401
+      await call(base, '/parameters'),
+      await call(base, '/workflows/run', {
+        body: { inputs: { query: 'hi' }, user: 'u', response_mode: 'streaming' },
+      }),
+    ];
+    expect(answers.map((a) => a.headers['x-version'])).toEqual(['1.13.2', '1.13.2', '1.13.2', '1.13.2']);
+    emulator.configure({ difyVersion: '1.15' });
+    try {
+      expect((await call(base, '/parameters')).headers['x-version']).toBe('1.15.0');
+    } finally {
+      emulator.configure({ difyVersion: '1.13' });
+    }
+  });
+
   it('POST /v1/workflows/run/batch is a JSON 405: it matches the GET-only run-detail route', async () => {
     const reply = await call(base, '/workflows/run/batch', { body: { inputs: [], user: 'u' } });
     expect(reply.status).toBe(405);
@@ -395,7 +413,7 @@ describe('small resources', () => {
     expect(typeof body.inputs).toBe('string');
     expect(body.inputs).toBe(
       `{"id": "r1", "text": "\\u00e9", "sys.files": [], "sys.user_id": "abc-123", "sys.app_id": "${WORKFLOW_APP_ID}", ` +
-        `"sys.workflow_id": "${body.workflow_id}", "sys.workflow_run_id": "${runId}"}`,
+        `"sys.workflow_id": "${body.workflow_id}", "sys.workflow_run_id": "${runId}", "sys.timestamp": ${body.created_at}}`,
     );
     expect(body.outputs).toEqual(JSON.parse(made.text).data.outputs);
     const unknown = await call(base, '/workflows/run/00000000-0000-4000-8000-000000000000');

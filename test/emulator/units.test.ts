@@ -5,6 +5,7 @@ import { InvalidOptionError } from '../../src/core/InvalidOptionError.js';
 import { canonicalJson, hashUuid } from '../../src/emulator/canonicalJson.js';
 import { EMULATOR_DEFAULT_APPS } from '../../src/emulator/EMULATOR_DEFAULT_APPS.js';
 import { EMULATOR_DEFAULTS } from '../../src/emulator/EmulatorOptions.js';
+import { KeyRateLimit } from '../../src/emulator/KeyRateLimit.js';
 import { latencySampler } from '../../src/emulator/latencySampler.js';
 import { parseFaultHook } from '../../src/emulator/parseFaultHook.js';
 import { pyFloat, pyJson, pyRepr } from '../../src/emulator/pyJson.js';
@@ -13,7 +14,6 @@ import { RecentMap } from '../../src/emulator/RecentMap.js';
 import { resolveEmulatorOptions } from '../../src/emulator/resolveEmulatorOptions.js';
 import { splitText } from '../../src/emulator/runApp.js';
 import { SeededRandom } from '../../src/emulator/SeededRandom.js';
-import { TokenBucket } from '../../src/emulator/TokenBucket.js';
 import { truncateRepr, validatePayload } from '../../src/emulator/validatePayload.js';
 
 describe('Python renderings', () => {
@@ -157,22 +157,22 @@ describe('helpers', () => {
     expect(parseFaultHook(500)).toBeUndefined();
   });
 
-  it('TokenBucket: a burst of rate tokens, then Retry-After until the next token', () => {
-    const bucket = new TokenBucket(2, 0, true);
+  it('KeyRateLimit: a burst of rate tokens, then Retry-After until the next token', () => {
+    const bucket = new KeyRateLimit(2, 0, true);
     expect([bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([0, 0, 1]);
     expect(bucket.take(500)).toBe(0);
-    const slow = new TokenBucket(0.2, 0, true);
+    const slow = new KeyRateLimit(0.2, 0, true);
     expect([slow.take(0), slow.take(0)]).toEqual([0, 5]);
   });
 
-  it('TokenBucket starting empty admits no more than rate × the time since the first call, whatever the pattern', () => {
+  it('KeyRateLimit starting empty admits no more than rate × the time since the first call, whatever the pattern', () => {
     fc.assert(
       fc.property(
         fc.double({ min: 0.5, max: 200, noNaN: true }),
         fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 300 }),
         (rate, gaps) => {
           // Created long before the first call: idle time must earn nothing.
-          const bucket = new TokenBucket(rate, -60_000, false);
+          const bucket = new KeyRateLimit(rate, -60_000, false);
           let now = 0;
           let admitted = 0;
           for (const gap of gaps) {

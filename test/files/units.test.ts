@@ -1,8 +1,9 @@
+import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fileTypeOf, mimeTypeOf } from '../../src/dify/fileTypeOf.js';
 import { FileUploadLog } from '../../src/files/FileUploadLog.js';
 import { FILE_UPLOADS_DEFAULTS, FileUploads } from '../../src/files/FileUploads.js';
@@ -122,6 +123,43 @@ describe('FileUploads', () => {
     // Same bytes, another name: another upload (Dify keeps the name with the upload).
     await uploads.uploadOnce(join(dir, 'b.txt'), stat, 'b.txt', undefined);
     expect(calls).toBe(3);
+    expect(uploads.uploaded).toBe(2);
+  });
+
+  it('a caller aborted while waiting for an upload slot leaves at once, and the slot count stays right', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dify-batch-uploads-'));
+    const names = ['a.txt', 'b.txt', 'c.txt'];
+    for (const name of names) await writeFile(join(dir, name), name);
+    const release: (() => void)[] = [];
+    const started: string[] = [];
+    const uploads = new FileUploads({
+      concurrency: 1,
+      upload: async (_p, { filename }) => {
+        started.push(filename);
+        await new Promise<void>((r) => release.push(r));
+        return { id: `id-${filename}`, name: filename, size: 5, extension: 'txt', mimeType: 'text/plain' };
+      },
+    });
+    const stat = (name: string) => ({ size: 5, mtimeMs: name.charCodeAt(0) });
+    const first = uploads.uploadOnce(join(dir, 'a.txt'), stat('a.txt'), 'a.txt', undefined);
+    await vi.waitFor(() => expect(started).toEqual(['a.txt']));
+    const controller = new AbortController();
+    const waiting = uploads.uploadOnce(join(dir, 'b.txt'), stat('b.txt'), 'b.txt', controller.signal);
+    const third = uploads.uploadOnce(join(dir, 'c.txt'), stat('c.txt'), 'c.txt', undefined);
+    // Let both hash and queue behind a.txt.
+    await new Promise((r) => setTimeout(r, 50));
+    const reason = new Error('stop');
+    controller.abort(reason);
+    // Rejected while a.txt still holds the only slot.
+    await expect(waiting).rejects.toBe(reason);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    expect(started).toEqual(['a.txt']);
+    release.shift()!();
+    await first;
+    // The slot goes to c.txt, the one caller still waiting; never two uploads at once.
+    await vi.waitFor(() => expect(started).toEqual(['a.txt', 'c.txt']));
+    release.shift()!();
+    expect((await third).id).toBe('id-c.txt');
     expect(uploads.uploaded).toBe(2);
   });
 });

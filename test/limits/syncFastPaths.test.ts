@@ -30,7 +30,7 @@ describe('synchronous fast paths of the limits', () => {
   });
 
   it('AdaptiveConcurrency.tryAcquire reports the generation after a decrease', () => {
-    const limit = new AdaptiveConcurrency({ max: 8 });
+    const limit = new AdaptiveConcurrency({ max: 8, initial: 8 });
     const generation = limit.tryAcquire()!;
     limit.release('rate-limited', generation);
     expect(limit.limit).toBe(4);

@@ -1,17 +1,15 @@
-// Stands in for the package root ('dify-batch') when the TSDoc examples run: the operators plus the
-// core names the examples use.
+// Stands in for 'dify-batch', 'dify-batch/operators' and 'dify-batch/limits' when the TSDoc examples
+// run: the operators, the limits and the core names the examples use.
 export { DifyApiError } from '../../src/core/DifyApiError.js';
 export type { Item } from '../../src/core/Item.js';
 export type { DifyTransport } from '../../src/dify/DifyRequest.js';
+export { AdaptiveConcurrency, CircuitBreaker, TokenBucket } from '../../src/limits/index.js';
 export {
-  AdaptiveConcurrency,
   batch,
-  CircuitBreaker,
   callDify,
   creditGate,
   processRecords,
   rateLimit,
   reorder,
   retryBackoff,
-  TokenBucket,
 } from '../../src/operators/index.js';

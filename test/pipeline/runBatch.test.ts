@@ -147,9 +147,17 @@ describe('runBatch', () => {
     const { sink } = memorySink<ItemResult>();
     const base = { source: fromAsyncIterable(records), sink, transport, app: 'workflow' as const };
     await expect(runBatch({ ...base, concurrency: 0 })).rejects.toThrow(
-      'Expected `concurrency` to be an integer ≥ 1, got `0` (number)',
+      'Expected `concurrency` to be an integer from 1 and up, got `0` (number)',
     );
-    await expect(runBatch({ ...base, concurrency: 8, window: 4 })).rejects.toThrow(/window/);
+    await expect(runBatch({ ...base, concurrency: 8, window: 4 })).rejects.toThrow(
+      'Expected `window` to be at least `concurrency` (8), got `4` (number)',
+    );
+    await expect(runBatch({ ...base, drainSignal: 'soon' as unknown as AbortSignal })).rejects.toThrow(
+      'Expected `drainSignal` to be an AbortSignal or undefined, got `"soon"` (string)',
+    );
+    await expect(runBatch({ ...base, files: { root: 7 as unknown as string } })).rejects.toThrow(
+      'Expected `files.root` to be a non-empty string, got `7` (number)',
+    );
     await expect(runBatch({ ...base, transport: undefined })).rejects.toMatchObject({
       code: 'ERR_INVALID_OPTION',
     });

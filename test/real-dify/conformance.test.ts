@@ -205,6 +205,7 @@ async function observe(c: Case, real: boolean): Promise<Observed> {
       'www-authenticate': answer.headers['www-authenticate'] as string | undefined,
       'retry-after': answer.headers['retry-after'] as string | undefined,
       allow: answer.headers.allow as string | undefined,
+      'x-version': answer.headers['x-version'] as string | undefined,
     },
     framing: framingOf(contentType, text),
   };

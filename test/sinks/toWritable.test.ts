@@ -149,6 +149,8 @@ describe('toWritable', () => {
     expect(() => toWritable(new MemoryWritable(), { end: 'yes' as unknown as boolean })).toThrow(
       /Expected `end`/,
     );
-    expect(() => toWritable({} as Writable)).toThrow(TypeError);
+    expect(() => toWritable({} as Writable)).toThrow(
+      'Expected `writable` to be a Node Writable stream, got `{}` (object)',
+    );
   });
 });

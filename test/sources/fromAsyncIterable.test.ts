@@ -76,6 +76,8 @@ describe('fromAsyncIterable', () => {
   });
 
   it('rejects a non-iterable synchronously', () => {
-    expect(() => fromAsyncIterable(5 as unknown as Iterable<unknown>)).toThrow(TypeError);
+    expect(() => fromAsyncIterable(5 as unknown as Iterable<unknown>)).toThrow(
+      'Expected `iterable` to be an iterable or async iterable, got `5` (number)',
+    );
   });
 });

@@ -215,7 +215,7 @@ describe('fromFile', () => {
   it('rejects bad options synchronously', () => {
     expect(() => fromFile('rows.txt')).toThrow(/Expected `format`/);
     expect(() => fromFile('rows.csv', { skip: -1 })).toThrow(
-      'Expected `skip` to be an integer ≥ 0, got `-1` (number)',
+      'Expected `skip` to be an integer from 0 and up, got `-1` (number)',
     );
     expect(() => fromFile('rows.csv', { format: 'xml' as 'csv' })).toThrow(/Expected `format`/);
     expect(() => fromFile('rows.csv', { idField: '' })).toThrow(/Expected `idField`/);

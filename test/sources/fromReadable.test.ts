@@ -113,7 +113,9 @@ describe('fromReadable', () => {
 
   it('requires a format and a byte stream', async () => {
     expect(() => fromReadable(Readable.from([]), {} as { format: 'csv' })).toThrow(/Expected `format`/);
-    expect(() => fromReadable({} as Readable, { format: 'csv' })).toThrow(TypeError);
+    expect(() => fromReadable({} as Readable, { format: 'csv' })).toThrow(
+      'Expected `readable` to be a Node Readable stream, got `{}` (object)',
+    );
     const objects = Readable.from([{ q: 1 }]);
     const error = await collect(fromReadable(objects, { format: 'ndjson' })).catch((e) => e);
     expect(error.code).toBe('ERR_SOURCE_READ');

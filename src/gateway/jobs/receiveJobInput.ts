@@ -3,6 +3,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
+import { formatOfContentType, formatOfName } from '../../sources/internal/formatOf.js';
 import type { SourceFormat } from '../../sources/SourceFormat.js';
 
 /** A request body or download written to disk: where, how big, and its newline count. */
@@ -92,8 +93,5 @@ export async function downloadJobInput(
 
 /** The format a file name or Content-Type names, if any. */
 export function formatOf(name: string, contentType: string): SourceFormat | undefined {
-  if (/\.(ndjson|jsonl)$/i.test(name) || /x-ndjson|jsonl/i.test(contentType)) return 'ndjson';
-  if (/\.csv$/i.test(name) || /text\/csv/i.test(contentType)) return 'csv';
-  if (/\.json$/i.test(name) || /application\/json/i.test(contentType)) return 'json';
-  return undefined;
+  return formatOfName(name) ?? formatOfContentType(contentType);
 }

@@ -1,39 +1,27 @@
 import { createWriteStream, fsync, statSync, truncateSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { DifyBatchError } from '../../core/DifyBatchError.js';
-import { InvalidOptionError } from '../../core/InvalidOptionError.js';
+import {
+  checkInteger,
+  checkOneOf,
+  checkOption,
+  checkSignal,
+  checkString,
+} from '../../internal/checkOption.js';
 import type { ResultSink } from '../ResultSink.js';
 import { SINK_FORMATS, type SinkFormat } from '../SinkFormat.js';
 import { createEncoder, type EncoderSpec } from './createEncoder.js';
 import { createStreamSink } from './createStreamSink.js';
 
-const EXTENSIONS: Readonly<Record<string, SinkFormat>> = Object.freeze({
-  ndjson: 'ndjson',
-  jsonl: 'ndjson',
-  json: 'json',
-  csv: 'csv',
-});
-
 /** Throws unless `format` is one of SINK_FORMATS. */
 export function checkSinkFormat(format: unknown): SinkFormat {
-  if (!SINK_FORMATS.includes(format as SinkFormat)) {
-    throw new InvalidOptionError('format', `one of ${SINK_FORMATS.map((f) => `'${f}'`).join(', ')}`, format);
-  }
-  return format as SinkFormat;
+  return checkOneOf('format', format, SINK_FORMATS);
 }
 
 /** Throws unless `path` is a non-empty string naming an uncompressed file (or `-`). */
 export function checkSinkPath(path: unknown): asserts path is string {
-  if (typeof path !== 'string' || path === '')
-    throw new InvalidOptionError('path', 'a non-empty string', path);
-  if (/\.gz$/i.test(path))
-    throw new InvalidOptionError('path', 'an uncompressed file (no gzip output yet)', path);
-}
-
-/** The format of `path` by its extension, or `undefined` when it does not say. */
-export function sinkFormatOf(path: string): SinkFormat | undefined {
-  const ext = /\.([^./\\]+)$/.exec(path)?.[1]?.toLowerCase();
-  return ext === undefined ? undefined : EXTENSIONS[ext];
+  const text = checkString('path', path);
+  checkOption(!/\.gz$/i.test(text), 'path', 'an uncompressed file (no gzip output yet)', path);
 }
 
 const fsyncAsync = promisify(fsync);
@@ -41,11 +29,8 @@ const fsyncAsync = promisify(fsync);
 /** Throws unless `resumeAt` is undefined or a byte count (an integer ≥ 0). */
 export function checkResumeAt(resumeAt: unknown, path: string): number | undefined {
   if (resumeAt === undefined) return undefined;
-  if (typeof resumeAt !== 'number' || !Number.isInteger(resumeAt) || resumeAt < 0) {
-    throw new InvalidOptionError('resumeAt', 'an integer ≥ 0 (a byte offset)', resumeAt);
-  }
-  if (path === '-') throw new InvalidOptionError('resumeAt', 'a file path, not stdout', path);
-  return resumeAt;
+  checkOption(path !== '-', 'resumeAt', 'a file path, not stdout', path);
+  return checkInteger('resumeAt', resumeAt, 0);
 }
 
 /**
@@ -68,16 +53,12 @@ export function openPathSink<T>(
   signal: AbortSignal | undefined,
   resumeAt?: number,
 ): ResultSink<T> {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new InvalidOptionError('signal', 'an AbortSignal', signal);
-  }
+  checkSignal(signal);
   const isStdout = path === '-';
   const continued = resumeAt !== undefined && resumeAt > 0;
   if (continued) {
     const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
-    if (size < resumeAt) {
-      throw new InvalidOptionError('resumeAt', `at most the size of ${path} (${size} bytes)`, resumeAt);
-    }
+    checkOption(size >= resumeAt, 'resumeAt', `at most the size of ${path} (${size} bytes)`, resumeAt);
   }
   const label = isStdout ? 'stdout' : path;
   let opened: ResultSink<T> | undefined;

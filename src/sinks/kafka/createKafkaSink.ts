@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs';
 import { DifyBatchError } from '../../core/DifyBatchError.js';
-import { InvalidOptionError } from '../../core/InvalidOptionError.js';
+import { checkInteger, checkString } from '../../internal/checkOption.js';
 import { checkKafkaConnection } from '../../sources/kafka/KafkaConnection.js';
 import { loadKafkaJs } from '../../sources/kafka/loadKafkaJs.js';
 import { type DeliveryRetry, deliverWithRetry } from '../internal/deliverWithRetry.js';
@@ -25,12 +25,9 @@ export function createKafkaSink<T>(
   toMessage: KafkaMessageOf<T>,
 ): ResultSink<T> {
   const { brokers, clientId } = checkKafkaConnection(options);
-  const topic = options.topic;
-  if (typeof topic !== 'string' || topic === '')
-    throw new InvalidOptionError('topic', 'a non-empty string', topic);
+  const topic = checkString('topic', options.topic);
   const retry = { ...KAFKA_SINK_DEFAULTS.retry, ...options.retry };
-  if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1)
-    throw new InvalidOptionError('retry.maxAttempts', 'an integer ≥ 1', retry.maxAttempts);
+  checkInteger('retry.maxAttempts', retry.maxAttempts, 1);
   const { signal } = options;
   let producer: Producer | undefined;
   let connecting: Promise<Producer> | undefined;

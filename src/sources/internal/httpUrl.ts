@@ -1,13 +1,3 @@
-import { InvalidOptionError } from '../../core/InvalidOptionError.js';
-
-/** Parses an http(s) URL or throws InvalidOptionError (user:password never quoted); used by fromHttp and toHttp. */
-export function checkHttpUrl(option: string, url: unknown): URL {
-  if (typeof url !== 'string' || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
-    throw new InvalidOptionError(option, 'an http(s) URL', typeof url === 'string' ? showUrlText(url) : url);
-  }
-  return new URL(url);
-}
-
 /** The URL without user:password, for messages. */
 export function showUrl(url: URL): string {
   if (url.username === '' && url.password === '') return url.href;
@@ -15,8 +5,4 @@ export function showUrl(url: URL): string {
   copy.username = '';
   copy.password = '';
   return copy.href;
-}
-
-function showUrlText(text: string): string {
-  return text.replace(/\/\/[^/@]*@/, '//');
 }

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../../core/InvalidOptionError.js';
+import { checkInteger, checkOneOf, checkSignal, checkString } from '../../internal/checkOption.js';
 import { SOURCE_FORMATS, type SourceFormat } from '../SourceFormat.js';
 import { SOURCE_DEFAULTS, type SourceOptions } from '../SourceOptions.js';
 
@@ -15,28 +15,13 @@ export interface ResolvedSourceOptions {
  */
 export function resolveSourceOptions(options: Readonly<SourceOptions> | undefined): ResolvedSourceOptions {
   const idField = options?.idField;
-  const skip = options?.skip ?? SOURCE_DEFAULTS.skip;
-  const signal = options?.signal;
-  if (idField !== undefined && (typeof idField !== 'string' || idField === '')) {
-    throw new InvalidOptionError('idField', 'a non-empty string', idField);
-  }
-  if (!Number.isSafeInteger(skip) || skip < 0) {
-    throw new InvalidOptionError('skip', 'an integer ≥ 0', skip);
-  }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new InvalidOptionError('signal', 'an AbortSignal', signal);
-  }
+  if (idField !== undefined) checkString('idField', idField);
+  const skip = checkInteger('skip', options?.skip ?? SOURCE_DEFAULTS.skip, 0);
+  const signal = checkSignal(options?.signal);
   return { idField, skip, signal };
 }
 
 /** Throws unless `format` is one of SOURCE_FORMATS. */
 export function checkFormat(format: unknown): SourceFormat {
-  if (!SOURCE_FORMATS.includes(format as SourceFormat)) {
-    throw new InvalidOptionError(
-      'format',
-      `one of ${SOURCE_FORMATS.map((f) => `'${f}'`).join(', ')}`,
-      format,
-    );
-  }
-  return format as SourceFormat;
+  return checkOneOf('format', format, SOURCE_FORMATS);
 }

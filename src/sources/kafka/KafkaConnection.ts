@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../../core/InvalidOptionError.js';
+import { checkOption, checkString } from '../../internal/checkOption.js';
 
 /**
  * Where a Kafka source or sink connects. Each source and sink opens its own connection, so input and
@@ -18,15 +18,14 @@ export const KAFKA_CONNECTION_DEFAULTS = Object.freeze({ clientId: 'dify-batch' 
 /** Validates a connection; used by fromKafka, toKafka and toKafkaDeadLetter before anything connects. */
 export function checkKafkaConnection(connection: KafkaConnection): { brokers: string[]; clientId: string } {
   const brokers = connection?.brokers;
-  if (
-    !Array.isArray(brokers) ||
-    brokers.length === 0 ||
-    !brokers.every((b) => typeof b === 'string' && /^[^\s:/]+:\d{1,5}$/.test(b))
-  ) {
-    throw new InvalidOptionError('brokers', 'a non-empty array of "host:port" strings', brokers);
-  }
-  const clientId = connection.clientId ?? KAFKA_CONNECTION_DEFAULTS.clientId;
-  if (typeof clientId !== 'string' || clientId === '')
-    throw new InvalidOptionError('clientId', 'a non-empty string', clientId);
+  checkOption(
+    Array.isArray(brokers) &&
+      brokers.length > 0 &&
+      brokers.every((b) => typeof b === 'string' && /^[^\s:/]+:\d{1,5}$/.test(b)),
+    'brokers',
+    'a non-empty array of "host:port" strings',
+    brokers,
+  );
+  const clientId = checkString('clientId', connection.clientId ?? KAFKA_CONNECTION_DEFAULTS.clientId);
   return { brokers: [...brokers], clientId };
 }

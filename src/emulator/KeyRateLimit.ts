@@ -1,8 +1,10 @@
 /**
- * A token bucket holding at most `ratePerSecond` tokens (a burst of one second), refilled continuously.
- * Used by `EmulatorServer` for the `rateLimitRps` knob, one bucket per app key.
+ * The emulator's per-app-key rate limit (the `rateLimitRps` knob): a token bucket of at most
+ * `ratePerSecond` tokens (a burst of one second), refilled continuously, that never waits — a call
+ * over the limit is refused with the seconds to wait. Not the client's `TokenBucket`
+ * (src/limits), which delays calls to stay under a quota.
  */
-export class TokenBucket {
+export class KeyRateLimit {
   readonly #rate: number;
   #tokens: number;
   /** Undefined until the first call when the bucket starts empty: it fills from the first call on. */
