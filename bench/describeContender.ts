@@ -1,3 +1,4 @@
+import { RETRY_BACKOFF_DEFAULTS } from '../src/operators/retryBackoff.js';
 import { DIFY_BATCH_BENCH_ATTEMPTS, DIFY_BATCH_BENCH_WINDOW_PER_C } from './contenders/runDifyBatch.js';
 import { RUN_BATCH_GROUP_SIZE } from './contenders/runDifyRunBatch.js';
 import type { Contender, ScenarioName } from './protocol.js';
@@ -33,6 +34,8 @@ export interface RunKnobs {
 
 const IN_PROCESS_CHECKER = 'in-process checker (same process)';
 const PIPE_CHECKER = 'stdout pipe → checker (parsed as it arrives)';
+/** dify-batch's default backoff, which the Python anchor is given too (bench/runPython.ts). */
+const BACKOFF = `full-jitter backoff ${RETRY_BACKOFF_DEFAULTS.baseDelayMs} ms × 2^(n−1), cap ${RETRY_BACKOFF_DEFAULTS.maxDelayMs / 1000} s`;
 
 /** Describes a run from the knobs it was given; RESULTS.md prints this, so it is generated, not hand-written. */
 export function describeContender(
@@ -56,7 +59,7 @@ export function describeContender(
         retry:
           knobs.inProcess === true
             ? 'n/a (echo transport)'
-            : `${knobs.maxAttempts ?? DIFY_BATCH_BENCH_ATTEMPTS} attempts, backoff; limits do not use attempts`,
+            : `${knobs.maxAttempts ?? DIFY_BATCH_BENCH_ATTEMPTS} attempts, ${BACKOFF}; limits do not use attempts`,
         rateLimit: quota,
         output: `runBatch sink → ${IN_PROCESS_CHECKER}`,
       };
@@ -104,7 +107,7 @@ export function describeContender(
       return {
         ...base,
         readAhead: contender === 'benthos-ordered' ? `batch of ${c} (barrier)` : `${c} pipeline threads`,
-        retry: `http processor: ${BENTHOS_RETRIES} retries, backoff on 429/503`,
+        retry: `http processor: ${BENTHOS_RETRIES} retries, backoff 500 ms doubling to 30 s on 429/503`,
         rateLimit:
           knobs.rateLimitPerSecond === undefined
             ? 'none'
@@ -118,7 +121,7 @@ export function describeContender(
         concurrency: `${c} (asyncio.Semaphore)`,
         readAhead:
           contender === 'python-ordered' ? 'whole input (asyncio.gather)' : 'whole input (as_completed)',
-        retry: `tenacity: ${knobs.maxAttempts ?? DIFY_BATCH_BENCH_ATTEMPTS} attempts, exponential backoff + jitter on 429/5xx/limit/transport`,
+        retry: `tenacity: ${knobs.maxAttempts ?? DIFY_BATCH_BENCH_ATTEMPTS} attempts, ${BACKOFF} on 429/5xx/limit/transport`,
         output: PIPE_CHECKER,
       };
   }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { emulatedOutputs } from '../src/emulator/emulatedOutputs.js';
+import { RETRY_BACKOFF_DEFAULTS } from '../src/operators/retryBackoff.js';
 import { OutputChecker } from './OutputChecker.js';
 import type { WorkerReport } from './protocol.js';
 import { readResultLines } from './readResultLines.js';
@@ -45,6 +46,10 @@ export async function runPython(run: PythonRun): Promise<WorkerReport> {
     String(run.concurrency),
     '--attempts',
     String(run.attempts),
+    '--base-delay-ms',
+    String(RETRY_BACKOFF_DEFAULTS.baseDelayMs),
+    '--max-delay-ms',
+    String(RETRY_BACKOFF_DEFAULTS.maxDelayMs),
     run.ordered ? '--ordered' : '--unordered',
   ];
   const child = spawn(run.python, args, { stdio: ['ignore', 'pipe', 'inherit'] });

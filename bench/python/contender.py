@@ -8,7 +8,7 @@ Reads NDJSON records {"id", "inputs"}; writes one JSON line per record on stdout
 {"id", "error"}), then {"_report": {...}} with wall time and CPU of the run (set-up excluded, reading the
 input included, as for the Node contenders).
 
-Usage: contender.py --url URL/v1 --key KEY --input FILE --concurrency N --attempts N (--ordered|--unordered)
+Usage: contender.py --url URL/v1 --key KEY --input FILE --concurrency N --attempts N --base-delay-ms MS --max-delay-ms MS (--ordered|--unordered)
 """
 
 import argparse
@@ -41,6 +41,10 @@ async def main() -> None:
     parser.add_argument("--input", required=True)
     parser.add_argument("--concurrency", type=int, required=True)
     parser.add_argument("--attempts", type=int, required=True)
+    # The same backoff scale as the Node contenders (dify-batch's RETRY_BACKOFF_DEFAULTS): full jitter,
+    # retry n waits uniform(0, min(max, base * 2^(n-1))).
+    parser.add_argument("--base-delay-ms", type=float, required=True)
+    parser.add_argument("--max-delay-ms", type=float, required=True)
     order = parser.add_mutually_exclusive_group(required=True)
     order.add_argument("--ordered", action="store_true")
     order.add_argument("--unordered", action="store_true")
@@ -60,7 +64,9 @@ async def main() -> None:
                 try:
                     async for attempt in AsyncRetrying(
                         stop=stop_after_attempt(args.attempts),
-                        wait=wait_random_exponential(multiplier=0.1, max=10),
+                        wait=wait_random_exponential(
+                            multiplier=args.base_delay_ms / 1000, max=args.max_delay_ms / 1000
+                        ),
                         retry=retry_if_exception(retryable),
                         reraise=True,
                     ):
