@@ -4,7 +4,8 @@
  * bench/RESULTS.md and bench/throughput.svg and prints a table. Before it starts it prints how long the run
  * should take (the scenarios planned against the rates of the previous results.json).
  *
- * Flags: --quick (smaller, minutes), --only overhead,memory (subset; RESULTS.md is then left alone),
+ * Flags: --quick (smaller, minutes), --only overhead,memory (subset, written to bench/out/results.only.json;
+ * results.json and RESULTS.md are left alone),
  * --profile (one extra, unmeasured run under V8's profiler of each dify-batch contender of overhead, http-ceiling and
  * littles-law at c=256, summarised into bench/out/profiles/summary.md), --no-benthos, --no-python,
  * --strict (exit 1 when a goal is missed, not only when an output check fails), --render (no run: rebuild
@@ -131,7 +132,9 @@ async function main(): Promise<number> {
     skipped: runner.skipped,
     profiles: runner.profiles,
   };
-  writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  // A subset never replaces the published results.json (RESULTS.md and ANALYSIS.md quote it).
+  const resultsFile = only === undefined ? 'results.json' : 'results.only.json';
+  writeFileSync(join(out, resultsFile), `${JSON.stringify(results, null, 2)}\n`);
   if (only === undefined) {
     const command = values.quick ? 'npm run bench:quick' : 'npm run bench';
     writeResultsMarkdown(root, renderResultsMarkdown(results, command));
@@ -140,11 +143,11 @@ async function main(): Promise<number> {
       renderThroughputSvg(runner.rows, params.littlesLaw.latencyMs),
     );
   }
-  if (results.profiles.length > 0) writeProfileSummary(out, results);
+  if (results.profiles.length > 0 && only === undefined) writeProfileSummary(out, results);
   printSummary(results, (text) => process.stdout.write(text));
   printProfiles(results, (text) => process.stdout.write(text));
   process.stdout.write(
-    `\nwrote bench/out/results.json${only === undefined ? ', bench/RESULTS.md, bench/throughput.svg' : ' (--only: RESULTS.md left alone)'}\n`,
+    `\nwrote bench/out/${resultsFile}${only === undefined ? ', bench/RESULTS.md, bench/throughput.svg' : ' (--only: results.json and RESULTS.md left alone)'}\n`,
   );
   const ourChecksFailed = runner.rows.some((row) => row.contender.startsWith('dify-batch') && !row.valid);
   const goalsMissed = results.goals.some((goal) => goal.pass === false);
