@@ -34,8 +34,9 @@ export class OutputChecker {
    * @param count - number of inputs (seq 0 … count-1)
    * @param expected - the outputs the input `seq` must produce
    * @param ordered - whether results must arrive in increasing `seq`
-   * @param matches - optional cheap exact test (the overhead scenario's echo), so the check does not
-   *   dominate a run that measures microseconds per item
+   * @param matches - optional cheap exact test (the echo of the overhead scenario, the workflow answer of
+   *   the HTTP ones: bench/workflowAnswerMatcher.ts), so the check does not weigh on a run that measures
+   *   microseconds per item; when it says false the full comparison with `expected` decides
    */
   constructor(
     count: number,

@@ -27,6 +27,7 @@ import {
   type WorkerMessage,
   type WorkerReport,
 } from './protocol.js';
+import { workflowAnswerMatcher } from './workflowAnswerMatcher.js';
 import { makeRecord, recordId } from './workload.js';
 
 type Runner = (ctx: ContenderContext) => Promise<Record<string, number>>;
@@ -49,16 +50,16 @@ async function runContender(spec: ContenderSpec): Promise<WorkerReport> {
     transport.kind === 'http'
       ? (seq: number) => emulatedOutputs('workflow', makeRecord(seq, source.payloadBytes).inputs)
       : (seq: number) => echoOutputs(makeRecord(seq, 0).inputs);
-  const isEcho =
+  const matches =
     transport.kind === 'http'
-      ? undefined
+      ? workflowAnswerMatcher(source.payloadBytes)
       : (seq: number, outputs: unknown) => {
           const o = outputs as { echo?: unknown } | null | undefined;
           return (
             typeof o === 'object' && o !== null && Object.keys(o).length === 1 && o.echo === recordId(seq)
           );
         };
-  const checker = new OutputChecker(source.count, expected, ORDERED_CONTENDERS.has(spec.contender), isEcho);
+  const checker = new OutputChecker(source.count, expected, ORDERED_CONTENDERS.has(spec.contender), matches);
   let call: CallFn;
   let close = async (): Promise<void> => {};
   if (transport.kind === 'http') {

@@ -6,6 +6,7 @@ import { emulatedOutputs } from '../src/emulator/emulatedOutputs.js';
 import { OutputChecker } from './OutputChecker.js';
 import type { WorkerReport } from './protocol.js';
 import { readResultLines } from './readResultLines.js';
+import { workflowAnswerMatcher } from './workflowAnswerMatcher.js';
 import { makeRecord } from './workload.js';
 
 export interface BenthosRun {
@@ -56,6 +57,7 @@ export async function runBenthos(run: BenthosRun): Promise<WorkerReport> {
     run.count,
     (seq) => emulatedOutputs('workflow', makeRecord(seq, run.payloadBytes).inputs),
     run.ordered,
+    workflowAnswerMatcher(run.payloadBytes),
   );
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit') as Promise<[number | null]>;

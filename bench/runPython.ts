@@ -5,6 +5,7 @@ import { RETRY_BACKOFF_DEFAULTS } from '../src/operators/retryBackoff.js';
 import { OutputChecker } from './OutputChecker.js';
 import type { WorkerReport } from './protocol.js';
 import { readResultLines } from './readResultLines.js';
+import { workflowAnswerMatcher } from './workflowAnswerMatcher.js';
 import { makeRecord } from './workload.js';
 
 export interface PythonRun {
@@ -33,6 +34,7 @@ export async function runPython(run: PythonRun): Promise<WorkerReport> {
     run.count,
     (seq) => emulatedOutputs('workflow', makeRecord(seq, run.payloadBytes).inputs),
     run.ordered,
+    workflowAnswerMatcher(run.payloadBytes),
   );
   const args = [
     run.script,

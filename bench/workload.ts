@@ -11,7 +11,8 @@ export interface BenchRecord {
   readonly inputs: { readonly id: string; readonly text: string };
 }
 
-const FILLER = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor. '.repeat(64);
+export const FILLER_TEXT =
+  'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor. '.repeat(64);
 
 export function recordId(seq: number): string {
   return `i${seq}`;
@@ -26,7 +27,7 @@ export function seqOfId(id: unknown): number {
 
 export function makeRecord(seq: number, payloadBytes: number): BenchRecord {
   const id = recordId(seq);
-  return { id, inputs: { id, text: FILLER.slice(0, payloadBytes) } };
+  return { id, inputs: { id, text: FILLER_TEXT.slice(0, payloadBytes) } };
 }
 
 export function* generateRecords(count: number, payloadBytes: number): Generator<BenchRecord> {
