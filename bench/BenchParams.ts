@@ -17,18 +17,27 @@ export interface BenchParams {
     readonly rounds: number;
     /** Run p-map+dify-client and naive-chunks too (full run only, to keep quick short). */
     readonly allBaselines: boolean;
+    /** Runs per contender at each c, interleaved; rows are medians. The Python anchor runs once (minutes at high c). */
+    readonly repeats: number;
   };
   readonly headOfLine: {
     readonly p50Ms: number;
     readonly p99Ms: number;
     readonly concurrency: number;
     readonly count: number;
+    /** Runs of each windowed contender (dify-batch, Readable.map), interleaved; rows are medians. */
+    readonly repeats: number;
   };
   readonly rateLimit: {
     readonly rps: number;
     readonly count: number;
     readonly concurrency: number;
     readonly latencyMs: number;
+    /**
+     * Runs of each contender a peer comparison reads (dify-batch unordered told and not told the quota,
+     * Benthos, the Python anchor), interleaved; rows are medians. A run is decided by backoff tails.
+     */
+    readonly repeats: number;
   };
   /** Dify's app concurrency limit (400 `invalid_param` "Too many requests."), a client at a higher c. */
   readonly concurrencyLimit: {
@@ -63,9 +72,10 @@ export const FULL_PARAMS: BenchParams = Object.freeze({
     concurrencies: [8, 16, 32, 64, 128, 256, 512],
     rounds: 30,
     allBaselines: true,
+    repeats: 3,
   },
-  headOfLine: { p50Ms: 200, p99Ms: 3000, concurrency: 16, count: 500 },
-  rateLimit: { rps: 50, count: 750, concurrency: 16, latencyMs: 50 },
+  headOfLine: { p50Ms: 200, p99Ms: 3000, concurrency: 16, count: 500, repeats: 3 },
+  rateLimit: { rps: 50, count: 750, concurrency: 16, latencyMs: 50, repeats: 3 },
   concurrencyLimit: { limit: 4, concurrency: 32, count: 300, p50Ms: 200, p99Ms: 3000 },
   memory: { count: 5_000_000, concurrency: 64, sinkItemsPerSecond: 100_000 },
 });
@@ -81,9 +91,9 @@ export const QUICK_PARAMS: BenchParams = Object.freeze({
   repeats: 3,
   overhead: { count: 100_000, concurrency: 64 },
   httpCeiling: { count: 4000, concurrency: 32 },
-  littlesLaw: { latencyMs: 50, concurrencies: [16, 64, 256], rounds: 20, allBaselines: false },
-  headOfLine: { p50Ms: 50, p99Ms: 750, concurrency: 16, count: 300 },
-  rateLimit: { rps: 100, count: 300, concurrency: 16, latencyMs: 50 },
+  littlesLaw: { latencyMs: 50, concurrencies: [16, 64, 256], rounds: 20, allBaselines: false, repeats: 1 },
+  headOfLine: { p50Ms: 50, p99Ms: 750, concurrency: 16, count: 300, repeats: 1 },
+  rateLimit: { rps: 100, count: 300, concurrency: 16, latencyMs: 50, repeats: 1 },
   concurrencyLimit: { limit: 4, concurrency: 32, count: 200, p50Ms: 50, p99Ms: 750 },
   memory: { count: 200_000, concurrency: 64, sinkItemsPerSecond: 50_000 },
 });

@@ -14,3 +14,15 @@ export function summarizeRepeats(values: readonly number[]): RepeatSummary {
   const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
   return { median, min: sorted[0]!, max: sorted.at(-1)!, runs: sorted.length };
 }
+
+/**
+ * A result row's `value` and `spread` for repeated runs of one contender: the median of `of` over `runs`
+ * (at least one), with min–max when there were several.
+ */
+export function medianOf<T>(
+  runs: readonly T[],
+  of: (run: T) => number,
+): { value: number; spread?: { min: number; max: number; runs: number } } {
+  const { median, min, max, runs: n } = summarizeRepeats(runs.map(of));
+  return n > 1 ? { value: median, spread: { min, max, runs: n } } : { value: median };
+}

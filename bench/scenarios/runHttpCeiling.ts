@@ -1,6 +1,6 @@
 import type { BenchRunner, Measured } from '../BenchRunner.js';
 import type { ResultRow } from '../protocol.js';
-import { summarizeRepeats } from '../summarizeRepeats.js';
+import { medianOf } from '../summarizeRepeats.js';
 
 /**
  * http-ceiling: emulator at 0 ms answering asynchronously (`answerAsync`, so calls overlap as they do
@@ -35,14 +35,10 @@ export async function runHttpCeiling(runner: BenchRunner): Promise<void> {
 
   const cpuPerRequest = (run: Measured): number =>
     (run.report.cpuUserUs + run.report.cpuSystemUs) / Math.max(1, run.emulator?.requests ?? count);
-  const median = (runs: readonly Measured[], of: (run: Measured) => number) => {
-    const { median: value, min, max, runs: n } = summarizeRepeats(runs.map(of));
-    return { value, spread: { min, max, runs: n } };
-  };
   const ran = repeated.filter((runs) => runs.length > 0);
   const bare = ran[0]!;
-  const bareReqPerSecond = median(bare, (run) => run.perSecond).value;
-  const bareCpu = median(bare, cpuPerRequest).value;
+  const bareReqPerSecond = medianOf(bare, (run) => run.perSecond).value;
+  const bareCpu = medianOf(bare, cpuPerRequest).value;
   for (const runs of ran) {
     const contender = runs[0]!.contender;
     const peaks = runs.map((run) => run.emulator?.peakActive ?? 0);
@@ -57,9 +53,9 @@ export async function runHttpCeiling(runner: BenchRunner): Promise<void> {
       concurrency,
       valid: runs.every((run) => run.valid) && reachedC,
     } as const;
-    const reqPerSecond: ResultRow = { ...common, metric: 'req/s', ...median(runs, (run) => run.perSecond) };
+    const reqPerSecond: ResultRow = { ...common, metric: 'req/s', ...medianOf(runs, (run) => run.perSecond) };
     runner.add({ ...reqPerSecond, ratio: reqPerSecond.value / bareReqPerSecond, note: peakNote });
-    const cpu = median(runs, cpuPerRequest);
+    const cpu = medianOf(runs, cpuPerRequest);
     runner.add({
       ...common,
       metric: 'cpu-µs/req',

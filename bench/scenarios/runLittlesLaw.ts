@@ -1,15 +1,17 @@
-import type { BenchRunner, Measured } from '../BenchRunner.js';
+import type { BenchRunner } from '../BenchRunner.js';
 import type { NodeContender } from '../protocol.js';
+import { medianOf } from '../summarizeRepeats.js';
 
 /** The concurrency whose dify-batch runs `--profile` profiles (both the quick and the full run have it). */
 export const LITTLES_LAW_PROFILED_C = 256;
 
 /**
  * littles-law: fixed latency L, concurrency c from 8 to 512; achieved throughput ÷ (c ÷ L). Items per run
- * = c × rounds, so every run lasts about `rounds` × L whatever c. This is also the data of the plot.
+ * = c × rounds, so every run lasts about `rounds` × L whatever c. Every contender but the Python anchor runs
+ * `repeats` times at each c, interleaved; rows are medians. This is also the data of the plot.
  */
 export async function runLittlesLaw(runner: BenchRunner): Promise<void> {
-  const { latencyMs, concurrencies, rounds, allBaselines } = runner.params.littlesLaw;
+  const { latencyMs, concurrencies, rounds, allBaselines, repeats } = runner.params.littlesLaw;
   await (await runner.emulator()).configure({ latency: { kind: 'fixed', ms: latencyMs }, rateLimitRps: 0 });
   const contenders: NodeContender[] = [
     'dify-batch-ordered',
@@ -37,27 +39,28 @@ export async function runLittlesLaw(runner: BenchRunner): Promise<void> {
   for (const concurrency of concurrencies) {
     const count = concurrency * rounds;
     const source = { kind: 'generated', count, payloadBytes: runner.params.payloadBytes } as const;
-    const runs: Measured[] = [];
-    for (const contender of contenders)
-      runs.push(await runner.node('littles-law', contender, { source, concurrency }));
-    const benthos = await runner.benthos('littles-law', false, count, concurrency);
-    if (benthos !== undefined) runs.push(benthos);
+    const repeated = await runner.interleaved(repeats, [
+      ...contenders.map((contender) => () => runner.node('littles-law', contender, { source, concurrency })),
+      () => runner.benthos('littles-law', false, count, concurrency),
+    ]);
+    // Once: CPU-bound at ~100–200 req/s from c = 64, a run at c = 512 takes a minute and a half.
     const python = await runner.python('littles-law', false, count, concurrency);
-    if (python !== undefined) runs.push(python);
+    if (python !== undefined) repeated.push([python]);
     if (concurrency === LITTLES_LAW_PROFILED_C) {
       for (const contender of ['dify-batch-ordered', 'dify-batch-unordered'] as const)
         await runner.profileRun('littles-law', contender, { source, concurrency });
     }
     const ideal = concurrency / (latencyMs / 1000);
-    for (const run of runs) {
+    for (const runs of repeated.filter((r) => r.length > 0)) {
+      const perSecond = medianOf(runs, (run) => run.perSecond);
       runner.add({
         name: 'littles-law',
-        contender: run.contender,
+        contender: runs[0]!.contender,
         metric: 'req/s',
-        value: run.perSecond,
-        ratio: run.perSecond / ideal,
+        ...perSecond,
+        ratio: perSecond.value / ideal,
         concurrency,
-        valid: run.valid,
+        valid: runs.every((run) => run.valid),
       });
     }
   }

@@ -35,22 +35,33 @@ describe('planning runner', () => {
     ]);
   });
 
-  it("Little's law profiles dify-batch at c = 256 only, and runs every baseline in the full run", async () => {
+  it("Little's law profiles dify-batch at c = 256 only, and runs every baseline `repeats` times in the full run", async () => {
     const planner = BenchRunner.planning(FULL_PARAMS, paths(), true);
     await runLittlesLaw(planner);
     const profiled = planner.planned.filter((run) => run.kind === 'profile');
     expect(profiled.map((run) => run.concurrency)).toEqual([256, 256]);
     const at512 = planner.planned.filter((run) => run.kind === 'node' && run.concurrency === 512);
-    expect(at512.map((run) => run.contender).sort()).toEqual(
-      [
-        'bare-undici',
+    const contenders = [
+      'bare-undici',
+      'dify-batch-ordered',
+      'dify-batch-unordered',
+      'naive-chunks',
+      'p-map+dify-client',
+      'readable-map',
+    ];
+    expect(FULL_PARAMS.littlesLaw.repeats).toBeGreaterThan(1);
+    // Interleaved: every contender once per round, the rounds one after another.
+    expect(at512.map((run) => run.contender)).toEqual(
+      Array.from({ length: FULL_PARAMS.littlesLaw.repeats }, () => [
         'dify-batch-ordered',
         'dify-batch-unordered',
-        'naive-chunks',
-        'p-map+dify-client',
+        'bare-undici',
         'readable-map',
-      ].sort(),
+        'p-map+dify-client',
+        'naive-chunks',
+      ]).flat(),
     );
+    expect(new Set(at512.map((run) => run.contender))).toEqual(new Set(contenders));
   });
 });
 

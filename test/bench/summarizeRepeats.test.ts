@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { QUICK_PARAMS } from '../../bench/BenchParams.js';
 import { BenchRunner } from '../../bench/BenchRunner.js';
-import { summarizeRepeats } from '../../bench/summarizeRepeats.js';
+import { medianOf, summarizeRepeats } from '../../bench/summarizeRepeats.js';
 
 describe('summarizeRepeats', () => {
   it('reports the median, not the mean, with the extremes', () => {
@@ -54,5 +54,13 @@ describe('BenchRunner.interleaved', () => {
     const results = await runner.interleaved(3, [run('A'), run('B', true), run('C')]);
     expect(order).toEqual(['A', 'B', 'C', 'A', 'B', 'C', 'A', 'B', 'C']);
     expect(results).toEqual([['A1', 'A4', 'A7'], [], ['C3', 'C6', 'C9']]);
+  });
+});
+
+describe('medianOf', () => {
+  it('gives the median of a field with min–max for several runs, and no spread for one', () => {
+    const runs = [{ v: 3 }, { v: 1 }, { v: 10 }];
+    expect(medianOf(runs, (run) => run.v)).toEqual({ value: 3, spread: { min: 1, max: 10, runs: 3 } });
+    expect(medianOf([{ v: 7 }], (run) => run.v)).toEqual({ value: 7 });
   });
 });
