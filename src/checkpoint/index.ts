@@ -14,6 +14,11 @@ export {
   inputDifferences,
 } from './fingerprintInput.js';
 export {
+  type PollBackStartedRunsOptions,
+  type PollBackStartedRunsResult,
+  pollBackStartedRuns,
+} from './pollBackStartedRuns.js';
+export {
   RECOVER_WORKFLOW_RUNS_DEFAULTS,
   type RecoverWorkflowRunsOptions,
   recoverWorkflowRuns,

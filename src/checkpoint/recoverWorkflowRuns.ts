@@ -96,7 +96,14 @@ export async function recoverWorkflowRuns(
         return;
       }
       if (performance.now() - startedAt + pollIntervalMs > maxWaitMs) return;
-      await sleep(pollIntervalMs, undefined, options.signal === undefined ? {} : { signal: options.signal });
+      // timers/promises rejects with its own AbortError; the documented rejection is `signal.reason`.
+      await sleep(
+        pollIntervalMs,
+        undefined,
+        options.signal === undefined ? {} : { signal: options.signal },
+      ).catch((error: unknown) => {
+        throw options.signal?.aborted ? options.signal.reason : error;
+      });
     }
   };
   try {

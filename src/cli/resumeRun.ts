@@ -11,7 +11,7 @@ import {
   type InputFingerprint,
   inputDifferences,
 } from '../checkpoint/fingerprintInput.js';
-import { recoverWorkflowRuns } from '../checkpoint/recoverWorkflowRuns.js';
+import { pollBackStartedRuns } from '../checkpoint/pollBackStartedRuns.js';
 import { formatOfName } from '../sources/internal/formatOf.js';
 import type { CliContext } from './CliContext.js';
 import { CliError } from './CliError.js';
@@ -176,13 +176,11 @@ export async function prepareResume(
     }
   }
 
-  const journal = await FileCheckpoint.readJournal(paths.journal, record.nextSeq);
-  if (journal.runIds.size > 0 && opts.app === 'workflow' && opts.responseMode === 'streaming') {
-    const runs = await recoverWorkflowRuns(journal.runIds, { ...dify, signal: ctx.abortSignal });
-    for (const [seq, result] of runs) journal.results.set(seq, result);
-    ctx.stderr.write(`resume: ${runs.size} of ${journal.runIds.size} started workflow runs recovered\n`);
-  }
-  journal.runIds.clear();
+  const { journal, polled, recovered } = await pollBackStartedRuns(
+    await FileCheckpoint.readJournal(paths.journal, record.nextSeq),
+    { app: opts.app, responseMode: opts.responseMode, ...dify, signal: ctx.abortSignal },
+  );
+  if (polled > 0) ctx.stderr.write(`resume: ${recovered} of ${polled} started workflow runs recovered\n`);
   const { version: _v, updatedAt: _u, complete: _c, ...header } = record;
   // Unordered output runs ahead of the watermark: find what is already there so it is not written twice.
   const alreadyWritten = opts.ordered

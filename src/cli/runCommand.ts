@@ -5,7 +5,9 @@ import { DifyBatchError } from '../core/DifyBatchError.js';
 import { redactSecrets } from '../core/redactSecrets.js';
 import { FileUploadLog } from '../files/FileUploadLog.js';
 import { RemoteHostAllowList } from '../files/RemoteHostAllowList.js';
+import { hasTracerProvider } from '../metrics/hasTracerProvider.js';
 import { startRunMetrics } from '../metrics/startRunMetrics.js';
+import { traceHeaders, traceTransport } from '../metrics/traceTransport.js';
 import type { RunProgress, RunSummary } from '../pipeline/RunSummary.js';
 import { runBatch } from '../pipeline/runBatch.js';
 import type { KafkaGroupShare } from '../sources/fromKafka.js';
@@ -62,6 +64,7 @@ export interface RunCommandOptions {
   filesRoot?: string;
   uploadRemote?: boolean;
   filesAllowHost?: string[];
+  trace?: boolean;
 }
 
 /** Adds `dify-batch run` to the program. Resolves the exit code through `onExit`. */
@@ -175,6 +178,10 @@ export function registerRunCommand(program: Command, ctx: CliContext, onExit: (c
       'serve Prometheus metrics at http://127.0.0.1:<n>/metrics during the run',
       parsePort,
     )
+    .option(
+      '--trace',
+      'an OpenTelemetry client span per Dify call, sent upstream as traceparent; needs an SDK preloaded (NODE_OPTIONS="--require …")',
+    )
     .action(async (opts: RunCommandOptions) => {
       onExit(await runFromCli(opts, ctx));
     });
@@ -234,6 +241,11 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
   if (resume.alreadyComplete !== undefined) return resume.alreadyComplete;
   // Sources and sinks validate their options here and open nothing until the run needs them.
   const endpoints = openEndpoints({ ...opts, ...resume.endpointOptions }, ctx.abortSignal);
+  if (opts.trace === true && !hasTracerProvider()) {
+    ctx.stderr.write(
+      'dify-batch: warning: --trace: no OpenTelemetry SDK is registered, so no spans are recorded; preload one (NODE_OPTIONS="--require @opentelemetry/auto-instrumentations-node/register")\n',
+    );
+  }
   const metrics = opts.metricsPort === undefined ? undefined : await startRunMetrics(opts.metricsPort);
   if (metrics !== undefined) ctx.stderr.write(`metrics: ${metrics.url}/metrics\n`);
   const progress = new ProgressReporter({ stream: ctx.stderr, quiet: !opts.progress });
@@ -276,7 +288,11 @@ export async function runFromCli(opts: RunCommandOptions, ctx: CliContext): Prom
         baseUrl,
         apiKey,
         ...(opts.timeoutMs === undefined ? {} : { timeouts: { totalMs: opts.timeoutMs } }),
+        // Each call's span context, injected by the preloaded SDK's propagator.
+        ...(opts.trace === true ? { headers: traceHeaders } : {}),
       },
+      // Without --trace the calls are not wrapped at all: no per-call cost.
+      ...(opts.trace === true ? { wrapTransport: (transport) => traceTransport(transport) } : {}),
       app: opts.app,
       responseMode: opts.responseMode,
       user: opts.user,

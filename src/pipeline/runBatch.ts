@@ -53,6 +53,12 @@ export interface RunBatchOptions extends RequestMapping {
   readonly transport?: DifyTransport;
   /** Or let runBatch create (and close) a DifyClient, its pool sized to `concurrency`. */
   readonly dify?: Omit<DifyClientOptions, 'connections'> & { readonly connections?: number };
+  /**
+   * Decorates the transport (the one given, or the client's with `dify`) once, before the run: every
+   * attempt of every call goes through what it returns, after file inputs are resolved and before the
+   * call leaves (e.g. `traceTransport` for an OpenTelemetry span per call). @defaultValue none
+   */
+  readonly wrapTransport?: ((transport: DifyTransport) => DifyTransport) | undefined;
   /** Calls in flight at most (a sliding window, never chunk-and-wait). @defaultValue 16 */
   readonly concurrency?: number;
   /**
@@ -297,6 +303,7 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
   const preflightOn = options.dify !== undefined && (options.preflight ?? RUN_BATCH_DEFAULTS.preflight);
   checkOption(typeof preflightOn === 'boolean', 'preflight', 'a boolean', options.preflight);
   checkFunction('onWarning', options.onWarning, true);
+  checkFunction('wrapTransport', options.wrapTransport, true);
   // Set by the preflight in start(), before the first record is read.
   let checkRecord: RecordCheck | undefined;
   const mapRecord = buildRequest(options);
@@ -325,8 +332,9 @@ function prepareRun(options: RunBatchOptions, closeSinks: boolean): PreparedRun 
     options.dify === undefined ? undefined : { connections: concurrency, ...options.dify };
   if (clientOptions !== undefined) resolveDifyClientOptions(clientOptions, DIFY_CLIENT_DEFAULTS);
   let client: DifyClient | undefined;
-  const baseTransport: DifyTransport =
+  const unwrapped: DifyTransport =
     options.transport ?? ((request, callOptions) => client!.transport(request, callOptions));
+  const baseTransport = options.wrapTransport?.(unwrapped) ?? unwrapped;
   const files = options.files;
   if (files !== undefined) checkFiles(files, options.dify !== undefined);
   // The app's file variables, read once when the first call is about to be made (a run that makes no

@@ -1,9 +1,9 @@
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoverWorkflowRuns } from '../../src/checkpoint/recoverWorkflowRuns.js';
 import { emulatedOutputs } from '../../src/emulator/emulatedOutputs.js';
 import { type Emulator, startEmulator } from '../../src/emulator/startEmulator.js';
-import { call, dataEvents, WORKFLOW_KEY } from '../emulator/helpers.js';
+import { call, WORKFLOW_KEY } from '../emulator/helpers.js';
+import { startStreamingRun } from './startStreamingRun.js';
 
 let emulator: Emulator;
 let base: string;
@@ -16,23 +16,7 @@ afterAll(async () => {
   await emulator.close();
 });
 
-/** Starts a streaming workflow run, reads up to `workflow_started`, then drops the connection. */
-async function startAndDisconnect(inputs: Record<string, unknown>): Promise<string> {
-  const controller = new AbortController();
-  const response = await request(`${base}/workflows/run`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${WORKFLOW_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ inputs, user: 'u1', response_mode: 'streaming' }),
-    signal: controller.signal,
-  });
-  const iterator = response.body[Symbol.asyncIterator]();
-  let text = '';
-  while (!text.includes('"workflow_started"')) text += String((await iterator.next()).value);
-  const started = dataEvents(text.slice(0, text.lastIndexOf('\n\n') + 2))[0]!;
-  controller.abort();
-  await iterator.return?.().catch(() => {});
-  return started.workflow_run_id as string;
-}
+const startAndDisconnect = (inputs: Record<string, unknown>) => startStreamingRun(base, inputs);
 
 describe('emulator: a run whose client disconnected', () => {
   it('keeps running and its GET /workflows/run/{id} detail ends succeeded with the outputs', async () => {

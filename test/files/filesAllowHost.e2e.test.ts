@@ -41,7 +41,12 @@ afterAll(async () => {
   await new Promise((r) => fileServer.close(r));
 });
 
-const env = () => ({ DIFY_BASE_URL: emulator.url, DIFY_API_KEY: KEY });
+/** `dify-batch run --upload-remote` over the two records of in.ndjson into `output`, with `extra` flags. */
+const runUploadRemote = (output: string, extra: readonly string[]) =>
+  runBinary(['run', '-i', join(dir, 'in.ndjson'), '-o', output, '--upload-remote', ...extra], {
+    DIFY_BASE_URL: emulator.url,
+    DIFY_API_KEY: KEY,
+  });
 const lines = async (path: string) =>
   (await readFile(path, 'utf8'))
     .trim()
@@ -52,20 +57,7 @@ describe('dify-batch run --upload-remote and --files-allow-host', () => {
   it('by default refuses loopback URLs: those records fail (exit 2) naming the field and the flag; nothing is fetched', async () => {
     const out = join(dir, 'refused.ndjson');
     const before = requests;
-    const run = await runBinary(
-      [
-        'run',
-        '-i',
-        join(dir, 'in.ndjson'),
-        '-o',
-        out,
-        '--id-field',
-        'id',
-        '--upload-remote',
-        '--no-progress',
-      ],
-      env(),
-    );
+    const run = await runUploadRemote(out, ['--id-field', 'id', '--no-progress']);
     expect(run.code, run.stderr).toBe(2);
     const results = await lines(out);
     expect(results.map((r) => [r.id, r.ok, r.error?.code])).toEqual([
@@ -84,24 +76,15 @@ describe('dify-batch run --upload-remote and --files-allow-host', () => {
   it('downloads and uploads from the hosts allowed (repeatable flag)', async () => {
     const out = join(dir, 'allowed.ndjson');
     const uploadsBefore = emulator.stats().uploads;
-    const run = await runBinary(
-      [
-        'run',
-        '-i',
-        join(dir, 'in.ndjson'),
-        '-o',
-        out,
-        '--id-field',
-        'id',
-        '--upload-remote',
-        '--files-allow-host',
-        '127.0.0.1',
-        '--files-allow-host',
-        'localhost',
-        '--no-progress',
-      ],
-      env(),
-    );
+    const run = await runUploadRemote(out, [
+      '--id-field',
+      'id',
+      '--files-allow-host',
+      '127.0.0.1',
+      '--files-allow-host',
+      'localhost',
+      '--no-progress',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect((await lines(out)).map((r) => [r.id, r.ok])).toEqual([
       ['by-ip', true],
@@ -111,19 +94,7 @@ describe('dify-batch run --upload-remote and --files-allow-host', () => {
   });
 
   it('a bad --files-allow-host entry is a configuration error: one line, exit 1, before any call', async () => {
-    const run = await runBinary(
-      [
-        'run',
-        '-i',
-        join(dir, 'in.ndjson'),
-        '-o',
-        join(dir, 'never.ndjson'),
-        '--upload-remote',
-        '--files-allow-host',
-        'http://127.0.0.1/',
-      ],
-      env(),
-    );
+    const run = await runUploadRemote(join(dir, 'never.ndjson'), ['--files-allow-host', 'http://127.0.0.1/']);
     expect(run.code).toBe(1);
     expect(run.stderr.trim().split('\n')).toEqual([
       'dify-batch: --files-allow-host takes a host name, a .suffix or an IP address, got "http://127.0.0.1/"',

@@ -1,6 +1,8 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EMULATOR_DEFAULT_APPS } from '../../src/emulator/EMULATOR_DEFAULT_APPS.js';
+import { CLI_MAIN } from '../helpers/runBinary.js';
 
 export const keyOf = (mode: string): string => EMULATOR_DEFAULT_APPS.find((a) => a.mode === mode)!.key;
 export const WORKFLOW_KEY = keyOf('workflow');
@@ -23,6 +25,43 @@ export interface ResultJson {
     readonly answer?: string;
   };
   readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** A `dify-batch serve` process started by {@link startServe}. */
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  /** The base URL the gateway printed as its first stdout line. */
+  readonly url: string;
+  /** Everything written to stderr so far (the JSON logs). */
+  readonly stderr: () => string;
+}
+
+/**
+ * Starts `dify-batch serve …args` (the built CLI) as a real process and resolves once it printed its
+ * base URL; rejects with its stderr if it exits first. The caller stops it (`child.kill`) on teardown.
+ * `env` is added to this process's environment.
+ */
+export async function startServe(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI_MAIN, 'serve', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
+  return { child, url, stderr: () => err };
 }
 
 /** POSTs JSON to the gateway and returns status, headers and the parsed body. */

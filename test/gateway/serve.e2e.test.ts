@@ -1,11 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/startEmulator.js';
-import { postBatch, WORKFLOW_KEY } from './helpers.js';
+import { runBinary } from '../helpers/runBinary.js';
+import { postBatch, startServe, WORKFLOW_KEY } from './helpers.js';
 
-const main = join(import.meta.dirname, '../../dist/cli/main.js');
 let emulator: Emulator;
 
 beforeAll(async () => {
@@ -15,27 +13,9 @@ afterAll(async () => {
   await emulator.close();
 });
 
-/** Starts `dify-batch serve` as a real process; resolves with its base URL (first stdout line). */
-async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [main, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-  });
-  return { child, url, stderr: () => err };
-}
-
 describe('dify-batch serve', () => {
   it('prints its base URL, serves batches, logs JSON without the key, stops on SIGINT with code 0', async () => {
-    const { child, url, stderr } = await serve([
+    const { child, url, stderr } = await startServe([
       '--port',
       '0',
       '--upstream',
@@ -75,15 +55,7 @@ describe('dify-batch serve', () => {
       [['--upstream', emulator.url, '--concurrency', '0'], /--concurrency.*expected an integer ≥ 1, got "0"/],
     ];
     for (const [args, message] of cases) {
-      const child = spawn(process.execPath, [main, 'serve', '--port', '0', ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, DIFY_BASE_URL: '' },
-      });
-      let err = '';
-      child.stderr.on('data', (c: Buffer) => {
-        err += c.toString();
-      });
-      const [code] = await once(child, 'exit');
+      const { code, stderr: err } = await runBinary(['serve', '--port', '0', ...args], { DIFY_BASE_URL: '' });
       expect(code).toBe(1);
       expect(err.trim().split('\n')).toHaveLength(1);
       expect(err).toMatch(message);

@@ -62,6 +62,41 @@ async function inputs(partitions: number, n: number) {
   return { topic, records };
 }
 
+/** The topics and consumer group of one run: `n` records over `partitions` input partitions, empty outputs. */
+interface Scenario {
+  readonly topic: string;
+  readonly records: readonly { key: string; value: string }[];
+  readonly output: string;
+  readonly errors: string | undefined;
+  readonly group: string;
+}
+
+async function scenario(
+  n: number,
+  partitions: number,
+  outputPartitions: number,
+  withErrors = false,
+): Promise<Scenario> {
+  const { topic, records } = await inputs(partitions, n);
+  const output = await kit.createTopic(outputPartitions, 'out');
+  const errors = withErrors ? await kit.createTopic(1, 'err') : undefined;
+  return { topic, records, output, errors, group: kit.unique('group') };
+}
+
+/** `run` flags reading the scenario's input as its group into its output (and errors), ids from `id`, then `extra`. */
+function kafkaArgs(s: Scenario, extra: readonly string[] = []): string[] {
+  return [
+    '--input',
+    `kafka://${kit.bootstrap}/${s.topic}?group=${s.group}`,
+    '--output',
+    `kafka://${kit.bootstrap}/${s.output}`,
+    ...(s.errors === undefined ? [] : ['--errors', `kafka://${kit.bootstrap}/${s.errors}`]),
+    '--id-field',
+    'id',
+    ...extra,
+  ];
+}
+
 /** Every input has a result; duplicates are the same result (id, ok, outputs); returns the duplicate count. */
 function checkResults(
   results: readonly OutMessage[],
@@ -98,10 +133,14 @@ function shareOf(stderr: string): { written: number; committed: number } {
   return { written: Number(written![1] ?? written![2]), committed: Number(committed![1]) };
 }
 
-/** The seed of a randomised schedule: DIFY_BATCH_KAFKA_SEED, or a fresh one (printed on failure). */
-function seedOf(): number {
+/**
+ * A randomised schedule: a PRNG seeded from DIFY_BATCH_KAFKA_SEED, or a fresh seed, and `why`, the line
+ * that names the seed (printed on failure, so the schedule can be replayed).
+ */
+function randomSchedule(): { readonly random: () => number; readonly why: string } {
   const fixed = process.env.DIFY_BATCH_KAFKA_SEED;
-  return fixed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(fixed);
+  const seed = fixed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(fixed);
+  return { random: seeded(seed), why: `seed ${seed} (DIFY_BATCH_KAFKA_SEED reruns it)` };
 }
 
 /** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
@@ -118,22 +157,9 @@ function seeded(seed: number): () => number {
 describe('dify-batch run with kafka:// input and output (real processes, real broker)', () => {
   it('a consumer killed with SIGKILL mid-run and restarted: no input without a result, duplicates only in flight and identical', async () => {
     const n = 2000;
-    const { topic, records } = await inputs(4, n);
-    const output = await kit.createTopic(4, 'out');
-    const group = kit.unique('group');
-    const args = [
-      '--input',
-      `kafka://${kit.bootstrap}/${topic}?group=${group}`,
-      '--output',
-      `kafka://${kit.bootstrap}/${output}`,
-      '--id-field',
-      'id',
-      '-c',
-      '8',
-      '--window',
-      '64',
-      '--stop-at-end',
-    ];
+    const setup = await scenario(n, 4, 4);
+    const { topic, records, output, group } = setup;
+    const args = kafkaArgs(setup, ['-c', '8', '--window', '64', '--stop-at-end']);
     const first = runCli(args);
     await waitFor(async () => (await totalMessages(output)) >= 400);
     first.child.kill('SIGKILL');
@@ -151,30 +177,13 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
   });
 
   it('instances join and leave (SIGTERM) at random points: nothing lost, and each input offset is committed by exactly one instance', async () => {
-    const seed = seedOf();
-    const random = seeded(seed);
-    const why = `seed ${seed} (DIFY_BATCH_KAFKA_SEED reruns it)`;
+    const { random, why } = randomSchedule();
     const n = 2400;
     const window = 32;
-    const { topic, records } = await inputs(6, n);
-    const output = await kit.createTopic(3, 'out');
-    const errors = await kit.createTopic(1, 'err');
-    const group = kit.unique('group');
-    const args = [
-      '--input',
-      `kafka://${kit.bootstrap}/${topic}?group=${group}`,
-      '--output',
-      `kafka://${kit.bootstrap}/${output}`,
-      '--errors',
-      `kafka://${kit.bootstrap}/${errors}`,
-      '--id-field',
-      'id',
-      '-c',
-      '4',
-      '--window',
-      String(window),
-      '--stop-at-end',
-    ];
+    const setup = await scenario(n, 6, 3, true);
+    const { topic, records, output, group } = setup;
+    const errors = setup.errors!;
+    const args = kafkaArgs(setup, ['-c', '4', '--window', String(window), '--stop-at-end']);
     const a = runCli(args);
     const b = runCli(args);
     // A third instance joins, then one of the first two leaves (SIGTERM: finishes what it read, commits,
@@ -219,27 +228,12 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
   });
 
   it('one of two instances killed with SIGKILL at a random point: the survivor waits for its partitions, reads them, and exits 0 with nothing lost', async () => {
-    const seed = seedOf();
-    const random = seeded(seed);
-    const why = `seed ${seed} (DIFY_BATCH_KAFKA_SEED reruns it)`;
+    const { random, why } = randomSchedule();
     const n = 1800;
     const window = 32;
-    const { topic, records } = await inputs(6, n);
-    const output = await kit.createTopic(3, 'out');
-    const group = kit.unique('group');
-    const args = [
-      '--input',
-      `kafka://${kit.bootstrap}/${topic}?group=${group}`,
-      '--output',
-      `kafka://${kit.bootstrap}/${output}`,
-      '--id-field',
-      'id',
-      '-c',
-      '4',
-      '--window',
-      String(window),
-      '--stop-at-end',
-    ];
+    const setup = await scenario(n, 6, 3);
+    const { topic, records, output, group } = setup;
+    const args = kafkaArgs(setup, ['-c', '4', '--window', String(window), '--stop-at-end']);
     // Two members: once one is killed, no rebalance happens until its session expires (10 s), and the
     // survivor reaches the end of its own partitions long before that. The old per-member rule exited 0
     // right there, leaving the victim's partitions to nobody.
@@ -270,17 +264,9 @@ describe('dify-batch run with kafka:// input and output (real processes, real br
 
   it('without --stop-at-end it runs until SIGTERM, then finishes what was read, commits and exits 143', async () => {
     const n = 500;
-    const { topic, records } = await inputs(2, n);
-    const output = await kit.createTopic(1, 'out');
-    const group = kit.unique('group');
-    const cli = runCli([
-      '--input',
-      `kafka://${kit.bootstrap}/${topic}?group=${group}`,
-      '--output',
-      `kafka://${kit.bootstrap}/${output}`,
-      '--id-field',
-      'id',
-    ]);
+    const setup = await scenario(n, 2, 1);
+    const { topic, records, output, group } = setup;
+    const cli = runCli(kafkaArgs(setup));
     await waitFor(async () => (await totalMessages(output)) >= n);
     // Still running: it waits for more messages until told to stop.
     await new Promise((r) => setTimeout(r, 500));

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { checkpointPaths, FileCheckpoint } from '../../checkpoint/FileCheckpoint.js';
 import { fingerprintInput } from '../../checkpoint/fingerprintInput.js';
-import { recoverWorkflowRuns } from '../../checkpoint/recoverWorkflowRuns.js';
+import { pollBackStartedRuns } from '../../checkpoint/pollBackStartedRuns.js';
 import type { ItemResult } from '../../core/ItemResult.js';
 import { DifyClient } from '../../dify/DifyClient.js';
 import type { DifyTransport } from '../../dify/DifyRequest.js';
@@ -75,22 +75,18 @@ export async function runJob(ctx: RunJobContext): Promise<RunSummary | 'already-
       },
     });
   } else {
-    const journal = await FileCheckpoint.readJournal(journalPaths.journal, previous.nextSeq);
     // Streaming workflow runs seen started before the crash are polled back, not paid for twice; a run
     // that cannot be recovered (unknown, still running after the wait) is called again.
-    if (
-      journal.runIds.size > 0 &&
-      record.options.app === 'workflow' &&
-      record.options.response_mode === 'streaming'
-    ) {
-      const runs = await recoverWorkflowRuns(journal.runIds, {
+    const { journal } = await pollBackStartedRuns(
+      await FileCheckpoint.readJournal(journalPaths.journal, previous.nextSeq),
+      {
+        app: record.options.app,
+        responseMode: record.options.response_mode,
         baseUrl: ctx.upstream,
         apiKey: ctx.apiKey,
         signal: ctx.signal,
-      });
-      for (const [seq, result] of runs) journal.results.set(seq, result);
-    }
-    journal.runIds.clear();
+      },
+    );
     const { version: _v, updatedAt: _u, complete: _c, ...header } = previous;
     checkpoint = await FileCheckpoint.open({ header: { ...header, input }, recovered: journal });
     // The checkpoint is the truth for the counts: results past it are written again.

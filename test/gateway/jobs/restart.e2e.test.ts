@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,10 +5,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../../src/emulator/startEmulator.js';
-import { WORKFLOW_KEY } from '../helpers.js';
+import { runBinary } from '../../helpers/runBinary.js';
+import { type ServeProcess, startServe, WORKFLOW_KEY } from '../helpers.js';
 import { call, isOver, lines, ndjson, submitJob, waitForJob } from './jobHelpers.js';
 
-const main = join(import.meta.dirname, '../../../dist/cli/main.js');
 let emulator: Emulator;
 let dataDir: string;
 
@@ -22,30 +21,11 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-/** `dify-batch serve` as a real process, keys sealed with a secret from the environment. */
-async function serve(upstream = emulator.url): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [main, 'serve', '--port', '0', '--upstream', upstream, '--concurrency', '4', '--data-dir', dataDir],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DIFY_BATCH_JOBS_SECRET: 'kill-test-secret' },
-    },
-  );
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => {
-    err += c.toString();
+/** `dify-batch serve` with a data directory, keys sealed with a secret from the environment. */
+const serve = (upstream = emulator.url): Promise<ServeProcess> =>
+  startServe(['--port', '0', '--upstream', upstream, '--concurrency', '4', '--data-dir', dataDir], {
+    DIFY_BATCH_JOBS_SECRET: 'kill-test-secret',
   });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-  });
-  return { child, url };
-}
 
 describe('a job survives SIGKILL of the gateway', () => {
   it('completes after a restart with exactly one result per input, in order', async () => {
@@ -112,16 +92,10 @@ describe('a job survives SIGKILL of the gateway', () => {
   });
 
   it('refuses an unreadable --secret-file with one line and exit code 1, before listening', async () => {
-    const child = spawn(
-      process.execPath,
-      [main, 'serve', '--port', '0', '--upstream', emulator.url, '--secret-file', join(dataDir, 'missing')],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const { code, stderr: err } = await runBinary(
+      ['serve', '--port', '0', '--upstream', emulator.url, '--secret-file', join(dataDir, 'missing')],
+      {},
     );
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    const [code] = await once(child, 'exit');
     expect(code).toBe(1);
     expect(err).toBe(`dify-batch: cannot read --secret-file ${join(dataDir, 'missing')}: ENOENT\n`);
   });
