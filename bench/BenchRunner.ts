@@ -289,77 +289,103 @@ export class BenchRunner {
   }
 
   /** Runs Benthos variant A (unordered) or B (ordered batch barrier); undefined when not installed. */
-  async benthos(
+  benthos(
     scenario: ScenarioName,
     ordered: boolean,
     count: number,
     concurrency: number,
     rateLimitPerSecond?: number,
   ): Promise<Measured | undefined> {
-    const contender: Contender = ordered ? 'benthos-ordered' : 'benthos-unordered';
-    if (this.paths.benthos === undefined) {
-      this.#skip(`${scenario}/${contender}: Benthos not installed (npm run bench:benthos)`);
-      return undefined;
-    }
-    this.#configured(scenario, contender, { concurrency, count, rateLimitPerSecond });
-    const input = await this.input(count, scenario);
-    if (this.#plan !== undefined)
-      return this.#planned({ kind: 'benthos', scenario, contender, count, concurrency });
-    const emulator = await this.emulator();
-    await emulator.reset();
-    const report = await runBenthos({
-      rateLimitPerSecond,
-      binary: this.paths.benthos,
-      config: join(this.paths.root, 'bench', 'benthos', ordered ? 'ordered.yaml' : 'unordered.yaml'),
-      ordered,
-      input,
-      count,
-      payloadBytes: this.params.payloadBytes,
-      concurrency,
-      url: emulator.url,
-      apiKey: EMULATOR_WORKFLOW_KEY,
-      outDir: join(this.paths.out, 'benthos-run'),
+    const binary = this.paths.benthos;
+    return this.#external({
+      kind: 'benthos',
+      scenario,
+      contender: ordered ? 'benthos-ordered' : 'benthos-unordered',
+      knobs: { concurrency, count, rateLimitPerSecond },
+      missing: binary === undefined ? 'Benthos not installed (npm run bench:benthos)' : undefined,
+      run: (input, url) =>
+        runBenthos({
+          rateLimitPerSecond,
+          binary: binary!,
+          config: join(this.paths.root, 'bench', 'benthos', ordered ? 'ordered.yaml' : 'unordered.yaml'),
+          ordered,
+          input,
+          count,
+          payloadBytes: this.params.payloadBytes,
+          concurrency,
+          url,
+          apiKey: EMULATOR_WORKFLOW_KEY,
+          outDir: join(this.paths.out, 'benthos-run'),
+        }),
     });
-    return this.#record(scenario, contender, concurrency, report, readEmulatorCounts(await emulator.stats()));
   }
 
   /**
    * Runs the Python anchor (asyncio + httpx + Semaphore + tenacity), ordered (gather) or unordered
    * (as_completed); undefined when its venv is not installed.
    */
-  async python(
+  python(
     scenario: ScenarioName,
     ordered: boolean,
     count: number,
     concurrency: number,
     maxAttempts: number = DIFY_BATCH_BENCH_ATTEMPTS,
   ): Promise<Measured | undefined> {
-    const contender: Contender = ordered ? 'python-ordered' : 'python-unordered';
-    if (this.paths.python === undefined) {
-      this.#skip(
-        `${scenario}/${contender}: Python venv not installed (bash scripts/install-bench-python.sh)`,
-      );
+    const python = this.paths.python;
+    return this.#external({
+      kind: 'python',
+      scenario,
+      contender: ordered ? 'python-ordered' : 'python-unordered',
+      knobs: { concurrency, count, maxAttempts },
+      missing:
+        python === undefined ? 'Python venv not installed (bash scripts/install-bench-python.sh)' : undefined,
+      run: (input, url) =>
+        runPython({
+          python: python!,
+          script: join(this.paths.root, 'bench', 'python', 'contender.py'),
+          ordered,
+          input,
+          count,
+          payloadBytes: this.params.payloadBytes,
+          concurrency,
+          attempts: maxAttempts,
+          url,
+          apiKey: EMULATOR_WORKFLOW_KEY,
+        }),
+    });
+  }
+
+  /**
+   * The steps every external contender shares: skipped when `missing` says why, its configuration noted,
+   * its NDJSON input written, planned on a planning runner, otherwise run against a reset emulator.
+   */
+  async #external(external: {
+    readonly kind: 'benthos' | 'python';
+    readonly scenario: ScenarioName;
+    readonly contender: Contender;
+    readonly knobs: Parameters<typeof describeContender>[2];
+    readonly missing: string | undefined;
+    readonly run: (input: string, url: string) => Promise<WorkerReport>;
+  }): Promise<Measured | undefined> {
+    const { kind, scenario, contender, knobs } = external;
+    if (external.missing !== undefined) {
+      this.#skip(`${scenario}/${contender}: ${external.missing}`);
       return undefined;
     }
-    this.#configured(scenario, contender, { concurrency, count, maxAttempts });
-    const input = await this.input(count, scenario);
+    this.#configured(scenario, contender, knobs);
+    const input = await this.input(knobs.count, scenario);
     if (this.#plan !== undefined)
-      return this.#planned({ kind: 'python', scenario, contender, count, concurrency });
+      return this.#planned({ kind, scenario, contender, count: knobs.count, concurrency: knobs.concurrency });
     const emulator = await this.emulator();
     await emulator.reset();
-    const report = await runPython({
-      python: this.paths.python,
-      script: join(this.paths.root, 'bench', 'python', 'contender.py'),
-      ordered,
-      input,
-      count,
-      payloadBytes: this.params.payloadBytes,
-      concurrency,
-      attempts: maxAttempts,
-      url: emulator.url,
-      apiKey: EMULATOR_WORKFLOW_KEY,
-    });
-    return this.#record(scenario, contender, concurrency, report, readEmulatorCounts(await emulator.stats()));
+    const report = await external.run(input, emulator.url);
+    return this.#record(
+      scenario,
+      contender,
+      knobs.concurrency,
+      report,
+      readEmulatorCounts(await emulator.stats()),
+    );
   }
 
   /** Notes a skipped contender once (a repeated scenario asks again every round). */
