@@ -10,6 +10,8 @@ export class CallDeadline extends CallAbort {
   /** `performance.now()` value after which the call is cut; `Infinity` without a deadline. */
   readonly deadlineAt: number;
   disposed = false;
+  /** The caller's signal this call is linked to, if any. */
+  readonly callerSignal: AbortSignal | undefined;
   readonly #owner: CallDeadlines;
   readonly #listeners: SignalListeners | undefined;
 
@@ -18,6 +20,7 @@ export class CallDeadline extends CallAbort {
     this.#owner = owner;
     this.deadlineAt = deadlineAt;
     this.#listeners = listeners;
+    this.callerSignal = listeners?.signal;
   }
 
   /** Ends the call's bookkeeping: its deadline and its interest in the caller's signal. */
