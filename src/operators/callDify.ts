@@ -351,7 +351,7 @@ export function callDify<I = Record<string, unknown>>(
 
       // Starts waiting items while slots are free. Re-entrant calls (a synchronous answer, a result
       // emitted from inside this loop) return at once: the running loop picks up the freed slot.
-      const drain = (): void => {
+      const startWaiting = (): void => {
         if (draining) return;
         draining = true;
         try {
@@ -367,6 +367,11 @@ export function callDify<I = Record<string, unknown>>(
         } finally {
           draining = false;
         }
+      };
+
+      // Fills the free slots, then completes once the source is done and nothing is left.
+      const drain = (): void => {
+        startWaiting();
         if (sourceDone && active === 0 && head === waiting.length) subscriber.complete();
       };
 
@@ -596,6 +601,9 @@ export function callDify<I = Record<string, unknown>>(
       const finish = (result: ItemResult): void => {
         active--;
         if (subscriber.closed) return;
+        // The freed slot's next call first: its request is on the wire before this result goes through
+        // reorder, batch and the sink, which shortens every slot's cycle when many answers land at once.
+        startWaiting();
         subscriber.next(result);
         drain();
       };
