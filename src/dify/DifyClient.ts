@@ -230,11 +230,27 @@ export class DifyClient {
       return Promise.reject(error);
     }
     if (request.responseMode === 'streaming') return this.#runStreaming(request, path, body, options);
+    let dispatch: Dispatcher.DispatchOptions;
+    try {
+      dispatch = this.#requestOptions(request, path, body, false);
+    } catch (error) {
+      // The `headers` hook threw: reported as the streaming path (and this one, before) reports it.
+      return Promise.reject(
+        signal?.aborted
+          ? signal.reason
+          : classifyTransportError(error, {
+              phase: 'request',
+              streaming: false,
+              timeouts: this.#timeouts,
+              scrub: this.#scrub,
+            }),
+      );
+    }
     // Blocking: the whole body is wanted, so it is collected straight from undici's parser and the
     // result built there; the call is one Promise, settled by `#blocking` (which ends the deadline).
     return collectResponse(
       this.#dispatcher,
-      this.#requestOptions(request, path, body, false),
+      dispatch,
       this.#deadlines.start(signal),
       request,
       this.#blocking,

@@ -66,7 +66,9 @@ const NO_HEADERS: readonly Buffer[] = [];
 class Collector<A extends CallAbort, R, T> {
   #status = 0;
   #rawHeaders: readonly Buffer[] = NO_HEADERS;
-  #chunks: Buffer[] = [];
+  /** The body so far: most bodies arrive in one chunk, which needs no array. */
+  #first: Buffer | undefined = undefined;
+  #rest: Buffer[] | undefined = undefined;
   #size = 0;
   #limit = 0;
   #settled = false;
@@ -108,15 +110,21 @@ class Collector<A extends CallAbort, R, T> {
     if (this.#settled) return true;
     const room = this.#limit - this.#size;
     if (chunk.byteLength > room) {
-      this.#chunks.push(chunk.subarray(0, room));
+      this.#add(chunk.subarray(0, room));
       this.#size += room;
       this.#finish(true);
       this.#abortRequest?.(new errors.RequestAbortedError('response body over the limit'));
       return true;
     }
-    this.#chunks.push(chunk);
+    this.#add(chunk);
     this.#size += chunk.byteLength;
     return true;
+  }
+
+  #add(chunk: Buffer): void {
+    if (this.#first === undefined) this.#first = chunk;
+    else if (this.#rest === undefined) this.#rest = [this.#first, chunk];
+    else this.#rest.push(chunk);
   }
 
   onComplete(): void {
@@ -134,14 +142,12 @@ class Collector<A extends CallAbort, R, T> {
     this.callAbort.controller = undefined;
     if (this.#settled) return;
     this.#settled = true;
-    const chunks = this.#chunks;
     const text =
-      chunks.length === 1
-        ? chunks[0]!.toString('utf8')
-        : chunks.length === 0
-          ? ''
-          : Buffer.concat(chunks, this.#size).toString('utf8');
-    this.#chunks = [];
+      this.#rest !== undefined
+        ? Buffer.concat(this.#rest, this.#size).toString('utf8')
+        : (this.#first?.toString('utf8') ?? '');
+    this.#first = undefined;
+    this.#rest = undefined;
     let result: T;
     try {
       result = this.handling.complete(
