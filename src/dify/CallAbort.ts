@@ -1,7 +1,11 @@
-import type { Dispatcher } from 'undici';
 import { errors } from 'undici';
 
 type AbortListener = () => void;
+
+/** What aborts a request in progress through undici's dispatch API (collectResponse's handler). */
+export interface RequestAborter {
+  abort(error: Error): void;
+}
 
 /**
  * The abort handle of one call, passed to undici as its `signal`. undici documents
@@ -14,8 +18,8 @@ type AbortListener = () => void;
 export class CallAbort {
   aborted = false;
   reason: unknown = undefined;
-  /** The dispatch controller of the request in progress, if it goes through the dispatch API. */
-  controller: Dispatcher.DispatchController | undefined = undefined;
+  /** Aborts the request in progress, if it goes through the dispatch API. */
+  controller: RequestAborter | undefined = undefined;
   #listeners: AbortListener[] | undefined = undefined;
 
   /** Adds an `'abort'` listener (other events never fire). Abort fires once, so `on` = `once`. */

@@ -10,6 +10,11 @@ export class CallDeadline extends CallAbort {
   /** `performance.now()` value after which the call is cut; `Infinity` without a deadline. */
   readonly deadlineAt: number;
   disposed = false;
+  /** The caller's signal this call is linked to, if any. */
+  readonly callerSignal: AbortSignal | undefined;
+  /** Neighbours among the live calls of the same caller signal (see SignalListeners). */
+  prevOfSignal: CallDeadline | undefined = undefined;
+  nextOfSignal: CallDeadline | undefined = undefined;
   readonly #owner: CallDeadlines;
   readonly #listeners: SignalListeners | undefined;
 
@@ -18,6 +23,7 @@ export class CallDeadline extends CallAbort {
     this.#owner = owner;
     this.deadlineAt = deadlineAt;
     this.#listeners = listeners;
+    this.callerSignal = listeners?.signal;
   }
 
   /** Ends the call's bookkeeping: its deadline and its interest in the caller's signal. */
@@ -28,10 +34,14 @@ export class CallDeadline extends CallAbort {
   }
 }
 
-/** The calls of one caller signal and the single listener they share. */
+/**
+ * The calls of one caller signal and the single listener they share. The calls form a list threaded
+ * through the CallDeadlines themselves: joining and leaving it (once per call) allocates and hashes
+ * nothing, where a Set did both.
+ */
 interface SignalListeners {
   readonly signal: AbortSignal;
-  readonly calls: Set<CallDeadline>;
+  first: CallDeadline | undefined;
   readonly onAbort: () => void;
 }
 
@@ -68,7 +78,11 @@ export class CallDeadlines {
     const listeners = signal === undefined ? undefined : this.#listenersOf(signal);
     const deadlineAt = this.#totalMs > 0 ? performance.now() + this.#totalMs : Number.POSITIVE_INFINITY;
     const call = new CallDeadline(this, deadlineAt, listeners);
-    listeners?.calls.add(call);
+    if (listeners !== undefined) {
+      call.nextOfSignal = listeners.first;
+      if (listeners.first !== undefined) listeners.first.prevOfSignal = call;
+      listeners.first = call;
+    }
     if (this.#totalMs > 0) {
       this.#queue.push(call);
       this.#live++;
@@ -80,8 +94,13 @@ export class CallDeadlines {
   /** Called by {@link CallDeadline.dispose}. */
   release(call: CallDeadline, listeners: SignalListeners | undefined): void {
     if (listeners !== undefined) {
-      listeners.calls.delete(call);
-      if (listeners.calls.size === 0 && this.#bySignal.get(listeners.signal) === listeners) {
+      const { prevOfSignal: prev, nextOfSignal: next } = call;
+      if (prev === undefined) listeners.first = next;
+      else prev.nextOfSignal = next;
+      if (next !== undefined) next.prevOfSignal = prev;
+      call.prevOfSignal = undefined;
+      call.nextOfSignal = undefined;
+      if (listeners.first === undefined && this.#bySignal.get(listeners.signal) === listeners) {
         this.#bySignal.delete(listeners.signal);
         listeners.signal.removeEventListener('abort', listeners.onAbort);
       }
@@ -102,12 +121,14 @@ export class CallDeadlines {
   #listenersOf(signal: AbortSignal): SignalListeners {
     const known = this.#bySignal.get(signal);
     if (known !== undefined) return known;
-    const calls = new Set<CallDeadline>();
     const onAbort = (): void => {
       this.#bySignal.delete(signal);
+      // Taken first: an abort may end its call (and unlink it) at once.
+      const calls: CallDeadline[] = [];
+      for (let call = listeners.first; call !== undefined; call = call.nextOfSignal) calls.push(call);
       for (const call of calls) call.abort(signal.reason);
     };
-    const listeners: SignalListeners = { signal, calls, onAbort };
+    const listeners: SignalListeners = { signal, first: undefined, onAbort };
     this.#bySignal.set(signal, listeners);
     signal.addEventListener('abort', onAbort, { once: true });
     return listeners;

@@ -2,15 +2,15 @@ import { openAsBlob } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createParser } from 'eventsource-parser';
-import { type Dispatcher, FormData, Pool } from 'undici';
+import { type Dispatcher, FormData, Pool, util } from 'undici';
 import { DifyApiError } from '../core/DifyApiError.js';
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import { checkOption } from '../internal/checkOption.js';
 import type { CallAbort } from './CallAbort.js';
-import { CallDeadlines } from './CallDeadlines.js';
+import { type CallDeadline, CallDeadlines } from './CallDeadlines.js';
 import { classifyResponse } from './classifyResponse.js';
 import { classifyTransportError } from './classifyTransportError.js';
-import { collectResponse } from './collectResponse.js';
+import { collectResponse, type ResponseHandling } from './collectResponse.js';
 import type { DifyCallOptions, DifyRequest, DifyResult, DifyTransport } from './DifyRequest.js';
 import { DifyStreamCollector } from './DifyStreamCollector.js';
 import { mimeTypeOf } from './fileTypeOf.js';
@@ -149,6 +149,8 @@ export class DifyClient {
   readonly #runHeaders: readonly [Readonly<Record<string, string>>, Readonly<Record<string, string>>];
   /** Every call's total deadline and link to the caller's signal (one timer, one listener per signal). */
   readonly #deadlines: CallDeadlines;
+  /** What a blocking run does with its response (built once: collectResponse shares it across calls). */
+  readonly #blocking: ResponseHandling<CallDeadline, DifyRequest, DifyResult>;
   #closed = false;
 
   /** {@link DifyClient.run}, bound: pass it wherever a {@link DifyTransport} is expected. */
@@ -182,6 +184,32 @@ export class DifyClient {
     this.#runHeaders = [run('application/json'), run('text/event-stream')];
     const key = this.#apiKey;
     this.#scrub = (text) => text.split(key).join('[REDACTED]');
+    const maxBytes = this.#maxResponseBytes;
+    const errorBodyLimit = Math.min(ERROR_BODY_LIMIT, maxBytes);
+    this.#blocking = {
+      limitOf: (status) => (status >= 200 && status < 300 ? maxBytes : errorBodyLimit),
+      complete: (deadline, request, status, text, truncated, rawHeaders) => {
+        deadline.dispose();
+        if (status < 200 || status >= 300) {
+          throw classifyResponse(
+            { status, headers: util.parseHeaders(rawHeaders as Buffer[]), body: text, truncated },
+            { scrub: this.#scrub, url: this.#origin + this.#pathPrefix + routeOf(request) },
+          );
+        }
+        if (truncated) throw this.#tooLarge();
+        return toDifyResult(
+          request.app,
+          parseJsonObject(text, `Dify's HTTP ${status} body`, this.#scrub, status),
+          this.#scrub,
+        );
+      },
+      fail: (deadline, _request, error, bodyStarted) => {
+        deadline.dispose();
+        const signal = deadline.callerSignal;
+        if (signal?.aborted) return signal.reason;
+        return this.#callError(deadline, error, bodyStarted ? 'body' : 'request', false);
+      },
+    };
   }
 
   /**
@@ -189,42 +217,102 @@ export class DifyClient {
    * @throws DifyApiError on any failure of the call (see the class remarks); `ERR_INPUT_INVALID` when the
    *   request cannot be sent at all; the caller's `signal.reason` when it aborts.
    */
-  async run(request: DifyRequest, options: DifyCallOptions = {}): Promise<DifyResult> {
+  run(request: DifyRequest, options: DifyCallOptions = {}): Promise<DifyResult> {
     const { signal } = options;
-    signal?.throwIfAborted();
-    if (this.#closed) throw new DifyBatchError('ERR_INTERNAL', 'DifyClient.run() called after close()');
-    const path = this.#pathPrefix + routeOf(request);
-    const body = bodyOf(request);
-    const streaming = request.responseMode === 'streaming';
-    const { totalMs } = this.#timeouts;
+    let path: string;
+    let body: string;
+    try {
+      signal?.throwIfAborted();
+      if (this.#closed) throw new DifyBatchError('ERR_INTERNAL', 'DifyClient.run() called after close()');
+      path = this.#pathPrefix + routeOf(request);
+      body = bodyOf(request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (request.responseMode === 'streaming') return this.#runStreaming(request, path, body, options);
+    let dispatch: Dispatcher.DispatchOptions;
+    try {
+      dispatch = this.#requestOptions(request, path, body, false);
+    } catch (error) {
+      // The `headers` hook threw: reported as the streaming path (and this one, before) reports it.
+      return Promise.reject(
+        signal?.aborted
+          ? signal.reason
+          : classifyTransportError(error, {
+              phase: 'request',
+              streaming: false,
+              timeouts: this.#timeouts,
+              scrub: this.#scrub,
+            }),
+      );
+    }
+    // Blocking: the whole body is wanted, so it is collected straight from undici's parser and the
+    // result built there; the call is one Promise, settled by `#blocking` (which ends the deadline).
+    return collectResponse(
+      this.#dispatcher,
+      dispatch,
+      this.#deadlines.start(signal),
+      request,
+      this.#blocking,
+    );
+  }
 
-    const deadline = this.#deadlines.start(signal);
-    const call = deadline;
+  async #runStreaming(
+    request: DifyRequest,
+    path: string,
+    body: string,
+    options: DifyCallOptions,
+  ): Promise<DifyResult> {
+    const deadline = this.#deadlines.start(options.signal);
     const phase: CallState = { current: 'request', onWorkflowStarted: options.onWorkflowStarted };
     try {
-      return await this.#send(request, path, body, call, phase);
+      return await this.#sendStreaming(request, path, body, deadline, phase);
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (deadline.timedOut) {
-        const message = `Dify call did not finish within timeouts.totalMs (${totalMs} ms)`;
-        // We cannot tell whether the request got out before the deadline: assume it did.
-        throw withRunIds(
-          new DifyApiError({ code: 'ERR_DIFY_TIMEOUT', message, retryable: true, ambiguous: true }),
-          phase,
-        );
-      }
-      throw withRunIds(
-        classifyTransportError(error, {
-          phase: phase.current,
-          streaming,
-          timeouts: this.#timeouts,
-          scrub: this.#scrub,
-        }),
-        phase,
-      );
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw withRunIds(this.#callError(deadline, error, phase.current, true), phase);
     } finally {
       deadline.dispose();
     }
+  }
+
+  /** The error a failed run rejects with unless the caller aborted it: the total deadline, or Dify's/undici's error. */
+  #callError(
+    deadline: CallDeadline,
+    error: unknown,
+    phase: 'request' | 'body',
+    streaming: boolean,
+  ): DifyApiError {
+    if (deadline.timedOut) {
+      const message = `Dify call did not finish within timeouts.totalMs (${this.#timeouts.totalMs} ms)`;
+      // We cannot tell whether the request got out before the deadline: assume it did.
+      return new DifyApiError({ code: 'ERR_DIFY_TIMEOUT', message, retryable: true, ambiguous: true });
+    }
+    return classifyTransportError(error, {
+      phase,
+      streaming,
+      timeouts: this.#timeouts,
+      scrub: this.#scrub,
+    });
+  }
+
+  /** The options of one run's request; the headers are built once per client unless `headers` adds per-call ones. */
+  #requestOptions(
+    request: DifyRequest,
+    path: string,
+    body: string,
+    streaming: boolean,
+  ): Dispatcher.DispatchOptions {
+    const fixed = this.#runHeaders[streaming ? 1 : 0];
+    return {
+      origin: this.#origin,
+      path,
+      method: 'POST',
+      // undici only reads them.
+      headers: this.#headers === undefined ? fixed : { ...this.#headers(request), ...fixed },
+      body,
+      headersTimeout: this.#timeouts.firstByteMs,
+      bodyTimeout: this.#timeouts.idleMs,
+    };
   }
 
   /**
@@ -351,57 +439,14 @@ export class DifyClient {
     if (this.#ownsDispatcher) await this.#dispatcher.close();
   }
 
-  async #send(
+  async #sendStreaming(
     request: DifyRequest,
     path: string,
     body: string,
     signal: CallAbort,
     phase: CallState,
   ): Promise<DifyResult> {
-    const streaming = request.responseMode === 'streaming';
-    const options: Dispatcher.RequestOptions = {
-      origin: this.#origin,
-      path,
-      method: 'POST',
-      // Built once per client unless `headers` adds per-call ones (undici only reads them).
-      headers:
-        this.#headers === undefined
-          ? this.#runHeaders[streaming ? 1 : 0]
-          : {
-              ...this.#headers(request),
-              ...this.#runHeaders[streaming ? 1 : 0],
-            },
-      body,
-      headersTimeout: this.#timeouts.firstByteMs,
-      bodyTimeout: this.#timeouts.idleMs,
-    };
-    if (!streaming) {
-      // Blocking: the whole body is wanted, so it is collected straight from undici's parser.
-      const { status, headers, text, truncated } = await collectResponse(
-        this.#dispatcher,
-        options,
-        signal,
-        (status) =>
-          status >= 200 && status < 300
-            ? this.#maxResponseBytes
-            : Math.min(ERROR_BODY_LIMIT, this.#maxResponseBytes),
-        () => {
-          phase.current = 'body';
-        },
-      );
-      if (status < 200 || status >= 300) {
-        throw classifyResponse(
-          { status, headers, body: text, truncated },
-          { scrub: this.#scrub, url: this.#origin + path },
-        );
-      }
-      if (truncated) throw this.#tooLarge();
-      return toDifyResult(
-        request.app,
-        parseJsonObject(text, `Dify's HTTP ${status} body`, this.#scrub, status),
-        this.#scrub,
-      );
-    }
+    const options = this.#requestOptions(request, path, body, true);
     const response = await this.#dispatcher.request({ ...options, signal });
     phase.current = 'body';
     const { statusCode: status, headers } = response;

@@ -26,24 +26,33 @@ export function toDifyResult(
     const status = string(data.status);
     if (isFailedRunStatus(status)) throw runFailed(data, status!, scrub);
     const outputs = isObject(data.outputs) ? data.outputs : streamed ? { text: streamed } : {};
-    return compact({
-      outputs,
-      workflowRunId: string(body.workflow_run_id) ?? string(data.id),
-      taskId: string(body.task_id),
-      status,
-      elapsedTime: number(data.elapsed_time),
-      totalTokens: number(data.total_tokens),
-    });
+    const result: Writable<DifyResult> = { outputs };
+    set(result, 'workflowRunId', string(body.workflow_run_id) ?? string(data.id));
+    set(result, 'taskId', string(body.task_id));
+    set(result, 'status', status);
+    set(result, 'elapsedTime', number(data.elapsed_time));
+    set(result, 'totalTokens', number(data.total_tokens));
+    return result;
   }
   const usage = object(object(body.metadata).usage);
-  return compact({
-    outputs: { answer: streamed ?? string(body.answer) ?? '' },
-    taskId: string(body.task_id),
-    messageId: string(body.message_id) ?? string(body.id),
-    conversationId: app === 'chat' ? string(body.conversation_id) : undefined,
-    elapsedTime: number(usage.latency),
-    totalTokens: number(usage.total_tokens),
-  });
+  const result: Writable<DifyResult> = { outputs: { answer: streamed ?? string(body.answer) ?? '' } };
+  set(result, 'taskId', string(body.task_id));
+  set(result, 'messageId', string(body.message_id) ?? string(body.id));
+  if (app === 'chat') set(result, 'conversationId', string(body.conversation_id));
+  set(result, 'elapsedTime', number(usage.latency));
+  set(result, 'totalTokens', number(usage.total_tokens));
+  return result;
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Sets a field only when it has a value: a result has no `undefined` fields. Assigned in a fixed
+ * order onto one literal (no intermediate object to copy, and no `delete`, which would turn the result
+ * into a slow dictionary-mode object for everything that reads it afterwards).
+ */
+function set<K extends keyof DifyResult>(result: Writable<DifyResult>, key: K, value: DifyResult[K]): void {
+  if (value !== undefined) result[key] = value;
 }
 
 /** A run that Dify finished without success: retrying would run (and bill) it again, so it is final. */
@@ -54,17 +63,6 @@ export function runFailed(data: Json, status: string, scrub: (text: string) => s
       ? 'Workflow run paused waiting for human input; a batch call cannot resume it'
       : (error ?? `Workflow run ${status}`);
   return new DifyApiError({ code: 'ERR_DIFY_RUN_FAILED', message: scrub(message), retryable: false });
-}
-
-/**
- * Drops undefined fields. Copies into a fresh literal rather than `delete`-ing, which would turn the
- * result into a slow dictionary-mode object for everything that reads it afterwards (once per call).
- */
-function compact<T extends object>(value: T): T {
-  const record = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const key in record) if (record[key] !== undefined) out[key] = record[key];
-  return out as T;
 }
 
 /** Parses text that should be one JSON object; `undefined` when it is not. */

@@ -156,7 +156,9 @@ export class CircuitBreaker {
     }
     if (outcome === 'up') {
       this.#failures = 0;
-      this.#streakKeys.clear();
+      // Only when there is a streak: V8's Set#clear allocates a new table even for an empty set, and
+      // this runs for every successful call.
+      if (this.#streakKeys.size > 0) this.#streakKeys.clear();
       this.#streakReachedServer = false;
       if (this.#state === 'open' || this.#state === 'probing') this.#close();
       return false;

@@ -310,7 +310,25 @@ export function callDify<I = Record<string, unknown>>(
       let draining = false;
       // Attempts sent and not yet answered: teardown cancels them (release, onSettled) at once, even
       // when a transport ignores its signal, so shared limits and in-flight counters always balance.
-      const live = new Set<Call<I>>();
+      // A list threaded through the calls themselves: joining and leaving it allocates nothing and
+      // hashes nothing (a Set did both, twice per attempt).
+      let liveHead: Call<I> | undefined;
+      const addLive = (call: Call<I>): void => {
+        call.live = true;
+        call.prevLive = undefined;
+        call.nextLive = liveHead;
+        if (liveHead !== undefined) liveHead.prevLive = call;
+        liveHead = call;
+      };
+      const removeLive = (call: Call<I>): void => {
+        call.live = false;
+        const { prevLive, nextLive } = call;
+        if (prevLive === undefined) liveHead = nextLive;
+        else prevLive.nextLive = nextLive;
+        if (nextLive !== undefined) nextLive.prevLive = prevLive;
+        call.prevLive = undefined;
+        call.nextLive = undefined;
+      };
 
       const fatal = (error: unknown): void => subscriber.error(error);
 
@@ -339,6 +357,8 @@ export function callDify<I = Record<string, unknown>>(
           startedAt: scheduler.now(),
           attempt: 1,
           live: false,
+          prevLive: undefined,
+          nextLive: undefined,
           pass: undefined,
           generation: NO_SLOT,
           admittedUnder: 0,
@@ -351,7 +371,7 @@ export function callDify<I = Record<string, unknown>>(
 
       // Starts waiting items while slots are free. Re-entrant calls (a synchronous answer, a result
       // emitted from inside this loop) return at once: the running loop picks up the freed slot.
-      const drain = (): void => {
+      const startWaiting = (): void => {
         if (draining) return;
         draining = true;
         try {
@@ -367,6 +387,11 @@ export function callDify<I = Record<string, unknown>>(
         } finally {
           draining = false;
         }
+      };
+
+      // Fills the free slots, then completes once the source is done and nothing is left.
+      const drain = (): void => {
+        startWaiting();
         if (sourceDone && active === 0 && head === waiting.length) subscriber.complete();
       };
 
@@ -432,8 +457,7 @@ export function callDify<I = Record<string, unknown>>(
           fatal(error);
           return;
         }
-        call.live = true;
-        live.add(call);
+        addLive(call);
         let answer: ObservableInput<DifyResult>;
         try {
           answer = transport(
@@ -480,8 +504,7 @@ export function callDify<I = Record<string, unknown>>(
       // The answer of a live attempt (later answers of a cancelled one are dropped).
       const answered = (call: Call<I>, ok: boolean, value: unknown): void => {
         if (!call.live) return;
-        call.live = false;
-        live.delete(call);
+        removeLive(call);
         call.subscription = undefined;
         if (ok) {
           const result = value as DifyResult;
@@ -596,6 +619,9 @@ export function callDify<I = Record<string, unknown>>(
       const finish = (result: ItemResult): void => {
         active--;
         if (subscriber.closed) return;
+        // The freed slot's next call first: its request is on the wire before this result goes through
+        // reorder, batch and the sink, which shortens every slot's cycle when many answers land at once.
+        startWaiting();
         subscriber.next(result);
         drain();
       };
@@ -608,7 +634,7 @@ export function callDify<I = Record<string, unknown>>(
           ? signal.reason
           : new DifyBatchError('ERR_ABORTED', 'callDify: unsubscribed');
         run.abort(reason);
-        for (const call of live) {
+        for (let call = liveHead; call !== undefined; call = call.nextLive) {
           call.live = false;
           call.subscription?.unsubscribe();
           call.subscription = undefined;
@@ -619,7 +645,7 @@ export function callDify<I = Record<string, unknown>>(
             // The output is already closed: there is nobody left to report a hook's error to.
           }
         }
-        live.clear();
+        liveHead = undefined;
         waiting = [];
         head = 0;
       });
@@ -652,8 +678,11 @@ interface Call<I> {
   readonly startedAt: number;
   /** 1 for the first call of this item. */
   attempt: number;
-  /** The current attempt was sent and its answer is still wanted. */
+  /** The current attempt was sent and its answer is still wanted (it is in the live list). */
   live: boolean;
+  /** Neighbours in the live list. */
+  prevLive: Call<I> | undefined;
+  nextLive: Call<I> | undefined;
   pass: BreakerPass | undefined;
   /** The adaptive generation of the slot held, or NO_SLOT. */
   generation: number;

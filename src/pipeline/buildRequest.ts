@@ -85,13 +85,15 @@ export function buildRequest(mapping: RequestMapping): (item: Item) => DifyReque
       const value = record[conversationIdField];
       if (typeof value === 'string' && value !== '') conversationId = value;
     }
-    return {
+    // Optional fields assigned, not spread in: no throw-away objects per record.
+    const request: { -readonly [K in keyof DifyRequest]: DifyRequest[K] } = {
       app,
       inputs,
       user,
       responseMode,
-      ...(query === undefined ? {} : { query }),
-      ...(conversationId === undefined ? {} : { conversationId }),
     };
+    if (query !== undefined) request.query = query;
+    if (conversationId !== undefined) request.conversationId = conversationId;
+    return request;
   };
 }

@@ -66,14 +66,19 @@ async function* readRecords(
   const { signal } = ctx;
   signal?.throwIfAborted();
   const itemize = createItemizer(ctx);
-  const iterator =
-    Symbol.asyncIterator in iterable
-      ? iterable[Symbol.asyncIterator]()
-      : (iterable[Symbol.iterator]() as Iterator<unknown> & Partial<AsyncIterator<unknown>>);
+  const isAsync = Symbol.asyncIterator in iterable;
+  const iterator: AsyncIterator<unknown> | Iterator<unknown> = isAsync
+    ? iterable[Symbol.asyncIterator]()
+    : iterable[Symbol.iterator]();
   let done = false;
   try {
     for (let record = 1; ; record++) {
-      const next = await raceAbort(Promise.resolve(iterator.next()), signal);
+      // A sync iterable (an array, a generator) answers at once: no await (a Promise and a turn per
+      // record) on top of the one the consumer's own next() costs; the signal was checked after the
+      // last yield.
+      const next = isAsync
+        ? await raceAbort(Promise.resolve(iterator.next()), signal)
+        : (iterator as Iterator<unknown>).next();
       if (next.done) {
         done = true;
         return;

@@ -228,6 +228,27 @@ describe('DifyClient requests', () => {
     });
   });
 
+  it('a throwing headers hook rejects the run (never throws) without calling Dify, blocking and streaming', async () => {
+    let fail = true;
+    const { server, client } = await setup(happyDify, {
+      headers: () => {
+        if (fail) throw new Error('no trace context');
+        return { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+      },
+    });
+    for (const mode of ['blocking', 'streaming'] as const) {
+      let pending: Promise<unknown> | undefined;
+      expect(() => {
+        pending = client.run(request('workflow', mode));
+      }).not.toThrow();
+      await expect(pending).rejects.toMatchObject({ message: expect.stringContaining('no trace context') });
+    }
+    expect(server.requests).toHaveLength(0);
+    fail = false;
+    expect(await client.run(request('workflow', 'blocking'))).toEqual(EXPECTED.workflow);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('rejects an unknown app kind and unserialisable inputs without calling Dify', async () => {
     const { server, client } = await setup(happyDify);
     const circular: Record<string, unknown> = {};

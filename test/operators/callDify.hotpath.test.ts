@@ -52,7 +52,7 @@ describe('callDify hot path', () => {
     expect(adaptive.inFlight).toBe(0);
   });
 
-  it('starts the next waiting item synchronously when a call settles', async () => {
+  it('starts the next waiting item synchronously when a call settles, before its result goes downstream', async () => {
     const resolvers: ((r: DifyResult) => void)[] = [];
     const started: number[] = [];
     const transport = (request: DifyRequest) =>
@@ -62,7 +62,7 @@ describe('callDify hot path', () => {
       });
     const items = new Subject<Item>();
     items.pipe(callDify(transport, { toRequest, concurrency: 2 })).subscribe(() => {
-      // Emitted in the settle handler: the next item already started before the result reached us.
+      // Emitted in the settle handler: the freed slot's next item is already on its way.
       seenAtEmit.push(started.length);
     });
     const seenAtEmit: number[] = [];
@@ -72,7 +72,7 @@ describe('callDify hot path', () => {
     await Promise.resolve();
     await Promise.resolve();
     expect(started).toEqual([0, 1, 2]);
-    expect(seenAtEmit).toEqual([2]);
+    expect(seenAtEmit).toEqual([3]);
   });
 
   it('on teardown settles every call in flight at once, even when the transport ignores its signal', async () => {
