@@ -9,7 +9,15 @@ export interface BenchParams {
    */
   readonly repeats: number;
   readonly overhead: { readonly count: number; readonly concurrency: number };
-  readonly httpCeiling: { readonly count: number; readonly concurrency: number };
+  readonly httpCeiling: {
+    readonly count: number;
+    readonly concurrency: number;
+    /**
+     * Untimed records each Node contender processes first (ContenderSpec.warmup): a fresh process spends
+     * its first ~10,000 requests warming V8's JIT at 2–4 × the CPU per request of a warm one.
+     */
+    readonly warmup: number;
+  };
   readonly littlesLaw: {
     readonly latencyMs: number;
     readonly concurrencies: readonly number[];
@@ -66,7 +74,7 @@ export const FULL_PARAMS: BenchParams = Object.freeze({
   payloadBytes: 200,
   repeats: 5,
   overhead: { count: 1_000_000, concurrency: 64 },
-  httpCeiling: { count: 10_000, concurrency: 32 },
+  httpCeiling: { count: 10_000, concurrency: 32, warmup: 20_000 },
   littlesLaw: {
     latencyMs: 50,
     concurrencies: [8, 16, 32, 64, 128, 256, 512],
@@ -90,7 +98,7 @@ export const QUICK_PARAMS: BenchParams = Object.freeze({
   payloadBytes: 200,
   repeats: 3,
   overhead: { count: 100_000, concurrency: 64 },
-  httpCeiling: { count: 4000, concurrency: 32 },
+  httpCeiling: { count: 4000, concurrency: 32, warmup: 8000 },
   littlesLaw: { latencyMs: 50, concurrencies: [16, 64, 256], rounds: 20, allBaselines: false, repeats: 1 },
   headOfLine: { p50Ms: 50, p99Ms: 750, concurrency: 16, count: 300, repeats: 1 },
   rateLimit: { rps: 100, count: 300, concurrency: 16, latencyMs: 50, repeats: 1 },

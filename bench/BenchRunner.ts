@@ -220,7 +220,10 @@ export class BenchRunner {
           : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
     };
     await emulator?.reset();
-    const report = await runWorker(this.paths.workerScript, full, { execArgv });
+    const report = await runWorker(this.paths.workerScript, full, {
+      execArgv,
+      ...(emulator === undefined ? {} : { onWarmed: () => emulator.reset() }),
+    });
     const counts = emulator === undefined ? undefined : readEmulatorCounts(await emulator.stats());
     return this.#record(scenario, contender, spec.concurrency, report, counts);
   }
@@ -253,15 +256,19 @@ export class BenchRunner {
     mkdirSync(dir, { recursive: true });
     await emulator?.reset();
     const path = join(dir, name);
-    const report = await runWorker(this.paths.workerScript, {
-      ...rest,
-      contender,
-      transport:
-        emulator === undefined
-          ? { kind: 'in-process' }
-          : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
-      profile: { path, intervalUs: PROFILE_INTERVAL_US },
-    });
+    const report = await runWorker(
+      this.paths.workerScript,
+      {
+        ...rest,
+        contender,
+        transport:
+          emulator === undefined
+            ? { kind: 'in-process' }
+            : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
+        profile: { path, intervalUs: PROFILE_INTERVAL_US },
+      },
+      emulator === undefined ? {} : { onWarmed: () => emulator.reset() },
+    );
     if (!existsSync(path)) throw new Error(`the profiled worker wrote no ${path}`);
     const summary = summarizeProfile(path, `${scenario} / ${contender} / c=${spec.concurrency}`);
     // A path relative to the repository, so the committed summary means the same on every machine.

@@ -22,6 +22,7 @@ import { runReadableMap } from './contenders/runReadableMap.js';
 import { OutputChecker } from './OutputChecker.js';
 import {
   type ContenderSpec,
+  type MeasureCommand,
   type NodeContender,
   ORDERED_CONTENDERS,
   type WorkerMessage,
@@ -44,7 +45,8 @@ const RUNNERS: Readonly<Record<NodeContender, Runner>> = {
 
 const MB = 1024 * 1024;
 
-async function runContender(spec: ContenderSpec): Promise<WorkerReport> {
+/** A contender's context for `spec` (its records, checker, sink and, over HTTP, its own undici pool). */
+function openContext(spec: ContenderSpec): { ctx: ContenderContext; close(): Promise<void> } {
   const { source, transport } = spec;
   const expected =
     transport.kind === 'http'
@@ -70,14 +72,38 @@ async function runContender(spec: ContenderSpec): Promise<WorkerReport> {
     call = async (record) => echoOutputs(record.inputs);
   }
   const sink = new PacedSink(spec.sinkItemsPerSecond, source.count);
-  const ctx: ContenderContext = {
-    spec,
-    checker,
-    sink,
-    records: openRecords(source),
-    call,
-    echo: echoOutputs,
-  };
+  return { ctx: { spec, checker, sink, records: openRecords(source), call, echo: echoOutputs }, close };
+}
+
+/**
+ * `spec.warmup` records through the same contender with its own context, untimed; a warm-up whose output
+ * fails its check is an error (the measured run would not be comparable). Then the parent resets the
+ * emulator's counters and says when to start the clock.
+ */
+async function warmUp(spec: ContenderSpec, count: number): Promise<void> {
+  const warm = openContext({
+    ...spec,
+    source: { kind: 'generated', count, payloadBytes: spec.source.payloadBytes },
+    sinkItemsPerSecond: undefined,
+    profile: undefined,
+  });
+  await RUNNERS[spec.contender](warm.ctx);
+  await warm.close();
+  const check = warm.ctx.checker.report();
+  if (!check.valid) throw new Error(`warm-up output check failed: ${check.problems.join('; ')}`);
+  const measure = new Promise<void>((resolve) => {
+    process.once('message', (command: MeasureCommand) => {
+      if (command.type === 'measure') resolve();
+    });
+  });
+  process.send?.({ type: 'warmed' } satisfies WorkerMessage);
+  await measure;
+}
+
+async function runContender(spec: ContenderSpec): Promise<WorkerReport> {
+  if (spec.warmup !== undefined && spec.warmup > 0) await warmUp(spec, spec.warmup);
+  const { ctx, close } = openContext(spec);
+  const { checker, sink } = ctx;
 
   const rssStart = process.memoryUsage.rss();
 

@@ -19,6 +19,8 @@ export interface ContenderConfig {
   /** Where results go on their way to the checker. */
   readonly output: string;
   readonly items: number;
+  /** Records processed first, untimed, in the same process (ContenderSpec.warmup). */
+  readonly warmup?: number;
 }
 
 /** The knobs a run was given (what the scenario passed, nothing inferred). */
@@ -30,6 +32,7 @@ export interface RunKnobs {
   readonly rateLimitPerSecond?: number | undefined;
   readonly adaptiveConcurrency?: boolean | undefined;
   readonly inProcess?: boolean | undefined;
+  readonly warmup?: number | undefined;
 }
 
 const IN_PROCESS_CHECKER = 'in-process checker (same process)';
@@ -48,7 +51,14 @@ export function describeContender(
     knobs.rateLimitPerSecond === undefined
       ? 'none'
       : `${knobs.rateLimitPerSecond}/s token bucket (burst 1, the default)`;
-  const base = { scenario, contender, items: knobs.count, concurrency: `${c} fixed`, rateLimit: 'none' };
+  const base = {
+    scenario,
+    contender,
+    items: knobs.count,
+    ...(knobs.warmup === undefined || knobs.warmup === 0 ? {} : { warmup: knobs.warmup }),
+    concurrency: `${c} fixed`,
+    rateLimit: 'none',
+  };
   switch (contender) {
     case 'dify-batch-ordered':
     case 'dify-batch-unordered':

@@ -78,6 +78,13 @@ export interface ContenderSpec {
    * Readable.map's concurrency + `highWaterMark`. Absent = the contender's own default.
    */
   readonly window?: number;
+  /**
+   * Records the contender processes first, untimed, in the same process through the same code with its
+   * own client (a fresh connection pool), so the measured run finds V8's JIT and undici's lazily compiled
+   * parser warm, as a long batch does; the emulator's counters are reset before the clock starts.
+   * Absent or 0 = a cold process (set-up excluded, first calls included).
+   */
+  readonly warmup?: number;
 }
 
 /** What the output check found; a run whose check is not `valid` does not count. */
@@ -117,8 +124,15 @@ export interface WorkerReport {
 }
 
 export type WorkerMessage =
+  /** The warm-up is done: the parent resets the emulator's counters, then sends {@link MeasureCommand}. */
+  | { readonly type: 'warmed' }
   | { readonly type: 'report'; readonly report: WorkerReport }
   | { readonly type: 'error'; readonly message: string };
+
+/** Parent → worker after `warmed`: start the clock. */
+export interface MeasureCommand {
+  readonly type: 'measure';
+}
 
 /** Emulator child ↔ parent (IPC). */
 export type EmulatorCommand =

@@ -7,7 +7,7 @@ const SCENARIO_TEXT: Readonly<Record<ScenarioName, string>> = {
   overhead:
     'Zero-latency in-process transport: the whole chain (source → credit gate → call → reorder → batch → sink) with nothing to wait for. Baselines run the same echo transport. Every contender runs several times, interleaved (A B C A B C …): `value` is the median, `min–max (runs)` the spread; the goal reads the median.',
   'http-ceiling':
-    'Emulator at 0 ms answering asynchronously (`answerAsync`), keep-alive, same concurrency for all. A row counts only if the emulator saw c calls in flight at once (`peak … in flight`). Ratio = ÷ the bare undici loop (req/s), or its CPU per request (cpu-µs/req). Client CPU only; the emulator runs in its own process. Every contender runs several times, interleaved (A B C A B C …): `value` is the median, `min–max (runs)` the spread; a row counts only if every run reached c in flight; the goals read the median.',
+    'Emulator at 0 ms answering asynchronously (`answerAsync`), keep-alive, same concurrency for all. Each Node contender first processes a warm-up of untimed records in the same process with its own connection pool (`items` shows how many), so the row measures the ceiling of a warm process, as a long batch runs, not the V8 JIT warming up; the emulator counters are reset before the clock starts. Benthos (compiled) and the Python anchor (no JIT) run cold. A row counts only if the emulator saw c calls in flight at once (`peak … in flight`). Ratio = ÷ the bare undici loop (req/s), or its CPU per request (cpu-µs/req). Client CPU only; the emulator runs in its own process. Every contender runs several times, interleaved (A B C A B C …): `value` is the median, `min–max (runs)` the spread; a row counts only if every run reached c in flight; the goals read the median.',
   'littles-law':
     'Fixed latency L, a range of concurrencies. Ratio = achieved ÷ (concurrency ÷ L). The ideal ignores the HTTP round trip; the `latency floor` row (bare undici at c=1) is what one call really takes here, so L ÷ floor is the best ratio any client can reach. Every contender but the Python anchor runs several times at each c, interleaved: `value` is the median, `min–max (runs)` the spread. These rows are the plot.',
   'head-of-line':
@@ -42,7 +42,7 @@ function configurationTable(configs: readonly ContenderConfig[]): string[] {
   ];
   for (const c of configs) {
     lines.push(
-      `| ${c.contender} | ${c.items.toLocaleString('en-US')} | ${c.concurrency} | ${c.readAhead} | ${c.retry} | ${c.rateLimit} | ${c.output} |`,
+      `| ${c.contender} | ${c.items.toLocaleString('en-US')}${c.warmup === undefined ? '' : ` (after ${c.warmup.toLocaleString('en-US')} untimed)`} | ${c.concurrency} | ${c.readAhead} | ${c.retry} | ${c.rateLimit} | ${c.output} |`,
     );
   }
   return [...lines, ''];

@@ -1,9 +1,11 @@
 import { fork } from 'node:child_process';
-import type { ContenderSpec, WorkerMessage, WorkerReport } from './protocol.js';
+import type { ContenderSpec, MeasureCommand, WorkerMessage, WorkerReport } from './protocol.js';
 
 export interface RunWorkerOptions {
   /** Extra Node flags for the child (`--expose-gc`, …). */
   readonly execArgv?: readonly string[];
+  /** Called when a worker with `spec.warmup` has warmed up, before its clock starts (reset the emulator). */
+  readonly onWarmed?: () => Promise<unknown>;
 }
 
 /**
@@ -22,8 +24,19 @@ export function runWorker(
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let message: WorkerMessage | undefined;
-    child.once('message', (received: WorkerMessage) => {
-      message = received;
+    child.on('message', (received: WorkerMessage) => {
+      if (received.type !== 'warmed') {
+        message = received;
+        return;
+      }
+      const measure: MeasureCommand = { type: 'measure' };
+      (options.onWarmed?.() ?? Promise.resolve()).then(
+        () => child.send(measure),
+        (error: unknown) => {
+          message = { type: 'error', message: `after the warm-up: ${String(error)}` };
+          child.kill();
+        },
+      );
     });
     child.once('exit', (code, signal) => {
       if (message?.type === 'report') resolve(message.report);

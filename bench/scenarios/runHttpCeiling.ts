@@ -5,12 +5,13 @@ import { medianOf } from '../summarizeRepeats.js';
 /**
  * http-ceiling: emulator at 0 ms answering asynchronously (`answerAsync`, so calls overlap as they do
  * against any real server), keep-alive; requests/s and client CPU-µs per request of every contender at
- * the same concurrency. Each contender runs `repeats` times, interleaved; rows are the median (min–max
+ * the same concurrency, each Node contender after `warmup` untimed records in the same process (a warm
+ * process's ceiling, not the JIT's warm-up). Each contender runs `repeats` times, interleaved; rows are the median (min–max
  * in `spread`). A row counts only when the emulator saw `concurrency` calls in flight at once in every
  * run. Ratio = ÷ the bare undici loop's median (req/s), or its CPU per request.
  */
 export async function runHttpCeiling(runner: BenchRunner): Promise<void> {
-  const { count, concurrency } = runner.params.httpCeiling;
+  const { count, concurrency, warmup } = runner.params.httpCeiling;
   await (await runner.emulator()).configure({
     latency: { kind: 'fixed', ms: 0 },
     rateLimitRps: 0,
@@ -18,7 +19,7 @@ export async function runHttpCeiling(runner: BenchRunner): Promise<void> {
   });
   const source = { kind: 'generated', count, payloadBytes: runner.params.payloadBytes } as const;
   const node = (contender: Parameters<BenchRunner['node']>[1]) => () =>
-    runner.node('http-ceiling', contender, { source, concurrency });
+    runner.node('http-ceiling', contender, { source, concurrency, warmup });
   const repeated = await runner.interleaved(runner.params.repeats, [
     node('bare-undici'),
     node('dify-batch-unordered'),
@@ -30,7 +31,7 @@ export async function runHttpCeiling(runner: BenchRunner): Promise<void> {
     () => runner.python('http-ceiling', false, count, concurrency),
   ]);
   for (const contender of ['dify-batch-unordered', 'dify-batch-ordered'] as const)
-    await runner.profileRun('http-ceiling', contender, { source, concurrency });
+    await runner.profileRun('http-ceiling', contender, { source, concurrency, warmup });
   await (await runner.emulator()).configure({ answerAsync: false });
 
   const cpuPerRequest = (run: Measured): number =>

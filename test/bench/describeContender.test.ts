@@ -14,6 +14,21 @@ describe('describeContender', () => {
     );
   });
 
+  it('shows a warm-up only for the runs that had one', () => {
+    const warm = describeContender('http-ceiling', 'bare-undici', {
+      concurrency: 32,
+      count: 100,
+      warmup: 200,
+    });
+    expect(warm.warmup).toBe(200);
+    expect(
+      describeContender('http-ceiling', 'benthos-unordered', { concurrency: 32, count: 100 }).warmup,
+    ).toBe(undefined);
+    expect(
+      describeContender('http-ceiling', 'bare-undici', { concurrency: 32, count: 100, warmup: 0 }),
+    ).not.toHaveProperty('warmup');
+  });
+
   it('shows the quota wherever a contender was told it, and who was not', () => {
     const told = { concurrency: 16, count: 300, rateLimitPerSecond: 100 };
     expect(describeContender('rate-limit', 'dify-batch-unordered', told).rateLimit).toBe(
