@@ -27,6 +27,8 @@ export interface BenchParams {
     readonly allBaselines: boolean;
     /** Runs per contender at each c, interleaved; rows are medians. The Python anchor runs once (minutes at high c). */
     readonly repeats: number;
+    /** Untimed records each Node contender processes first, at 0 ms latency (see httpCeiling.warmup). */
+    readonly warmup: number;
   };
   readonly headOfLine: {
     readonly p50Ms: number;
@@ -81,6 +83,7 @@ export const FULL_PARAMS: BenchParams = Object.freeze({
     rounds: 30,
     allBaselines: true,
     repeats: 3,
+    warmup: 15_000,
   },
   headOfLine: { p50Ms: 200, p99Ms: 3000, concurrency: 16, count: 500, repeats: 3 },
   rateLimit: { rps: 50, count: 750, concurrency: 16, latencyMs: 50, repeats: 3 },
@@ -99,7 +102,14 @@ export const QUICK_PARAMS: BenchParams = Object.freeze({
   repeats: 3,
   overhead: { count: 100_000, concurrency: 64 },
   httpCeiling: { count: 4000, concurrency: 32, warmup: 8000 },
-  littlesLaw: { latencyMs: 50, concurrencies: [16, 64, 256], rounds: 20, allBaselines: false, repeats: 1 },
+  littlesLaw: {
+    latencyMs: 50,
+    concurrencies: [16, 64, 256],
+    rounds: 20,
+    allBaselines: false,
+    repeats: 1,
+    warmup: 8000,
+  },
   headOfLine: { p50Ms: 50, p99Ms: 750, concurrency: 16, count: 300, repeats: 1 },
   rateLimit: { rps: 100, count: 300, concurrency: 16, latencyMs: 50, repeats: 1 },
   concurrencyLimit: { limit: 4, concurrency: 32, count: 200, p50Ms: 50, p99Ms: 750 },

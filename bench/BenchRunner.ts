@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { EmulatorOptions } from '../src/emulator/EmulatorOptions.js';
 import type { BenchParams } from './BenchParams.js';
 import { DIFY_BATCH_BENCH_ATTEMPTS } from './contenders/runDifyBatch.js';
 import { type ContenderConfig, describeContender } from './describeContender.js';
@@ -43,6 +44,20 @@ export interface Measured {
   readonly perSecond: number;
   readonly valid: boolean;
 }
+
+/** What a scenario passes for a Node contender's run (the runner adds the contender and transport). */
+export type NodeRunSpec = Omit<ContenderSpec, 'contender' | 'transport'> & {
+  /** Run in the worker with the echo transport, no emulator. */
+  readonly inProcess?: boolean;
+  /**
+   * With `warmup`: the emulator's settings during the warm-up (`during`, e.g. no latency, so that a
+   * warm-up at 50 ms per call does not take minutes) and for the measured run (`after`).
+   */
+  readonly warmupEmulator?: {
+    readonly during: Partial<EmulatorOptions>;
+    readonly after: Partial<EmulatorOptions>;
+  };
+};
 
 /** One run a scenario would make, as a planning runner lists it. */
 export interface PlannedRun {
@@ -197,10 +212,9 @@ export class BenchRunner {
   async node(
     scenario: ScenarioName,
     contender: NodeContender,
-    spec: Omit<ContenderSpec, 'contender' | 'transport'> & { readonly inProcess?: boolean },
+    spec: NodeRunSpec,
     execArgv: readonly string[] = [],
   ): Promise<Measured> {
-    const { inProcess, ...rest } = spec;
     this.#configured(scenario, contender, { ...spec, count: spec.source.count });
     if (this.#plan !== undefined)
       return this.#planned({
@@ -210,22 +224,41 @@ export class BenchRunner {
         count: spec.source.count,
         concurrency: spec.concurrency,
       });
+    const { emulator, report } = await this.#runWorker(contender, spec, {}, execArgv);
+    const counts = emulator === undefined ? undefined : readEmulatorCounts(await emulator.stats());
+    return this.#record(scenario, contender, spec.concurrency, report, counts);
+  }
+
+  /**
+   * One worker run against a reset emulator (or in-process). With `warmup`, the emulator runs the
+   * warm-up under `warmupEmulator.during` and is switched to `.after` and reset before the clock starts.
+   */
+  async #runWorker(
+    contender: NodeContender,
+    spec: NodeRunSpec,
+    extra: Pick<ContenderSpec, 'profile'>,
+    execArgv: readonly string[] = [],
+  ): Promise<{ emulator: EmulatorProcess | undefined; report: WorkerReport }> {
+    const { inProcess, warmupEmulator, ...rest } = spec;
     const emulator = inProcess === true ? undefined : await this.emulator();
     const full: ContenderSpec = {
       ...rest,
+      ...extra,
       contender,
       transport:
         emulator === undefined
           ? { kind: 'in-process' }
           : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
     };
+    const switched = warmupEmulator !== undefined && (spec.warmup ?? 0) > 0 ? warmupEmulator : undefined;
+    if (switched !== undefined) await emulator?.configure(switched.during);
     await emulator?.reset();
-    const report = await runWorker(this.paths.workerScript, full, {
-      execArgv,
-      ...(emulator === undefined ? {} : { onWarmed: () => emulator.reset() }),
-    });
-    const counts = emulator === undefined ? undefined : readEmulatorCounts(await emulator.stats());
-    return this.#record(scenario, contender, spec.concurrency, report, counts);
+    const onWarmed = async (): Promise<void> => {
+      if (switched !== undefined) await emulator?.configure(switched.after);
+      await emulator?.reset();
+    };
+    const report = await runWorker(this.paths.workerScript, full, { execArgv, onWarmed });
+    return { emulator, report };
   }
 
   /**
@@ -233,11 +266,7 @@ export class BenchRunner {
    * alone, set-up excluded), summarised into `profiles`. It records no row: a profiled run is slower, so
    * no published number comes from one.
    */
-  async profileRun(
-    scenario: ScenarioName,
-    contender: NodeContender,
-    spec: Omit<ContenderSpec, 'contender' | 'transport'> & { readonly inProcess?: boolean },
-  ): Promise<void> {
+  async profileRun(scenario: ScenarioName, contender: NodeContender, spec: NodeRunSpec): Promise<void> {
     if (!this.#profile) return;
     if (this.#plan !== undefined) {
       this.#planned({
@@ -249,26 +278,13 @@ export class BenchRunner {
       });
       return;
     }
-    const { inProcess, ...rest } = spec;
-    const emulator = inProcess === true ? undefined : await this.emulator();
     const name = `${scenario}-${contender}-c${spec.concurrency}.cpuprofile`;
     const dir = join(this.paths.out, 'profiles');
     mkdirSync(dir, { recursive: true });
-    await emulator?.reset();
     const path = join(dir, name);
-    const report = await runWorker(
-      this.paths.workerScript,
-      {
-        ...rest,
-        contender,
-        transport:
-          emulator === undefined
-            ? { kind: 'in-process' }
-            : { kind: 'http', url: emulator.url, apiKey: EMULATOR_WORKFLOW_KEY },
-        profile: { path, intervalUs: PROFILE_INTERVAL_US },
-      },
-      emulator === undefined ? {} : { onWarmed: () => emulator.reset() },
-    );
+    const { report } = await this.#runWorker(contender, spec, {
+      profile: { path, intervalUs: PROFILE_INTERVAL_US },
+    });
     if (!existsSync(path)) throw new Error(`the profiled worker wrote no ${path}`);
     const summary = summarizeProfile(path, `${scenario} / ${contender} / c=${spec.concurrency}`);
     // A path relative to the repository, so the committed summary means the same on every machine.
