@@ -67,6 +67,8 @@ export interface PlannedRun {
   readonly contender: Contender;
   readonly count: number;
   readonly concurrency: number;
+  /** Untimed records the worker processes first (ContenderSpec.warmup), at the emulator's 0 ms. */
+  readonly warmup?: number;
 }
 
 /** The emulator of a planning runner: accepts every command, serves nothing. */
@@ -223,6 +225,7 @@ export class BenchRunner {
         contender,
         count: spec.source.count,
         concurrency: spec.concurrency,
+        ...(spec.warmup === undefined ? {} : { warmup: spec.warmup }),
       });
     const { emulator, report } = await this.#runWorker(contender, spec, {}, execArgv);
     const counts = emulator === undefined ? undefined : readEmulatorCounts(await emulator.stats());
@@ -275,6 +278,7 @@ export class BenchRunner {
         contender,
         count: spec.source.count,
         concurrency: spec.concurrency,
+        ...(spec.warmup === undefined ? {} : { warmup: spec.warmup }),
       });
       return;
     }

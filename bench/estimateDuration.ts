@@ -72,10 +72,27 @@ function estimateRun(run: PlannedRun, params: BenchParams, reference: ReferenceR
   }
   const found = referenceRate(run, params, reference);
   const rate = found?.rate ?? UNKNOWN_RATE;
+  const warmup = warmUpSeconds(run, reference);
   return {
     run,
-    seconds: STARTUP_SECONDS[run.kind] + run.count / rate,
-    basis: found?.basis ?? `guess: ${UNKNOWN_RATE}/s`,
+    seconds: STARTUP_SECONDS[run.kind] + run.count / rate + warmup.seconds,
+    basis: `${found?.basis ?? `guess: ${UNKNOWN_RATE}/s`}${warmup.basis}`,
+  };
+}
+
+/** A run's untimed warm-up, at the 0 ms rate the reference measured for the contender (http-ceiling). */
+function warmUpSeconds(
+  run: PlannedRun,
+  reference: ReferenceRun | undefined,
+): { seconds: number; basis: string } {
+  if (run.warmup === undefined || run.warmup === 0) return { seconds: 0, basis: '' };
+  const row = reference?.scenarios.find(
+    (r) => r.name === 'http-ceiling' && r.contender === run.contender && r.metric === 'req/s' && r.value > 0,
+  );
+  const rate = row?.value ?? UNKNOWN_RATE;
+  return {
+    seconds: run.warmup / rate,
+    basis: ` + warm-up ${run.warmup} at ${row === undefined ? `a guessed ${UNKNOWN_RATE}` : Math.round(rate)}/s`,
   };
 }
 

@@ -127,6 +127,22 @@ describe('estimateDuration', () => {
     expect(text).toContain('http-ceiling bare-undici c=32 100,000 items: 20 s (reference 5000/s)');
   });
 
+  it('adds a warm-up at the 0 ms rate of the contender', () => {
+    const warm = {
+      kind: 'node',
+      scenario: 'littles-law',
+      contender: 'bare-undici',
+      count: 1000,
+      concurrency: 64,
+    } as const;
+    const [cold, warmed] = [warm, { ...warm, warmup: 10_000 }].map(
+      (run) => estimateDuration([run], FULL_PARAMS, reference).runs[0]!,
+    );
+    // 10,000 records at the reference's http-ceiling 5,000 req/s.
+    expect(warmed!.seconds - cold!.seconds).toBeCloseTo(2, 5);
+    expect(warmed!.basis).toContain('warm-up 10000 at 5000/s');
+  });
+
   it('guesses, and says so, where the reference has no row', () => {
     const [run] = estimateDuration(
       [{ kind: 'python', scenario: 'overhead', contender: 'python-unordered', count: 2000, concurrency: 8 }],
