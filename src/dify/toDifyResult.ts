@@ -1,4 +1,5 @@
 import { DifyApiError } from '../core/DifyApiError.js';
+import type { Mutable } from '../internal/Mutable.js';
 import type { DifyAppKind, DifyResult } from './DifyRequest.js';
 import { isFailedRunStatus } from './isFailedRunStatus.js';
 
@@ -26,7 +27,7 @@ export function toDifyResult(
     const status = string(data.status);
     if (isFailedRunStatus(status)) throw runFailed(data, status!, scrub);
     const outputs = isObject(data.outputs) ? data.outputs : streamed ? { text: streamed } : {};
-    const result: Writable<DifyResult> = { outputs };
+    const result: Mutable<DifyResult> = { outputs };
     set(result, 'workflowRunId', string(body.workflow_run_id) ?? string(data.id));
     set(result, 'taskId', string(body.task_id));
     set(result, 'status', status);
@@ -35,7 +36,7 @@ export function toDifyResult(
     return result;
   }
   const usage = object(object(body.metadata).usage);
-  const result: Writable<DifyResult> = { outputs: { answer: streamed ?? string(body.answer) ?? '' } };
+  const result: Mutable<DifyResult> = { outputs: { answer: streamed ?? string(body.answer) ?? '' } };
   set(result, 'taskId', string(body.task_id));
   set(result, 'messageId', string(body.message_id) ?? string(body.id));
   if (app === 'chat') set(result, 'conversationId', string(body.conversation_id));
@@ -44,14 +45,12 @@ export function toDifyResult(
   return result;
 }
 
-type Writable<T> = { -readonly [K in keyof T]: T[K] };
-
 /**
  * Sets a field only when it has a value: a result has no `undefined` fields. Assigned in a fixed
  * order onto one literal (no intermediate object to copy, and no `delete`, which would turn the result
  * into a slow dictionary-mode object for everything that reads it afterwards).
  */
-function set<K extends keyof DifyResult>(result: Writable<DifyResult>, key: K, value: DifyResult[K]): void {
+function set<K extends keyof DifyResult>(result: Mutable<DifyResult>, key: K, value: DifyResult[K]): void {
   if (value !== undefined) result[key] = value;
 }
 

@@ -26,6 +26,7 @@ import {
   checkScheduler,
   checkSignal,
 } from '../internal/checkOption.js';
+import type { Mutable } from '../internal/Mutable.js';
 import { subscribeUpstream } from '../internal/subscribeUpstream.js';
 import { AdaptiveConcurrency, type CallOutcome } from '../limits/AdaptiveConcurrency.js';
 import { adaptiveOutcomeOf } from '../limits/adaptiveOutcomeOf.js';
@@ -747,7 +748,7 @@ function success(
   latencyMs: number,
 ): ItemSuccess {
   const { item, ambiguousRetries } = call;
-  const result: { -readonly [K in keyof ItemSuccess]: ItemSuccess[K] } = {
+  const result: Mutable<ItemSuccess> = {
     seq: item.seq,
     id: item.id,
     ok: true,

@@ -1,6 +1,7 @@
 import { DifyBatchError } from '../core/DifyBatchError.js';
 import type { Item } from '../core/Item.js';
 import type { DifyAppKind, DifyRequest, DifyResponseMode } from '../dify/DifyRequest.js';
+import type { Mutable } from '../internal/Mutable.js';
 
 /** How a record becomes a Dify request. */
 export interface RequestMapping {
@@ -86,7 +87,7 @@ export function buildRequest(mapping: RequestMapping): (item: Item) => DifyReque
       if (typeof value === 'string' && value !== '') conversationId = value;
     }
     // Optional fields assigned, not spread in: no throw-away objects per record.
-    const request: { -readonly [K in keyof DifyRequest]: DifyRequest[K] } = {
+    const request: Mutable<DifyRequest> = {
       app,
       inputs,
       user,
